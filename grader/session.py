@@ -1,0 +1,255 @@
+"""The trusted side of the sandbox protocol.
+
+A ``Session`` owns one sandbox: it sends requests, serves the proxied environment while a
+call runs, validates every message that comes out, and turns every way the sandbox can
+fail into a ``SessionEnded`` with a verdict. Values coming out are data only, decoded by
+``decode_value``; nothing is ever unpickled or evaluated.
+"""
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from grader.errors import InfrastructureError, SessionEnded, StudentCodeError
+from sandbox.base import RUNNER_DIR, SandboxClosed, SandboxTimeout, SandboxUnavailable
+from sandbox.runner import framing
+
+MAX_IN = 4 * 1024 * 1024  # the largest message accepted from inside
+MAX_OUT = 16 * 1024 * 1024
+MAX_ARRAY = 1_000_000  # elements
+SUBMISSION_FILE = "submission.py"
+ALLOWED_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64",
+                  "uint8", "bool"}
+FROM_SANDBOX = {
+    "ready": {"names": list},
+    "return": {"values": list},
+    "raise": {"kind": str, "type": str, "message": str, "traceback": str},
+    "env.reset": {"env": str},
+    "env.step": {"env": str},
+}
+
+
+def validate(message):
+    """Check a message from inside against the schema; raise SessionEnded('protocol') if it fails."""
+    op = message.get("op")
+    fields = FROM_SANDBOX.get(op) if isinstance(op, str) else None
+    if fields is None:
+        raise SessionEnded(f"the sandbox sent an unknown message {str(op)[:40]!r}", verdict="protocol")
+    for name, kind in fields.items():
+        if not isinstance(message.get(name), kind):
+            raise SessionEnded(f"the sandbox sent a malformed {op!r} message", verdict="protocol")
+    return message
+
+
+class Unsupported(ValueError):
+    pass
+
+
+def decode_value(value, depth=0):
+    """Turn a value from inside into plain Python and numpy data, or raise Unsupported."""
+    if depth > 32:
+        raise Unsupported("the value is nested too deeply")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [decode_value(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        if "$nd" in value:
+            return _decode_array(value["$nd"])
+        if "$float" in value:
+            return float(value["$float"]) if value["$float"] in ("nan", "inf", "-inf") else _bad("float")
+        if "$nd_nonfinite" in value:
+            raise Unsupported("the array contains NaN or infinite values")
+        if "$unsupported" in value:
+            raise Unsupported(f"a value of type {str(value['$unsupported'])[:60]} cannot be checked")
+        return {str(k): decode_value(v, depth + 1) for k, v in value.items()}
+    return _bad(type(value).__name__)
+
+
+def _bad(what):
+    raise Unsupported(f"unexpected value ({what})")
+
+
+def _decode_array(nd):
+    try:
+        dtype, shape, data = str(nd["dtype"]), [int(s) for s in nd["shape"]], nd["data"]
+    except (KeyError, TypeError, ValueError):
+        raise Unsupported("a malformed array") from None
+    if dtype not in ALLOWED_DTYPES or not isinstance(data, list) or len(data) > MAX_ARRAY:
+        raise Unsupported(f"an array of dtype {dtype[:20]} cannot be checked")
+    if int(np.prod(shape)) != len(data) or any(s < 0 for s in shape):
+        raise Unsupported("an array whose shape does not match its data")
+    if not all(isinstance(x, (int, float, bool)) for x in data):
+        raise Unsupported("an array with values that are not numbers")
+    return np.array(data, dtype=dtype).reshape(shape)
+
+
+def encode_value(value):
+    """Values sent into the sandbox: JSON plus numpy arrays."""
+    if isinstance(value, np.ndarray):
+        return {"$nd": {"dtype": str(value.dtype), "shape": list(value.shape), "data": value.ravel().tolist()}}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [encode_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: encode_value(v) for k, v in value.items()}
+    return value
+
+
+def rng_arg(seed: int) -> dict:
+    """An argument that becomes ``numpy.random.default_rng(seed)`` inside the sandbox."""
+    return {"$rng": int(seed)}
+
+
+class CallResult:
+    def __init__(self, values, args):
+        self.values = values
+        self.args = args
+
+    @property
+    def value(self):
+        return self.values[0]
+
+
+class Session:
+    """One sandbox running the runner over one student file."""
+
+    def __init__(self, backend, source: str, limits, *, request_timeout: float, session_timeout: float,
+                 tmp_root: str | None = None):
+        self.request_timeout = request_timeout
+        self.deadline = time.monotonic() + session_timeout
+        self.dir = Path(tempfile.mkdtemp(prefix="bellman-", dir=tmp_root))
+        self.dir.chmod(0o755)
+        self.sandbox = None
+        self.ended = None
+        self.names = []
+        self.load_error = None
+        try:
+            self._stage(source)
+            self.sandbox = backend.start(self.dir, limits)
+        except SandboxUnavailable as exc:
+            self.close()
+            raise InfrastructureError(str(exc)) from exc
+        except BaseException:
+            self.close()
+            raise
+
+    def _stage(self, source):
+        """Everything the sandbox may read: the student's file and the runner, copied, world-readable."""
+        for sub in ("submission", "runner"):
+            (self.dir / sub).mkdir(mode=0o755)
+        (self.dir / "submission" / SUBMISSION_FILE).write_text(source, encoding="utf-8")
+        for name in ("runner.py", "framing.py"):
+            shutil.copyfile(RUNNER_DIR / name, self.dir / "runner" / name)
+        for path in (self.dir / "submission").iterdir():
+            path.chmod(0o644)
+        for path in (self.dir / "runner").iterdir():
+            path.chmod(0o644)
+
+    # -- low level -----------------------------------------------------------------------------
+    def _send(self, message):
+        self.sandbox.write(framing.encode(message, max_bytes=MAX_OUT))
+
+    def _receive(self, deadline):
+        deadline = min(deadline, self.deadline)
+        try:
+            message = framing.read_frame(lambda n: self.sandbox.protocol.read_exact(n, deadline),
+                                         max_bytes=MAX_IN)
+        except SandboxTimeout:
+            self._end("timeout", "the code did not finish within the time limit")
+        except (SandboxClosed, framing.FrameError) as exc:
+            self._end("protocol", f"the sandbox broke the protocol: {exc}")
+        if message is None:
+            self._end_crashed()
+        return validate(message)
+
+    def _end_crashed(self):
+        time.sleep(0.05)  # let the backend record how the process ended
+        if self.sandbox.output.overflowed:
+            self._end("output", f"the code printed more than {self.sandbox.limits.output_bytes >> 20} MB")
+        info = self.sandbox.exit_info()
+        if "memory" in info or "signal 9" in info:
+            self._end("memory", f"the code was stopped ({info}); it may have used more than "
+                                f"{self.sandbox.limits.memory_mb} MB of memory")
+        self._end("crashed", f"the code ended the sandbox ({info})")
+
+    def _end(self, verdict, message):
+        self.ended = SessionEnded(message, verdict=verdict)
+        if self.sandbox is not None:
+            self.sandbox.kill(verdict)
+        raise self.ended
+
+    def _check_alive(self):
+        if self.ended is not None:
+            raise self.ended
+
+    # -- requests ------------------------------------------------------------------------------
+    def load(self):
+        """Import the student's module. Returns None, or the StudentCodeError it raised on import."""
+        self._check_alive()
+        self._send({"op": "load", "path": f"/submission/{SUBMISSION_FILE}"})
+        reply = self._receive(time.monotonic() + self.request_timeout)
+        if reply["op"] == "ready":
+            self.names = [n for n in reply["names"] if isinstance(n, str)]
+            return None
+        if reply["op"] == "raise":
+            self.load_error = StudentCodeError(
+                f"{reply['type']}: {reply['message']}", kind="import", exc_type=reply["type"],
+                traceback=reply["traceback"])
+            return self.load_error
+        self._end("protocol", f"unexpected {reply['op']!r} while loading")
+
+    def call(self, fn, *args, env_host=None, repeat=1, return_args=False, timeout=None, **kwargs):
+        """Call ``fn`` in the sandbox; serve ``env_host`` while it runs; return a CallResult.
+
+        Raises StudentCodeError if the function raised or returned something undecodable,
+        and SessionEnded if the sandbox timed out, crashed or misbehaved.
+        """
+        self._check_alive()
+        if self.load_error is not None:
+            raise self.load_error
+        self._send({"op": "call", "fn": fn, "args": encode_value(list(args)),
+                    "kwargs": encode_value(kwargs), "repeat": repeat, "return_args": return_args})
+        deadline = time.monotonic() + (timeout or self.request_timeout)
+        while True:
+            reply = self._receive(deadline)
+            op = reply["op"]
+            if op.startswith("env."):
+                if env_host is None:
+                    self._end("protocol", "the sandbox asked for an environment it was not given")
+                self._send(env_host.handle(reply))
+                continue
+            if op == "raise":
+                raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
+                                       exc_type=reply["type"], traceback=reply["traceback"])
+            if op != "return":
+                self._end("protocol", f"unexpected {op!r} during a call")
+            try:
+                values = [decode_value(v) for v in reply["values"]]
+                after = [decode_value(v) for v in reply.get("args", [])] if return_args else []
+            except Unsupported as exc:
+                raise StudentCodeError(f"{fn} returned {exc}", kind="value") from None
+            if len(values) != repeat:
+                self._end("protocol", "the sandbox returned the wrong number of values")
+            return CallResult(values, after)
+
+    def output_tail(self) -> str:
+        return self.sandbox.output.tail() if self.sandbox else ""
+
+    def close(self):
+        if self.sandbox is not None:
+            try:
+                self._send({"op": "bye"})
+            except Exception:  # noqa: BLE001 - closing must never fail
+                pass
+            self.sandbox.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

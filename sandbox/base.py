@@ -1,0 +1,190 @@
+"""What every sandbox backend provides: start a runner, talk to it, kill it, clean up."""
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+RUNNER_DIR = Path(__file__).resolve().parent / "runner"
+# Where things appear inside every sandbox, whatever the backend.
+RUNNER_MOUNT = "/opt/bellman/runner"
+SUBMISSION_MOUNT = "/submission"
+WORK_DIR = "/work"
+SANDBOX_UID = 65534
+RUNNER_COMMAND = ["python3", "-I", "-B", f"{RUNNER_MOUNT}/runner.py"]
+# The only environment a sandbox gets: nothing of the worker's leaks in.
+SANDBOX_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": WORK_DIR,
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",
+}
+
+
+class SandboxError(Exception):
+    """A sandbox could not be used; the message says why."""
+
+
+class SandboxUnavailable(SandboxError):
+    """The backend cannot start sandboxes on this machine (an infrastructure fault, retried)."""
+
+
+class SandboxTimeout(SandboxError):
+    """The code inside did not answer before the deadline."""
+
+
+class SandboxClosed(SandboxError):
+    """The sandbox ended (crashed, killed, or closed its channel)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits, applied from outside the sandbox."""
+
+    memory_mb: int = 2048
+    cpus: float = 1.0
+    pids: int = 64
+    work_mb: int = 64
+    cpu_seconds: int = 900
+    file_size_mb: int = 32
+    open_files: int = 128
+    output_bytes: int = 4 * 1024 * 1024  # student prints beyond this end the session
+    output_tail_bytes: int = 8 * 1024  # what the report keeps of them
+    protocol_backlog_bytes: int = 32 * 1024 * 1024
+
+
+class ProtocolBuffer:
+    """Bytes of the protocol channel, filled by a pump thread, read with a deadline."""
+
+    def __init__(self, backlog_limit):
+        self._data = bytearray()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._overflow = False
+        self._limit = backlog_limit
+
+    def feed(self, chunk):
+        with self._cond:
+            if len(self._data) + len(chunk) > self._limit:
+                self._overflow = True
+            else:
+                self._data += chunk
+            self._cond.notify_all()
+
+    def close(self):
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def read_exact(self, n, deadline):
+        with self._cond:
+            while len(self._data) < n:
+                if self._overflow:
+                    raise SandboxClosed("the sandbox flooded the protocol channel")
+                if self._closed:
+                    if not self._data:
+                        return b""
+                    out = bytes(self._data)
+                    self._data.clear()
+                    return out
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise SandboxTimeout("no answer before the deadline")
+                self._cond.wait(min(left, 1.0))
+            out = bytes(self._data[:n])
+            del self._data[:n]
+            return out
+
+
+class OutputCapture:
+    """The student's stdout/stderr: counted in full, only the tail kept."""
+
+    def __init__(self, limit, tail_bytes, on_overflow):
+        self.total = 0
+        self.overflowed = False
+        self._tail = bytearray()
+        self._limit = limit
+        self._tail_bytes = tail_bytes
+        self._on_overflow = on_overflow
+        self._lock = threading.Lock()
+
+    def feed(self, chunk):
+        with self._lock:
+            self.total += len(chunk)
+            self._tail += chunk
+            if len(self._tail) > self._tail_bytes:
+                del self._tail[: len(self._tail) - self._tail_bytes]
+            overflow = self.total > self._limit and not self.overflowed
+            if overflow:
+                self.overflowed = True
+        if overflow:
+            self._on_overflow()
+
+    def tail(self):
+        with self._lock:
+            return bytes(self._tail).decode("utf-8", errors="replace")
+
+
+class Sandbox:
+    """One running runner process in an isolated environment.
+
+    Subclasses start the process and pump its output into ``protocol`` and ``output``;
+    this class owns the framing, deadlines and the guarantee that ``close`` cleans up.
+    """
+
+    backend = "?"
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.protocol = ProtocolBuffer(limits.protocol_backlog_bytes)
+        self.output = OutputCapture(limits.output_bytes, limits.output_tail_bytes, self.kill)
+        self.killed_reason = None
+        self.started_at = time.monotonic()
+
+    # Implemented by backends.
+    def write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _kill(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def exit_info(self) -> str:
+        """A short description of how the process ended, for feedback (e.g. 'killed: out of memory')."""
+        raise NotImplementedError
+
+    def kill(self, reason: str = "") -> None:
+        if reason and not self.killed_reason:
+            self.killed_reason = reason
+        self._kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def pump(read_chunk, sink, on_end):
+    """Copy chunks from ``read_chunk()`` to ``sink`` until it returns b''; then ``on_end()``."""
+
+    def loop():
+        try:
+            while True:
+                chunk = read_chunk()
+                if not chunk:
+                    break
+                sink(chunk)
+        except (OSError, ValueError):
+            pass
+        finally:
+            on_end()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,119 @@
+"""Sandboxes as bubblewrap processes over the same root filesystem as the Docker image."""
+import os
+from pathlib import Path
+import resource
+import shutil
+import subprocess
+import threading
+
+from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID,
+                          SUBMISSION_MOUNT, WORK_DIR, Limits, Sandbox, SandboxUnavailable, pump)
+
+
+class BwrapBackend:
+    name = "bwrap"
+
+    def __init__(self, *, rootfs: str):
+        self.rootfs = rootfs
+
+    def available(self) -> bool:
+        return bool(shutil.which("bwrap")) and os.path.isfile(os.path.join(self.rootfs, "usr/bin/python3"))
+
+    def start(self, stage_dir, limits: Limits) -> "BwrapSandbox":
+        if not self.available():
+            raise SandboxUnavailable(
+                f"bubblewrap or the sandbox root filesystem ({self.rootfs}) is missing: "
+                "run sandbox/image/build.sh")
+        return BwrapSandbox(self, stage_dir, limits)
+
+    def sweep(self) -> int:
+        return 0  # --die-with-parent: nothing outlives the worker
+
+
+def _command(rootfs, stage_dir, limits: Limits):
+    cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+           "--ro-bind", rootfs, "/",
+           "--proc", "/proc", "--dev", "/dev",
+           "--size", str(limits.work_mb << 20), "--tmpfs", WORK_DIR,
+           "--size", str(limits.work_mb << 20), "--tmpfs", "/tmp",
+           "--ro-bind", str(Path(stage_dir) / "runner"), RUNNER_MOUNT,
+           "--ro-bind", str(Path(stage_dir) / "submission"), SUBMISSION_MOUNT,
+           "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+           "--hostname", "sandbox", "--chdir", WORK_DIR, "--clearenv"]
+    for key, value in SANDBOX_ENV.items():
+        cmd += ["--setenv", key, value]
+    return cmd + ["--"] + RUNNER_COMMAND
+
+
+def _limit_self(limits: Limits):
+    """Runs in the child before exec: rlimits, and no root on the host even outside the namespaces."""
+
+    def apply():
+        mb = 1 << 20
+        for res, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
+                           (resource.RLIMIT_CPU, limits.cpu_seconds),
+                           (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
+                           (resource.RLIMIT_NOFILE, limits.open_files),
+                           (resource.RLIMIT_CORE, 0),
+                           (resource.RLIMIT_NPROC, limits.pids)):
+            resource.setrlimit(res, (value, value))
+        if os.getuid() == 0:
+            os.setgroups([])
+            os.setgid(SANDBOX_UID)
+            os.setuid(SANDBOX_UID)
+
+    return apply
+
+
+class BwrapSandbox(Sandbox):
+    backend = "bwrap"
+
+    def __init__(self, backend: BwrapBackend, stage_dir, limits: Limits):
+        super().__init__(limits)
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self.process = subprocess.Popen(
+                _command(backend.rootfs, stage_dir, limits),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env={}, close_fds=True, preexec_fn=_limit_self(limits), bufsize=0)
+        except OSError as exc:
+            raise SandboxUnavailable(f"could not start bubblewrap: {exc}") from exc
+        pump(lambda: self.process.stdout.read(65536), self.protocol.feed, self.protocol.close)
+        pump(lambda: self.process.stderr.read(65536), self.output.feed, lambda: None)
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.process.stdin.write(data)
+        except (OSError, ValueError):
+            pass  # the sandbox is gone; the next read reports it
+
+    def _kill(self):
+        try:
+            self.process.kill()  # bwrap is pid 1's parent: the whole pid namespace goes with it
+        except OSError:
+            pass
+
+    def exit_info(self) -> str:
+        code = self.process.poll()
+        if code is None:
+            return "still running"
+        if code < 0:
+            return f"killed by signal {-code}"
+        return f"exited with status {code}"
+
+    def close(self):
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._kill()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass

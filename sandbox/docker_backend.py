@@ -1,0 +1,184 @@
+"""Sandboxes as Docker containers, driven through the Docker SDK."""
+import socket
+import struct
+import threading
+import uuid
+from pathlib import Path
+
+from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID,
+                          SUBMISSION_MOUNT, WORK_DIR, Limits, Sandbox, SandboxUnavailable, pump)
+
+LABEL = "bellman.sandbox"
+
+
+def _client():
+    import docker
+
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the engine means "unavailable"
+        raise SandboxUnavailable(f"Docker Engine does not answer: {exc}") from exc
+    return client
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, *, image: str, runtime: str = ""):
+        self.image = image
+        self.runtime = runtime
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = _client()
+        return self._client
+
+    def available(self) -> bool:
+        try:
+            self.client.images.get(self.image)
+        except Exception:  # noqa: BLE001
+            return False
+        return True
+
+    def start(self, stage_dir, limits: Limits) -> "DockerSandbox":
+        return DockerSandbox(self, stage_dir, limits)
+
+    def sweep(self) -> int:
+        """Remove sandboxes left by a worker that died; returns how many."""
+        leftovers = self.client.containers.list(all=True, filters={"label": LABEL})
+        for container in leftovers:
+            container.remove(force=True)
+        return len(leftovers)
+
+
+class DockerSandbox(Sandbox):
+    backend = "docker"
+
+    def __init__(self, backend: DockerBackend, stage_dir, limits: Limits):
+        super().__init__(limits)
+        import docker
+
+        client = backend.client
+        try:
+            self.container = client.containers.create(
+                backend.image,
+                command=RUNNER_COMMAND,
+                name=f"bellman-sbx-{uuid.uuid4().hex[:12]}",
+                labels={LABEL: "1"},
+                stdin_open=True,
+                user=f"{SANDBOX_UID}:{SANDBOX_UID}",
+                working_dir=WORK_DIR,
+                environment=SANDBOX_ENV,
+                network_mode="none",
+                read_only=True,
+                tmpfs={
+                    WORK_DIR: f"size={limits.work_mb}m,mode=1777,nosuid,nodev",
+                    "/tmp": f"size={limits.work_mb}m,mode=1777,nosuid,nodev,noexec",
+                },
+                volumes={
+                    str(Path(stage_dir) / "runner"): {"bind": RUNNER_MOUNT, "mode": "ro"},
+                    str(Path(stage_dir) / "submission"): {"bind": SUBMISSION_MOUNT, "mode": "ro"},
+                },
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                pids_limit=limits.pids,
+                mem_limit=f"{limits.memory_mb}m",
+                memswap_limit=f"{limits.memory_mb}m",
+                nano_cpus=int(limits.cpus * 1e9),
+                ipc_mode="private",
+                ulimits=[
+                    docker.types.Ulimit(name="core", soft=0, hard=0),
+                    docker.types.Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
+                    docker.types.Ulimit(name="fsize", soft=limits.file_size_mb << 20,
+                                        hard=limits.file_size_mb << 20),
+                    docker.types.Ulimit(name="cpu", soft=limits.cpu_seconds, hard=limits.cpu_seconds),
+                ],
+                runtime=backend.runtime or None,
+                log_config={"type": "none"},
+            )
+        except docker.errors.DockerException as exc:
+            raise SandboxUnavailable(f"could not create a sandbox container: {exc}") from exc
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self._sock = client.api.attach_socket(
+                self.container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            self._raw = self._sock._sock
+            self.container.start()
+        except docker.errors.DockerException as exc:
+            self.close()
+            raise SandboxUnavailable(f"could not start a sandbox container: {exc}") from exc
+        self._demux = _Demux(self._raw, self.protocol.feed, self.output.feed)
+        pump(self._demux.read, lambda _: None, self.protocol.close)
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._raw.sendall(data)
+        except OSError:
+            pass  # the sandbox is gone; the next read reports it
+
+    def _kill(self):
+        try:
+            self.container.kill()
+        except Exception:  # noqa: BLE001 - already stopped or removed
+            pass
+
+    def exit_info(self) -> str:
+        try:
+            self.container.reload()
+            state = self.container.attrs["State"]
+        except Exception:  # noqa: BLE001
+            return "the sandbox is gone"
+        if state.get("OOMKilled"):
+            return "killed: out of memory"
+        if state.get("Running"):
+            return "still running"
+        return f"exited with status {state.get('ExitCode')}"
+
+    def close(self):
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for step in (lambda: self._raw.shutdown(socket.SHUT_RDWR), lambda: self._sock.close(),
+                     lambda: self.container.remove(force=True)):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - cleanup must go on whatever state things are in
+                pass
+
+
+class _Demux:
+    """Splits Docker's multiplexed attach stream: stdout is the protocol, stderr the student's output."""
+
+    HEADER = struct.Struct(">BxxxI")
+
+    def __init__(self, sock, on_stdout, on_stderr):
+        self._sock = sock
+        self._sinks = {1: on_stdout, 2: on_stderr}
+
+    def _recv_exact(self, n):
+        data = bytearray()
+        while len(data) < n:
+            chunk = self._sock.recv(n - len(data))
+            if not chunk:
+                return b""
+            data += chunk
+        return bytes(data)
+
+    def read(self):
+        header = self._recv_exact(self.HEADER.size)
+        if not header:
+            return b""
+        stream, size = self.HEADER.unpack(header)
+        remaining = size
+        while remaining:
+            chunk = self._sock.recv(min(remaining, 65536))
+            if not chunk:
+                return b""
+            self._sinks.get(stream, self._sinks[2])(chunk)
+            remaining -= len(chunk)
+        return b"+"

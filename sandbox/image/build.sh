@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Builds the sandbox root filesystem (used by the bwrap backend) and, when Docker
+# Engine answers, the sandbox image (used by the docker backend) from it.
+#
+#   sandbox/image/build.sh            offline: debootstrap + local wheels (no registry needed)
+#   BELLMAN_IMAGE_SOURCE=registry sandbox/image/build.sh
+#                                     docker build from python:3.11-slim (Dockerfile)
+#
+# Idempotent: each part is rebuilt only when requirements.txt or this script changed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+var=${BELLMAN_VAR_DIR:-$top/var}
+rootfs=${SANDBOX_ROOTFS:-$var/sandbox/rootfs}
+image=${SANDBOX_IMAGE:-bellman-sandbox:latest}
+stamp=$(cat "$here/requirements.txt" "$here/build.sh" | sha256sum | cut -c1-16)
+
+log() { echo "[sandbox-image] $*" >&2; }
+
+debian_mirror() {
+    # The machine's own apt source, so the rootfs comes from wherever apt already reaches.
+    local uri=""
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+    fi
+    if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+        uri=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
+    fi
+    [ -n "$uri" ] || { log "no Debian mirror found in /etc/apt; set DEBIAN_MIRROR"; exit 1; }
+    echo "${DEBIAN_MIRROR:-$uri}"
+}
+
+build_rootfs() {
+    if [ -f "$rootfs/.bellman-stamp" ] && [ "$(cat "$rootfs/.bellman-stamp")" = "$stamp" ]; then
+        log "rootfs up to date: $rootfs"
+        return
+    fi
+    local tmp="$rootfs.tmp"
+    rm -rf "$tmp"
+    mkdir -p "$(dirname "$rootfs")"
+    log "debootstrap into $tmp"
+    debootstrap --variant=minbase --include=python3 bookworm "$tmp" "$(debian_mirror)" >&2
+    log "installing $(grep -vc '^#' "$here/requirements.txt") Python packages from local wheels"
+    python3 -m pip install --quiet --no-compile --disable-pip-version-check \
+        --target "$tmp/usr/local/lib/python3.11/dist-packages" \
+        --python-version 3.11 --only-binary=:all: --platform manylinux_2_28_x86_64 \
+        --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
+        -r "$here/requirements.txt" >&2
+    # Nothing the sandbox needs lives here, and less is less to attack.
+    rm -rf "$tmp/var/cache/apt/archives/"*.deb "$tmp/var/lib/apt/lists/"* \
+        "$tmp/usr/share/doc" "$tmp/usr/share/man" "$tmp/usr/share/locale"
+    find "$tmp/usr/local/lib/python3.11/dist-packages" -name '__pycache__' -prune -exec rm -rf {} +
+    mkdir -p "$tmp/opt/bellman/runner" "$tmp/submission" "$tmp/work"
+    # Byte-compile once so every sandbox start does not pay for it (the root is read-only).
+    chroot "$tmp" python3 -m compileall -q -j 0 /usr/lib/python3.11 /usr/local/lib/python3.11/dist-packages >/dev/null 2>&1 || true
+    echo "$stamp" > "$tmp/.bellman-stamp"
+    rm -rf "$rootfs"
+    mv "$tmp" "$rootfs"
+    log "rootfs ready: $rootfs ($(du -sh "$rootfs" | cut -f1))"
+}
+
+docker_up() { docker info >/dev/null 2>&1; }
+
+build_image_offline() {
+    if ! docker_up; then
+        log "Docker Engine does not answer: skipping the image (the bwrap backend needs only the rootfs)"
+        return
+    fi
+    if [ "$(docker image inspect -f '{{ index .Config.Labels "bellman.stamp" }}' "$image" 2>/dev/null)" = "$stamp" ]; then
+        log "image up to date: $image"
+        return
+    fi
+    log "importing $rootfs as $image"
+    tar -C "$rootfs" -c . | docker import \
+        --change "LABEL bellman.stamp=$stamp" \
+        --change "USER 65534:65534" \
+        --change "WORKDIR /work" \
+        --change "ENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8" \
+        - "$image" >/dev/null
+    log "image ready: $image"
+}
+
+build_image_registry() {
+    docker build --label "bellman.stamp=$stamp" -t "$image" "$here"
+}
+
+if [ "${BELLMAN_IMAGE_SOURCE:-offline}" = registry ]; then
+    build_image_registry
+else
+    build_rootfs
+    build_image_offline
+fi

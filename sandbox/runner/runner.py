@@ -1,0 +1,214 @@
+"""The untrusted side of the sandbox protocol.
+
+Runs inside the sandbox, loads the student's file and answers the trusted side's
+requests over framed JSON on the process's original stdin/stdout. The student's own
+prints go to stderr, which the trusted side captures apart from the protocol.
+Nothing here decides a score: it only calls functions and reports what they returned.
+"""
+import importlib.util
+import math
+import os
+import sys
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import framing  # noqa: E402
+
+MAX_OUT = 4 * 1024 * 1024
+MAX_IN = 16 * 1024 * 1024
+TRACEBACK_CHARS = 4000
+
+
+class Channel:
+    def __init__(self):
+        # Keep private copies of the protocol pipes, then point fds 0 and 1 away from them
+        # so that print() and os.write(1, ...) land in the captured output, not the protocol.
+        self._in = os.fdopen(os.dup(0), "rb", buffering=0)
+        self._out = os.fdopen(os.dup(1), "wb", buffering=0)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.dup2(2, 1)
+        sys.stdin = open(os.devnull)
+        sys.stdout = sys.stderr
+
+    def _read_exact(self, n):
+        chunks, got = [], 0
+        while got < n:
+            chunk = self._in.read(n - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def send(self, message):
+        self._out.write(framing.encode(message, max_bytes=MAX_OUT))
+
+    def receive(self):
+        message = framing.read_frame(self._read_exact, max_bytes=MAX_IN)
+        if message is None:
+            raise SystemExit(0)
+        return message
+
+
+class EnvError(RuntimeError):
+    """The trusted environment refused a request (budget spent, episode over, bad action)."""
+
+
+def make_proxy_env(channel, handle, spec):
+    import gymnasium
+    import numpy as np
+
+    def make_space(desc):
+        if desc["type"] == "discrete":
+            return gymnasium.spaces.Discrete(desc["n"])
+        return gymnasium.spaces.Box(
+            low=np.array(desc["low"], dtype=np.float32),
+            high=np.array(desc["high"], dtype=np.float32),
+            dtype=np.float32,
+        )
+
+    def to_obs(value):
+        return np.asarray(value, dtype=np.float32) if isinstance(value, list) else value
+
+    class ProxyEnv(gymnasium.Env):
+        """Looks like the real environment; every reset and step is answered outside."""
+
+        metadata = {"render_modes": []}
+
+        def __init__(self):
+            self.observation_space = make_space(spec["observation_space"])
+            self.action_space = make_space(spec["action_space"])
+            self.spec_id = spec.get("id")
+
+        def _ask(self, message):
+            channel.send(message)
+            reply = channel.receive()
+            if reply.get("op") == "env.error":
+                raise EnvError(reply.get("message", "the environment refused the request"))
+            return reply
+
+        def reset(self, *, seed=None, options=None):
+            reply = self._ask({"op": "env.reset", "env": handle})
+            return to_obs(reply["obs"]), {}
+
+        def step(self, action):
+            reply = self._ask({"op": "env.step", "env": handle, "action": encode_value(action)})
+            return (to_obs(reply["obs"]), float(reply["reward"]),
+                    bool(reply["terminated"]), bool(reply["truncated"]), {})
+
+        def close(self):
+            pass
+
+    return ProxyEnv()
+
+
+def decode_value(value, channel):
+    if isinstance(value, list):
+        return [decode_value(v, channel) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "$nd" in value:
+        import numpy as np
+        nd = value["$nd"]
+        return np.array(nd["data"], dtype=nd["dtype"]).reshape(nd["shape"])
+    if "$rng" in value:
+        import numpy as np
+        return np.random.default_rng(value["$rng"])
+    if "$env" in value:
+        return make_proxy_env(channel, value["$env"]["handle"], value["$env"])
+    return {k: decode_value(v, channel) for k, v in value.items()}
+
+
+def encode_value(value, depth=0):
+    """Plain data only; anything else is described, never serialised by reference."""
+    if depth > 20:
+        raise ValueError("value is nested too deeply")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return {"$float": repr(value)}
+        return value
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return encode_value(value.item(), depth + 1)
+    if type(value).__name__ == "Tensor":
+        value = value.detach().cpu().numpy()
+    if type(value).__module__ == "numpy" and hasattr(value, "shape"):
+        flat = value.ravel().tolist()
+        if value.dtype.kind == "f" and not all(math.isfinite(x) for x in flat):
+            return {"$nd_nonfinite": list(value.shape)}
+        return {"$nd": {"dtype": str(value.dtype), "shape": list(value.shape), "data": flat}}
+    if isinstance(value, (list, tuple)):
+        return [encode_value(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {str(k): encode_value(v, depth + 1) for k, v in value.items()}
+    return {"$unsupported": type(value).__name__}
+
+
+def short_traceback(exc):
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    # Frames of the runner itself are noise to a student.
+    kept = [line for line in lines if "/opt/bellman/runner/" not in line]
+    return "".join(kept)[-TRACEBACK_CHARS:]
+
+
+def fault(kind, exc):
+    return {"op": "raise", "kind": kind, "type": type(exc).__name__,
+            "message": str(exc)[:1000], "traceback": short_traceback(exc)}
+
+
+def load(channel, path):
+    spec = importlib.util.spec_from_file_location("submission", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["submission"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # noqa: BLE001 - a student's module may raise anything, SystemExit included
+        channel.send(fault("import", exc))
+        return None
+    names = sorted(n for n in vars(module) if not n.startswith("_"))
+    channel.send({"op": "ready", "names": names[:500]})
+    return module
+
+
+def call(channel, module, request):
+    fn = getattr(module, request["fn"], None)
+    if not callable(fn):
+        channel.send({"op": "raise", "kind": "missing", "type": "AttributeError",
+                      "message": f"{request['fn']} is not defined", "traceback": ""})
+        return
+    try:
+        args = decode_value(request.get("args", []), channel)
+        kwargs = decode_value(request.get("kwargs", {}), channel)
+        values = [fn(*args, **kwargs) for _ in range(int(request.get("repeat", 1)))]
+        reply = {"op": "return", "values": [encode_value(v) for v in values]}
+        if request.get("return_args"):
+            reply["args"] = [encode_value(a) for a in args]
+    except BaseException as exc:  # noqa: BLE001 - reported to the trusted side as the student's fault
+        reply = fault("call", exc)
+    channel.send(reply)
+
+
+def main():
+    channel = Channel()
+    module = None
+    while True:
+        request = channel.receive()
+        op = request.get("op")
+        if op == "load":
+            module = load(channel, request["path"])
+        elif op == "call" and module is not None:
+            call(channel, module, request)
+        elif op == "bye":
+            return
+        else:
+            channel.send({"op": "raise", "kind": "protocol", "type": "RuntimeError",
+                          "message": f"unexpected request {op!r}", "traceback": ""})
+
+
+if __name__ == "__main__":
+    main()
