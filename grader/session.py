@@ -220,7 +220,7 @@ class Session:
             if op.startswith("env."):
                 if env_host is None:
                     self._end("protocol", "the sandbox asked for an environment it was not given")
-                self._send(env_host.handle(reply))
+                self._send(env_host.handle_request(reply))
                 continue
             if op == "raise":
                 raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],

@@ -9,6 +9,8 @@ from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID
                           SUBMISSION_MOUNT, WORK_DIR, Limits, Sandbox, SandboxUnavailable, pump)
 
 LABEL = "bellman.sandbox"
+CHANNEL_MOUNT = "/run/bellman"
+CONNECT_TIMEOUT = 30
 
 
 def _client():
@@ -62,16 +64,22 @@ class DockerSandbox(Sandbox):
         import docker
 
         client = backend.client
+        channel_dir = Path(stage_dir) / "channel"
+        channel_dir.mkdir(mode=0o755, exist_ok=True)
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(str(channel_dir / "sock"))
+        (channel_dir / "sock").chmod(0o666)
+        self._listener.listen(1)
+        self._conn = None
         try:
             self.container = client.containers.create(
                 backend.image,
                 command=RUNNER_COMMAND,
                 name=f"bellman-sbx-{uuid.uuid4().hex[:12]}",
                 labels={LABEL: "1"},
-                stdin_open=True,
                 user=f"{SANDBOX_UID}:{SANDBOX_UID}",
                 working_dir=WORK_DIR,
-                environment=SANDBOX_ENV,
+                environment={**SANDBOX_ENV, "BELLMAN_CHANNEL": f"{CHANNEL_MOUNT}/sock"},
                 network_mode="none",
                 read_only=True,
                 tmpfs={
@@ -81,6 +89,7 @@ class DockerSandbox(Sandbox):
                 volumes={
                     str(Path(stage_dir) / "runner"): {"bind": RUNNER_MOUNT, "mode": "ro"},
                     str(Path(stage_dir) / "submission"): {"bind": SUBMISSION_MOUNT, "mode": "ro"},
+                    str(channel_dir): {"bind": CHANNEL_MOUNT, "mode": "ro"},
                 },
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
@@ -105,18 +114,24 @@ class DockerSandbox(Sandbox):
         self._closed = False
         try:
             self._sock = client.api.attach_socket(
-                self.container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+                self.container.id, params={"stdout": 1, "stderr": 1, "stream": 1})
             self._raw = self._sock._sock
             self.container.start()
-        except docker.errors.DockerException as exc:
+            self._listener.settimeout(CONNECT_TIMEOUT)
+            self._conn, _ = self._listener.accept()
+            self._conn.settimeout(None)
+        except (docker.errors.DockerException, OSError) as exc:
             self.close()
             raise SandboxUnavailable(f"could not start a sandbox container: {exc}") from exc
-        self._demux = _Demux(self._raw, self.protocol.feed, self.output.feed)
-        pump(self._demux.read, lambda _: None, self.protocol.close)
+        finally:
+            self._listener.close()
+        self._demux = _Demux(self._raw, self.output.feed, self.output.feed)
+        pump(self._demux.read, lambda _: None, lambda: None)
+        pump(lambda: self._conn.recv(65536), self.protocol.feed, self.protocol.close)
 
     def write(self, data: bytes) -> None:
         try:
-            self._raw.sendall(data)
+            self._conn.sendall(data)
         except OSError:
             pass  # the sandbox is gone; the next read reports it
 
@@ -143,7 +158,9 @@ class DockerSandbox(Sandbox):
             if self._closed:
                 return
             self._closed = True
-        for step in (lambda: self._raw.shutdown(socket.SHUT_RDWR), lambda: self._sock.close(),
+        for step in (lambda: self._conn and self._conn.shutdown(socket.SHUT_RDWR),
+                     lambda: self._conn and self._conn.close(),
+                     lambda: self._raw.shutdown(socket.SHUT_RDWR), lambda: self._sock.close(),
                      lambda: self.container.remove(force=True)):
             try:
                 step()
@@ -152,7 +169,7 @@ class DockerSandbox(Sandbox):
 
 
 class _Demux:
-    """Splits Docker's multiplexed attach stream: stdout is the protocol, stderr the student's output."""
+    """Reads Docker's multiplexed attach stream (stdout and stderr, both the student's output)."""
 
     HEADER = struct.Struct(">BxxxI")
 

@@ -1,0 +1,192 @@
+"""Checks of the Q-learning warm-up. Everything here runs on the trusted side.
+
+Each check sends inputs into the sandbox, gets the student's outputs back as data, and
+compares them with values computed here.
+"""
+import numpy as np
+
+from grader.envhost import EnvHost
+from grader.errors import SessionEnded, StudentCodeError
+from grader.report import Outcome, failed, passed
+from grader.scoring import bootstrap_ci, iqm, k_of_n_fraction, runs_passing
+from grader.session import rng_arg
+
+
+# -- epsilon_greedy ----------------------------------------------------------------------------
+def _actions(session, Q, state, epsilon, seed, n):
+    values = session.call("epsilon_greedy", Q, state, epsilon, rng_arg(seed), repeat=n).values
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < Q.shape[1]]
+    if bad:
+        raise StudentCodeError(
+            f"epsilon_greedy must return an int from 0 to {Q.shape[1] - 1}; it returned {bad[0]!r}", kind="value")
+    return np.bincount(values, minlength=Q.shape[1])
+
+
+def epsilon_greedy(ctx):
+    session = ctx.session()
+    Q = ctx.rng.normal(size=(6, 4))
+    state = int(ctx.rng.integers(6))
+    best = int(np.argmax(Q[state]))
+
+    counts = _actions(session, Q, state, 0.0, 11, 40)
+    if counts[best] != 40:
+        return failed(f"With epsilon=0 every action must be the greedy one, argmax(Q[state]) = {best}; "
+                      f"your choices over 40 calls were {counts.tolist()} (count per action).")
+
+    counts = _actions(session, np.zeros((6, 4)), 2, 0.0, 12, 40)  # all tied: any action is greedy
+
+    n = 800
+    freq = _actions(session, Q, state, 1.0, 13, n) / n
+    if np.any(np.abs(freq - 0.25) > 0.07):
+        return failed(f"With epsilon=1 every action must be equally likely (about 0.25 each); your frequencies "
+                      f"over {n} calls were {np.round(freq, 2).tolist()}. Exploration picks uniformly among "
+                      "all actions, the greedy one included.")
+
+    n, eps = 2000, 0.3
+    greedy = _actions(session, Q, state, eps, 14, n)[best] / n
+    expected = 1 - eps + eps / 4
+    if abs(greedy - expected) > 0.05:
+        hint = ""
+        if abs(greedy - (eps + (1 - eps) / 4)) < 0.05:
+            hint = " It looks like you explore with probability 1 - epsilon: check the direction of the comparison."
+        return failed(f"With epsilon={eps} the greedy action should be chosen about {expected:.0%} of the time "
+                      f"(1 - epsilon, plus its share of exploration); yours was chosen {greedy:.0%}.{hint}")
+    return passed("Greedy when epsilon=0, uniform when epsilon=1, and the right mix in between.")
+
+
+# -- q_update ----------------------------------------------------------------------------------
+def _expected(Q, s, a, r, s2, terminated, alpha, gamma):
+    target = r if terminated else r + gamma * Q[s2].max()
+    return (1 - alpha) * Q[s, a] + alpha * target
+
+
+def _diagnose(value, Q, s, a, r, s2, terminated, alpha, gamma):
+    """Name the common mistake that produces ``value``, if one does."""
+    old, best = Q[s, a], Q[s2].max()
+    suspects = {
+        "the learning rate is missing: the new value must blend the old one, (1 - alpha) * Q[s, a] + alpha * target":
+            r + gamma * best,
+        "the target uses min instead of max over the next state's actions":
+            (1 - alpha) * old + alpha * (r + (0 if terminated else gamma * Q[s2].min())),
+        "the target uses Q[s2, a]; Q-learning bootstraps from the best next action, max over a' of Q[s2, a']":
+            (1 - alpha) * old + alpha * (r + (0 if terminated else gamma * Q[s2, a])),
+        "the future value is not discounted by gamma":
+            (1 - alpha) * old + alpha * (r + (0 if terminated else best)),
+        "the update ignores `terminated`: when the episode ends there is no future value, the target is just r":
+            (1 - alpha) * old + alpha * (r + gamma * best),
+        "alpha and (1 - alpha) are swapped":
+            alpha * old + (1 - alpha) * (r + (0 if terminated else gamma * best)),
+    }
+    for why, candidate in suspects.items():
+        if np.isclose(value, candidate, atol=1e-6):
+            return " It looks like " + why + "."
+    return ""
+
+
+def q_update(ctx):
+    rng = ctx.rng
+    big = rng.normal(size=(48, 4)) * 5
+    cases = [
+        # The lesson's worked example: a zero table, r = -1, alpha = 0.7, gamma = 0.99 gives -0.7.
+        ("the lesson's example", np.zeros((9, 4)), 6, 1, -1.0, 7, False, 0.7, 0.99),
+        ("a table with values", big, int(rng.integers(48)), int(rng.integers(4)), float(rng.normal()),
+         int(rng.integers(48)), False, 0.5, 0.9),
+        ("a terminal transition", big, 35, 2, 10.0, 47, True, 0.3, 0.95),
+    ]
+    session = ctx.session()
+    for name, Q, s, a, r, s2, terminated, alpha, gamma in cases:
+        Q = Q.copy()
+        if terminated:
+            Q[s2] = 50.0  # a terminal state's values must not leak into the target
+        want = _expected(Q, s, a, r, s2, terminated, alpha, gamma)
+        result = session.call("q_update", Q, s, a, r, s2, terminated, alpha, gamma, return_args=True)
+        value, after = result.value, result.args[0]
+        args = f"q_update(Q, s={s}, a={a}, r={r:.3g}, s2={s2}, terminated={terminated}, alpha={alpha}, gamma={gamma})"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return failed(f"On {name}, {args} returned {str(value)[:60]!r}; it must return the new Q[s, a] "
+                          "as a number.")
+        if not np.isclose(value, want, atol=1e-6):
+            return failed(f"On {name}, {args} returned {value:.4f}; expected {want:.4f}."
+                          + _diagnose(value, Q, s, a, r, s2, terminated, alpha, gamma))
+        if not isinstance(after, np.ndarray) or after.shape != Q.shape or not np.isclose(after[s, a], want):
+            return failed(f"On {name}, {args} returned the right value but did not store it in Q[s, a]: "
+                          "update the table in place (Q[s, a] = ...).")
+        changed = ~np.isclose(after, Q)
+        changed[s, a] = False
+        if changed.any():
+            return failed(f"On {name}, {args} changed entries of Q other than Q[s, a].")
+    return passed("Every update matched the Bellman update, terminal transitions included "
+                  "(the lesson's example gives -0.7).")
+
+
+# -- learning_curve ----------------------------------------------------------------------------
+def greedy_return(Q, env_id, seed, max_steps):
+    """Play the greedy policy of ``Q`` on the real environment; (return, reached the goal)."""
+    host = EnvHost(env_id=env_id, seed=seed, max_episode_steps=max_steps, max_episodes=1, max_steps=max_steps)
+    try:
+        obs, _ = host.env.reset(seed=seed)
+        total, terminated = 0.0, False
+        for _ in range(max_steps):
+            obs, reward, terminated, truncated, _ = host.env.step(int(np.argmax(Q[obs])))
+            total += reward
+            if terminated or truncated:
+                break
+        return total, bool(terminated)
+    finally:
+        host.close()
+
+
+def _one_run(ctx, cfg, seed):
+    host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
+                   max_episodes=cfg["episodes"] + cfg["extra_episodes"],
+                   max_steps=(cfg["episodes"] + cfg["extra_episodes"]) * cfg["max_episode_steps"])
+    run = {"seed": seed, "returns": [], "eval": None, "problem": ""}
+    session = None
+    try:
+        session = ctx.open_session(session_timeout=cfg["run_timeout_s"] + 30)
+        Q = session.call("train", host.arg(), cfg["episodes"], seed=seed, env_host=host,
+                            timeout=cfg["run_timeout_s"]).value
+        n_states, n_actions = host.env.observation_space.n, host.env.action_space.n
+        if not isinstance(Q, np.ndarray) or Q.shape != (n_states, n_actions):
+            shape = getattr(Q, "shape", type(Q).__name__)
+            run["problem"] = f"train returned {shape}, not a Q table of shape ({n_states}, {n_actions})"
+        else:
+            run["eval"] = greedy_return(Q, cfg["env"], seed, cfg["eval_max_steps"])[0]
+    except StudentCodeError as exc:
+        run["problem"] = str(exc)
+    except SessionEnded as exc:
+        run["problem"] = str(exc)
+    finally:
+        if session is not None:
+            ctx.close_session(session)
+        run["returns"] = host.returns
+        if host.refusals:
+            run["problem"] = run["problem"] or f"the environment refused: {host.refusals[0]}"
+        host.close()
+    return run
+
+
+def learning_curve(ctx):
+    cfg = ctx.spec["learning_curve"]
+    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed), cfg["seeds"])
+    worst = -float(cfg["eval_max_steps"]) * 100  # a run that produced no Q table scores as the worst policy
+    evals = np.array([r["eval"] if r["eval"] is not None else worst for r in runs])
+    threshold, required = float(cfg["threshold"]), int(cfg["runs_required"])
+    k = runs_passing(evals, threshold)
+    center = iqm(evals)
+    low, high = bootstrap_ci(evals, rng=np.random.default_rng(0))
+    curves = [{"label": f"run {i + 1}", "episode_returns": r["returns"]} for i, r in enumerate(runs)]
+    lines = [f"{k} of {len(runs)} runs learned a greedy policy with a return of at least {threshold:g} "
+             f"(full credit from {required}). Greedy return IQM {center:.1f}, 95% CI [{low:.1f}, {high:.1f}]."]
+    problems = [f"run {i + 1}: {r['problem']}" for i, r in enumerate(runs) if r["problem"]]
+    if problems:
+        lines.append("Problems: " + "; ".join(p[:300] for p in problems[:3]))
+    elif k < required:
+        lines.append("A correct Q-learning agent reaches -13 (the path along the cliff) in "
+                     f"{cfg['episodes']} episodes; check the update and the exploration.")
+    outcome = Outcome(k_of_n_fraction(k, required), "\n".join(lines), {
+        "metric": "greedy return of the learned Q table (IQM over runs)", "value": round(center, 3),
+        "threshold": threshold, "ci95": [round(low, 3), round(high, 3)], "runs_passing": k,
+        "runs": len(runs), "eval_returns": evals.tolist()})
+    outcome.curves = curves
+    return outcome

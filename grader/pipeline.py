@@ -1,0 +1,220 @@
+"""The grading pipeline: an ordered list of small named steps over one ``Job``.
+
+normalise -> static_checks -> run_checks -> finalise. Each step reads and writes the job;
+a step that settles the outcome early sets ``job.done``. Student faults become check
+results with feedback; only infrastructure faults escape (as InfrastructureError).
+"""
+import ast
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from grader.assignments import Assignment
+from grader.errors import InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
+from grader.normalise import to_source
+from grader.report import ERROR, FAILED, PASSED, CheckResult, Outcome, Report
+from grader.session import Session
+from sandbox import Limits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """Everything the pipeline needs from configuration, passed in (never read from settings here)."""
+
+    backend: object  # a sandbox backend (sandbox.get_backend)
+    max_upload_bytes: int = 1 << 20
+    parallel_runs: int = 2
+    tmp_root: str | None = None
+    output_tail_chars: int = 4000
+
+
+@dataclass
+class Job:
+    assignment: Assignment
+    filename: str
+    data: bytes
+    config: GradingConfig
+    report: Report = None
+    source: str = ""
+    static_failures: dict = field(default_factory=dict)  # check id -> feedback
+    outputs: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    done: bool = False
+
+    def __post_init__(self):
+        self.report = Report(assignment=self.assignment.slug, max_score=self.assignment.max_score)
+
+
+# -- steps ---------------------------------------------------------------------------------------
+def normalise(job: Job):
+    try:
+        job.source, notices = to_source(job.filename, job.data, max_bytes=job.config.max_upload_bytes)
+    except SubmissionRejected as exc:
+        job.report.status = ERROR
+        job.report.error = str(exc)
+        job.done = True
+        return
+    job.report.notices.extend(notices)
+
+
+def static_checks(job: Job):
+    try:
+        tree = ast.parse(job.source, filename=job.filename)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        text = (exc.text or "").rstrip()
+        message = f"Your file does not parse ({where}): {exc.msg}." + (f"\n    {text}" if text else "")
+        for check in job.assignment.checks:
+            job.static_failures[check.id] = message
+        return
+    defined = _top_level_names(tree)
+    for check in job.assignment.checks:
+        missing = [name for name in check.requires if name not in defined]
+        if missing:
+            job.static_failures[check.id] = (
+                f"{', '.join(missing)} is not defined at the top level of your file; "
+                f"keep the name{'s' if len(missing) > 1 else ''} of the template.")
+
+
+def _top_level_names(tree: ast.Module) -> set:
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            names |= _top_level_names(ast.Module(body=list(ast.iter_child_nodes(node)), type_ignores=[]))
+    return names
+
+
+def run_checks(job: Job):
+    functions = job.assignment.check_functions()
+    with CheckContext(job) as ctx:
+        for check in job.assignment.checks:
+            if check.id in job.static_failures:
+                outcome = Outcome(0.0, job.static_failures[check.id])
+            else:
+                outcome = ctx.run(getattr(functions, check.id.replace("-", "_")))
+            score = round(check.points * outcome.fraction, 2)
+            job.report.add(CheckResult(
+                id=check.id, status=PASSED if outcome.fraction >= 1.0 else FAILED, score=score,
+                max_score=check.points, feedback=outcome.feedback, details=outcome.details))
+            job.report.curves.extend(outcome.curves)
+
+
+def finalise(job: Job):
+    tail = "".join(job.outputs)
+    job.report.output_tail = tail[-job.config.output_tail_chars:]
+
+
+STEPS = (normalise, static_checks, run_checks, finalise)
+
+
+def grade(assignment: Assignment, filename: str, data: bytes, config: GradingConfig) -> Report:
+    """Grade one file for one assignment; raises InfrastructureError only for faults of the machine."""
+    job = Job(assignment=assignment, filename=filename, data=data, config=config)
+    for step in STEPS:
+        started = time.monotonic()
+        step(job)
+        job.timings[step.__name__] = round(time.monotonic() - started, 3)
+        if job.done:
+            break
+    job.report.timings = job.timings
+    return job.report
+
+
+# -- what check functions get ----------------------------------------------------------------
+def limits_for(spec: dict) -> Limits:
+    raw = spec.get("limits", {})
+    known = {k: raw[k] for k in ("memory_mb", "cpus", "pids", "work_mb", "cpu_seconds") if k in raw}
+    return Limits(**known)
+
+
+class CheckContext:
+    """The trusted side's toolkit for one grading: sandbox sessions, hidden randomness, parallel runs."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.spec = job.assignment.spec
+        self.limits = limits_for(self.spec)
+        timeouts = self.spec.get("limits", {})
+        self.request_timeout = float(timeouts.get("request_timeout_s", 20))
+        self.session_timeout = float(timeouts.get("session_timeout_s", 300))
+        self.rng = np.random.default_rng(int(self.spec.get("check_seed", 0)))
+        self._shared = None
+
+    def open_session(self, *, session_timeout: float | None = None) -> Session:
+        """A new sandbox with the student's module loaded. The caller closes it."""
+        session = Session(self.job.config.backend, self.job.source, self.limits,
+                          request_timeout=self.request_timeout,
+                          session_timeout=session_timeout or self.session_timeout,
+                          tmp_root=self.job.config.tmp_root)
+        try:
+            session.load()
+        except BaseException:
+            self._collect(session)
+            raise
+        return session
+
+    def session(self) -> Session:
+        """The session shared by unit checks; a fresh one if the last check ended it."""
+        if self._shared is None or self._shared.ended is not None:
+            self._drop_shared()
+            self._shared = self.open_session()
+        return self._shared
+
+    def map_runs(self, fn, items):
+        """``[fn(item) for item in items]``, up to ``parallel_runs`` at a time (each in its own sandbox)."""
+        with ThreadPoolExecutor(max_workers=max(1, self.job.config.parallel_runs)) as pool:
+            return list(pool.map(fn, items))
+
+    def close_session(self, session: Session):
+        self._collect(session)
+
+    def _collect(self, session: Session):
+        self.job.outputs.append(session.output_tail())
+        session.close()
+
+    def _drop_shared(self):
+        if self._shared is not None:
+            self._collect(self._shared)
+            self._shared = None
+
+    def run(self, function) -> Outcome:
+        """Run one check function; the student's failures become a failed Outcome with feedback."""
+        try:
+            return function(self)
+        except StudentCodeError as exc:
+            return Outcome(0.0, student_error_feedback(exc))
+        except SessionEnded as exc:
+            self._drop_shared()
+            return Outcome(0.0, f"{exc} The check could not finish.", {"verdict": exc.verdict})
+        except InfrastructureError:
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._drop_shared()
+
+
+def student_error_feedback(exc: StudentCodeError) -> str:
+    if exc.kind == "import":
+        head = f"Your file raised an error when it was loaded: {exc}"
+    elif exc.kind == "missing":
+        head = f"{exc}: keep the function names of the template"
+    elif exc.kind == "value":
+        head = f"{exc}."
+    else:
+        head = f"Your code raised {exc}"
+    return head + (f"\n\n{exc.traceback.strip()}" if exc.traceback.strip() else "")

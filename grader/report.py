@@ -1,0 +1,76 @@
+"""The grade report: the one structure the CLI prints and the database stores (DESIGN.md)."""
+from dataclasses import asdict, dataclass, field
+
+PASSED = "passed"
+FAILED = "failed"
+GRADED = "graded"
+ERROR = "error"
+
+
+@dataclass
+class Outcome:
+    """What a check function concludes: a fraction of the check's points and why."""
+
+    fraction: float
+    feedback: str
+    details: dict = field(default_factory=dict)
+    curves: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.fraction = min(1.0, max(0.0, float(self.fraction)))
+
+
+def passed(feedback, **details):
+    return Outcome(1.0, feedback, details)
+
+
+def failed(feedback, **details):
+    return Outcome(0.0, feedback, details)
+
+
+@dataclass
+class CheckResult:
+    id: str
+    status: str
+    score: float
+    max_score: float
+    feedback: str
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        data = asdict(self)
+        if not data["details"]:
+            del data["details"]
+        return data
+
+
+@dataclass
+class Report:
+    assignment: str
+    status: str = GRADED
+    score: float = 0.0
+    max_score: float = 0.0
+    checks: list = field(default_factory=list)
+    curves: list = field(default_factory=list)
+    output_tail: str = ""
+    notices: list = field(default_factory=list)
+    error: str = ""
+
+    def add(self, check: CheckResult):
+        self.checks.append(check)
+        self.score = round(sum(c.score for c in self.checks), 2)
+
+    def to_dict(self):
+        data = {
+            "assignment": self.assignment,
+            "status": self.status,
+            "score": self.score,
+            "max_score": self.max_score,
+            "checks": [c.to_dict() for c in self.checks],
+            "curves": self.curves,
+            "output_tail": self.output_tail,
+            "notices": self.notices,
+        }
+        if self.status == ERROR:
+            data["error"] = self.error
+        return data
