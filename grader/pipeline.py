@@ -213,6 +213,8 @@ def student_error_feedback(exc: StudentCodeError) -> str:
         head = f"Your file raised an error when it was loaded: {exc}"
     elif exc.kind == "missing":
         head = f"{exc}: keep the function names of the template"
+    elif exc.exc_type == "NotImplementedError":
+        head = "This part is not implemented yet: it still raises NotImplementedError. Replace the TODO with your code"
     elif exc.kind == "value":
         head = f"{exc}."
     else:

@@ -177,7 +177,11 @@ def learning_curve(ctx):
     low, high = bootstrap_ci(evals, rng=np.random.default_rng(0))
     curves = [{"label": f"run {i + 1}", "episode_returns": r["returns"]} for i, r in enumerate(runs)]
     lines = [f"{k} of {len(runs)} runs learned a greedy policy with a return of at least {threshold:g} "
-             f"(full credit from {required}). Greedy return IQM {center:.1f}, 95% CI [{low:.1f}, {high:.1f}]."]
+             f"(full credit from {required})."]
+    finished = [r["eval"] for r in runs if r["eval"] is not None]
+    if finished:
+        lines[0] += (f" Greedy returns: {', '.join(f'{v:g}' for v in finished)}; IQM over all runs {center:.1f}, "
+                     f"95% CI [{low:.1f}, {high:.1f}] (a run that did not finish counts as {worst:g}).")
     problems = [f"run {i + 1}: {r['problem']}" for i, r in enumerate(runs) if r["problem"]]
     if problems:
         lines.append("Problems: " + "; ".join(p[:300] for p in problems[:3]))

@@ -1,0 +1,41 @@
+from django.contrib import admin
+
+from server.courses.models import Enrolment
+from server.submissions.models import CheckResult, GradingRun, Submission
+
+
+class CheckResultInline(admin.TabularInline):
+    model = CheckResult
+    extra = 0
+    readonly_fields = ("check_id", "status", "score", "max_score", "feedback", "details")
+    can_delete = False
+
+
+class GradingRunInline(admin.TabularInline):
+    model = GradingRun
+    extra = 0
+    readonly_fields = ("attempt", "backend", "worker", "started_at", "finished_at", "outcome", "timings", "message")
+    can_delete = False
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    """Instructors see the submissions of the courses they teach; superusers see all."""
+
+    list_display = ("id", "student", "assignment", "created_at", "status", "score", "max_score")
+    list_filter = ("status", "assignment__course", "assignment")
+    search_fields = ("student__username", "student__email", "filename")
+    readonly_fields = ("assignment", "student", "created_at", "filename", "source", "status", "score",
+                       "max_score", "report", "error")
+    exclude = ("original",)
+    inlines = [CheckResultInline, GradingRunInline]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("student", "assignment__course")
+        if request.user.is_superuser:
+            return qs
+        taught = Enrolment.objects.filter(user=request.user, role=Enrolment.INSTRUCTOR).values("course")
+        return qs.filter(assignment__course__in=taught)
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,24 @@
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="Your solution (.py or .ipynb)")
+
+    def __init__(self, *args, too_large=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.too_large = too_large
+        self.fields["file"].help_text = f"A Python file or a Jupyter notebook, at most {self.limit_text()}."
+        self.fields["file"].widget.attrs["accept"] = ".py,.ipynb"
+
+    @staticmethod
+    def limit_text():
+        return filesizeformat(settings.BELLMAN_MAX_UPLOAD_BYTES)
+
+    def clean(self):
+        if self.too_large:
+            raise forms.ValidationError(
+                f"The file is larger than the limit of {self.limit_text()}. Clear the notebook's outputs "
+                "(Edit > Clear all outputs) or remove large data, then upload it again.")
+        return super().clean()
