@@ -181,7 +181,10 @@ def learning_curve(ctx):
     finished = [r["eval"] for r in runs if r["eval"] is not None]
     if finished:
         lines[0] += (f" Greedy returns: {', '.join(f'{v:g}' for v in finished)}; IQM over all runs {center:.1f}, "
-                     f"95% CI [{low:.1f}, {high:.1f}] (a run that did not finish counts as {worst:g}).")
+                     f"95% CI [{low:.1f}, {high:.1f}]")
+        if len(finished) < len(runs):
+            lines[0] += f" (a run that did not finish counts as {worst:g})"
+        lines[0] += "."
     problems = [f"run {i + 1}: {r['problem']}" for i, r in enumerate(runs) if r["problem"]]
     if problems:
         lines.append("Problems: " + "; ".join(p[:300] for p in problems[:3]))

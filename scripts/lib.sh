@@ -1,0 +1,58 @@
+# Shared by the scripts: paths, logging, and the process bookkeeping that lets
+# `make demo` and `make test` stop exactly what they started.
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+export BELLMAN_VAR_DIR=${BELLMAN_VAR_DIR:-$top/var}
+run_dir=$BELLMAN_VAR_DIR/run
+log_dir=$BELLMAN_VAR_DIR/log
+mkdir -p "$run_dir" "$log_dir"
+venv=$top/.venv
+py=$venv/bin/python
+
+say() { printf '\033[1m[bellman]\033[0m %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+load_env() {
+    # A local .env (see .env.example) wins over the defaults below.
+    if [ -f "$top/.env" ]; then set -a; . "$top/.env"; set +a; fi
+    if [ -z "${DJANGO_SECRET_KEY:-}" ]; then
+        [ -s "$BELLMAN_VAR_DIR/secret_key" ] || "$py" -c "import secrets; print(secrets.token_urlsafe(50))" > "$BELLMAN_VAR_DIR/secret_key"
+        DJANGO_SECRET_KEY=$(cat "$BELLMAN_VAR_DIR/secret_key")
+        export DJANGO_SECRET_KEY
+    fi
+    export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+}
+
+redis_port() { local rest=${REDIS_URL#*://}; rest=${rest%%/*}; rest=${rest##*@}; echo "${rest##*:}"; }
+
+start_redis() {
+    local port; port=$(redis_port)
+    if redis-cli -p "$port" ping >/dev/null 2>&1; then return; fi
+    say "starting Redis on 127.0.0.1:$port"
+    redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes \
+        --dir "$run_dir" --pidfile "$run_dir/redis.pid" --logfile "$log_dir/redis.log"
+    for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && { echo redis >> "$run_dir/started"; return; }; sleep 0.1; done
+    die "Redis did not start (see $log_dir/redis.log)"
+}
+
+start_dockerd() {
+    if docker info >/dev/null 2>&1; then return; fi
+    say "starting Docker Engine"
+    nohup dockerd > "$log_dir/dockerd.log" 2>&1 &
+    echo $! > "$run_dir/dockerd.pid"
+    for _ in $(seq 60); do docker info >/dev/null 2>&1 && { echo dockerd >> "$run_dir/started"; return; }; sleep 0.5; done
+    say "Docker Engine did not start (see $log_dir/dockerd.log): only the bwrap backend will be used"
+}
+
+stop_started() {
+    # Stop the services this script started (and only those).
+    [ -f "$run_dir/started" ] || return 0
+    if grep -qx redis "$run_dir/started"; then
+        redis-cli -p "$(redis_port)" shutdown nosave >/dev/null 2>&1 || true
+    fi
+    if grep -qx dockerd "$run_dir/started" && [ -f "$run_dir/dockerd.pid" ]; then
+        docker ps -aq --filter label=bellman.sandbox | xargs -r docker rm -f >/dev/null 2>&1 || true
+        kill "$(cat "$run_dir/dockerd.pid")" 2>/dev/null || true
+    fi
+    rm -f "$run_dir/started"
+}

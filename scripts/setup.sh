@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, and nothing else: Debian packages, the virtual environment,
+# the sandbox root filesystem and image. Safe to run again. `--test` adds the browser.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+packages=()
+want() { command -v "$1" >/dev/null 2>&1 || packages+=("$2"); }
+want redis-server redis-server
+want bwrap bubblewrap
+want dockerd docker.io
+want debootstrap debootstrap
+if [ "${1:-}" = "--test" ]; then
+    want chromium chromium
+    want chromedriver chromium-driver
+fi
+python3 -c "import ensurepip, venv" >/dev/null 2>&1 || packages+=(python3-venv)
+if [ ${#packages[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "missing ${packages[*]}: run as root, or install them first"
+    say "installing ${packages[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >&2
+fi
+
+stamp=$(cat pyproject.toml | sha256sum | cut -c1-16)
+if [ ! -x "$py" ] || [ "$(cat "$venv/.bellman-stamp" 2>/dev/null)" != "$stamp" ]; then
+    say "installing the Python dependencies into .venv"
+    [ -x "$py" ] || python3 -m venv "$venv"
+    "$py" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+    # torch first and pinned, so that nothing pulls in a newer (CUDA) build.
+    "$py" -m pip install --quiet --disable-pip-version-check "torch==2.13.0" >&2
+    "$py" -m pip install --quiet --disable-pip-version-check -e ".[test]" >&2
+    echo "$stamp" > "$venv/.bellman-stamp"
+fi
+
+start_dockerd
+sandbox/image/build.sh
