@@ -181,8 +181,8 @@ class CheckContext:
         self._collect(session)
 
     def _collect(self, session: Session):
-        self.job.outputs.append(session.output_tail())
         session.close()
+        self.job.outputs.append(session.output_tail())
 
     def _drop_shared(self):
         if self._shared is not None:

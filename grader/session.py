@@ -237,6 +237,7 @@ class Session:
             return CallResult(values, after)
 
     def output_tail(self) -> str:
+        """What the code printed (the tail). Complete once the session is closed."""
         return self.sandbox.output.tail() if self.sandbox else ""
 
     def close(self):

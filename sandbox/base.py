@@ -143,6 +143,7 @@ class Sandbox:
         self.output = OutputCapture(limits.output_bytes, limits.output_tail_bytes, self.kill)
         self.killed_reason = None
         self.started_at = time.monotonic()
+        self.output_closed = threading.Event()  # set by the backend when the output stream ends
 
     # Implemented by backends.
     def write(self, data: bytes) -> None:

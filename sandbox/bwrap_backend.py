@@ -80,7 +80,7 @@ class BwrapSandbox(Sandbox):
         except OSError as exc:
             raise SandboxUnavailable(f"could not start bubblewrap: {exc}") from exc
         pump(lambda: self.process.stdout.read(65536), self.protocol.feed, self.protocol.close)
-        pump(lambda: self.process.stderr.read(65536), self.output.feed, lambda: None)
+        pump(lambda: self.process.stderr.read(65536), self.output.feed, self.output_closed.set)
 
     def write(self, data: bytes) -> None:
         try:
@@ -112,6 +112,7 @@ class BwrapSandbox(Sandbox):
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        self.output_closed.wait(2)
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             try:
                 stream.close()

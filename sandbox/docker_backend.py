@@ -83,7 +83,7 @@ class DockerSandbox(Sandbox):
                 network_mode="none",
                 read_only=True,
                 tmpfs={
-                    WORK_DIR: f"size={limits.work_mb}m,mode=1777,nosuid,nodev",
+                    WORK_DIR: f"size={limits.work_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},nosuid,nodev",
                     "/tmp": f"size={limits.work_mb}m,mode=1777,nosuid,nodev,noexec",
                 },
                 volumes={
@@ -126,7 +126,7 @@ class DockerSandbox(Sandbox):
         finally:
             self._listener.close()
         self._demux = _Demux(self._raw, self.output.feed, self.output.feed)
-        pump(self._demux.read, lambda _: None, lambda: None)
+        pump(self._demux.read, lambda _: None, self.output_closed.set)
         pump(lambda: self._conn.recv(65536), self.protocol.feed, self.protocol.close)
 
     def write(self, data: bytes) -> None:
@@ -158,6 +158,8 @@ class DockerSandbox(Sandbox):
             if self._closed:
                 return
             self._closed = True
+        self._kill()
+        self.output_closed.wait(2)  # the attach stream ends once the container has stopped
         for step in (lambda: self._conn and self._conn.shutdown(socket.SHUT_RDWR),
                      lambda: self._conn and self._conn.close(),
                      lambda: self._raw.shutdown(socket.SHUT_RDWR), lambda: self._sock.close(),

@@ -1,0 +1,148 @@
+"""Shared fixtures: settings for tests, sandbox backends, personas, a real Redis and Celery worker."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = Path(os.environ.get("BELLMAN_VAR_DIR", ROOT / "var"))
+
+EXAMPLES = ROOT / "assignments" / "qlearning-cliffwalking" / "examples"
+BACKENDS = [pytest.param("docker", marks=pytest.mark.docker), pytest.param("bwrap", marks=pytest.mark.bwrap)]
+
+
+def sandbox_backend(name):
+    """The named backend, failing (not skipping) when it is missing: `make test` must test both."""
+    from django.conf import settings
+
+    from sandbox import get_backend
+
+    backend = get_backend(name, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
+    if not backend.available():
+        pytest.fail(f"the {name} sandbox backend is not available here: run `make setup` "
+                    "(or deselect with -m 'not {name}')")
+    return backend
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return sandbox_backend(request.param)
+
+
+@pytest.fixture
+def grading_config(backend):
+    from grader.pipeline import GradingConfig
+
+    return GradingConfig(backend=backend, parallel_runs=2)
+
+
+# -- personas ------------------------------------------------------------------------------------
+@pytest.fixture
+def course(db):
+    from server.courses.models import Assignment, Course
+
+    course = Course.objects.create(slug="rl", title="Reinforcement Learning")
+    Assignment.objects.create(course=course, slug="qlearning-cliffwalking", title="Q-learning warm-up")
+    return course
+
+
+def _user(course, username, role):
+    from django.contrib.auth import get_user_model
+
+    from server.courses.models import Enrolment
+
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username + "-123")
+    if role:
+        Enrolment.objects.create(course=course, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def alice(course):
+    """A student of the course."""
+    return _user(course, "alice", "student")
+
+
+@pytest.fixture
+def bob(course):
+    """Another student of the course."""
+    return _user(course, "bob", "student")
+
+
+@pytest.fixture
+def irene(course):
+    """The course's instructor."""
+    return _user(course, "irene", "instructor")
+
+
+@pytest.fixture
+def charlie(course):
+    """Logged in, but not enrolled in the course: gets 403."""
+    return _user(course, "charlie", None)
+
+
+@pytest.fixture
+def assignment(course):
+    return course.assignments.get(slug="qlearning-cliffwalking")
+
+
+# -- real services ------------------------------------------------------------------------------
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real Redis server on a loopback port of its own, stopped at the end."""
+    if not shutil.which("redis-server"):
+        pytest.fail("redis-server is not installed: run `make setup`")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                             "--appendonly", "no", "--dir", str(workdir)], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def celery_worker(redis_url, transactional_db, settings):
+    """A real Celery worker process on the test Redis and the test database."""
+    from django.db import connection
+
+    from grader.celery import app
+
+    settings.CELERY_BROKER_URL = redis_url
+    app.conf.broker_url = redis_url
+    env = {**os.environ, "REDIS_URL": redis_url,
+           "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}"}
+    env.pop("BELLMAN_TEST_DATABASE", None)
+    log = open(VAR / "test" / "worker.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", "worker", "--pool", "solo",
+                             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                             "--hostname", f"test-{os.getpid()}@%h"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

@@ -1,0 +1,13 @@
+"""Settings for the test suite: the project's settings with safe test defaults in the environment."""
+import os
+from pathlib import Path
+
+_var = Path(os.environ.get("BELLMAN_VAR_DIR", Path(__file__).resolve().parent.parent / "var"))
+(_var / "test").mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
+# A file test database (not in memory), so that a Celery worker process sees what the tests write.
+os.environ["BELLMAN_TEST_DATABASE"] = str(_var / "test" / "test.sqlite3")
+# Tests that need Redis start their own server; nothing reaches a Redis by accident.
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")
+
+from server.settings import *  # noqa: E402,F401,F403
