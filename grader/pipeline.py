@@ -159,10 +159,15 @@ class CheckContext:
                           session_timeout=session_timeout or self.session_timeout,
                           tmp_root=self.job.config.tmp_root)
         try:
-            session.load()
+            session.load(cells=self.job.filename.lower().endswith(".ipynb"))
         except BaseException:
             self._collect(session)
             raise
+        for error in session.cell_errors:
+            notice = (f"When the notebook ran top to bottom, {error}. "
+                      "The grader went on with the other cells.")
+            if notice not in self.job.report.notices:
+                self.job.report.notices.append(notice)
         return session
 
     def session(self) -> Session:

@@ -126,6 +126,7 @@ class Session:
         self.sandbox = None
         self.ended = None
         self.names = []
+        self.cell_errors = []
         self.load_error = None
         try:
             self._stage(source)
@@ -187,13 +188,19 @@ class Session:
             raise self.ended
 
     # -- requests ------------------------------------------------------------------------------
-    def load(self):
-        """Import the student's module. Returns None, or the StudentCodeError it raised on import."""
+    def load(self, *, cells: bool = False):
+        """Import the student's module (a notebook cell by cell when ``cells``).
+
+        Returns None, or the StudentCodeError it raised on import. A notebook's failing
+        cells do not stop the load: they are listed in ``cell_errors``.
+        """
         self._check_alive()
-        self._send({"op": "load", "path": f"/submission/{SUBMISSION_FILE}"})
+        self._send({"op": "load", "path": f"/submission/{SUBMISSION_FILE}", "cells": cells})
         reply = self._receive(time.monotonic() + self.request_timeout)
         if reply["op"] == "ready":
             self.names = [n for n in reply["names"] if isinstance(n, str)]
+            errors = reply.get("cell_errors", [])
+            self.cell_errors = [e[:300] for e in errors if isinstance(e, str)] if isinstance(errors, list) else []
             return None
         if reply["op"] == "raise":
             self.load_error = StudentCodeError(
@@ -213,9 +220,15 @@ class Session:
             raise self.load_error
         self._send({"op": "call", "fn": fn, "args": encode_value(list(args)),
                     "kwargs": encode_value(kwargs), "repeat": repeat, "return_args": return_args})
-        deadline = time.monotonic() + (timeout or self.request_timeout)
+        limit = timeout or self.request_timeout
+        deadline = time.monotonic() + limit
         while True:
-            reply = self._receive(deadline)
+            try:
+                reply = self._receive(deadline)
+            except SessionEnded as exc:
+                if exc.verdict == "timeout":
+                    exc.args = (f"{fn}() did not finish within its time limit of {limit:g} s.",)
+                raise
             op = reply["op"]
             if op.startswith("env."):
                 if env_host is None:

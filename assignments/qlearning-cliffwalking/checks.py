@@ -3,6 +3,8 @@
 Each check sends inputs into the sandbox, gets the student's outputs back as data, and
 compares them with values computed here.
 """
+import threading
+
 import numpy as np
 
 from grader.envhost import EnvHost
@@ -30,8 +32,12 @@ def epsilon_greedy(ctx):
 
     counts = _actions(session, Q, state, 0.0, 11, 40)
     if counts[best] != 40:
+        hint = ""
+        if counts.min() > 0:
+            hint = (" Every action came up, as if you explored although epsilon is 0: exploration must happen "
+                    "with probability epsilon, not 1 - epsilon. Check the direction of the comparison.")
         return failed(f"With epsilon=0 every action must be the greedy one, argmax(Q[state]) = {best}; "
-                      f"your choices over 40 calls were {counts.tolist()} (count per action).")
+                      f"your choices over 40 calls were {counts.tolist()} (count per action).{hint}")
 
     counts = _actions(session, np.zeros((6, 4)), 2, 0.0, 12, 40)  # all tied: any action is greedy
 
@@ -136,11 +142,14 @@ def greedy_return(Q, env_id, seed, max_steps):
         host.close()
 
 
-def _one_run(ctx, cfg, seed):
+def _one_run(ctx, cfg, seed, gave_up):
     host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
                    max_episodes=cfg["episodes"] + cfg["extra_episodes"],
                    max_steps=(cfg["episodes"] + cfg["extra_episodes"]) * cfg["max_episode_steps"])
     run = {"seed": seed, "returns": [], "eval": None, "problem": ""}
+    if gave_up.is_set():
+        run["problem"] = "not run: an earlier run did not finish in time"
+        return run
     session = None
     try:
         session = ctx.open_session(session_timeout=cfg["run_timeout_s"] + 30)
@@ -156,6 +165,8 @@ def _one_run(ctx, cfg, seed):
         run["problem"] = str(exc)
     except SessionEnded as exc:
         run["problem"] = str(exc)
+        if exc.verdict == "timeout":
+            gave_up.set()  # the other runs would only time out too: do not make the student wait
     finally:
         if session is not None:
             ctx.close_session(session)
@@ -168,7 +179,8 @@ def _one_run(ctx, cfg, seed):
 
 def learning_curve(ctx):
     cfg = ctx.spec["learning_curve"]
-    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed), cfg["seeds"])
+    gave_up = threading.Event()
+    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed, gave_up), cfg["seeds"])
     worst = -float(cfg["eval_max_steps"]) * 100  # a run that produced no Q table scores as the worst policy
     evals = np.array([r["eval"] if r["eval"] is not None else worst for r in runs])
     threshold, required = float(cfg["threshold"]), int(cfg["runs_required"])

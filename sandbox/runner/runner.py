@@ -8,6 +8,7 @@ Nothing here decides a score: it only calls functions and reports what they retu
 import importlib.util
 import math
 import os
+import re
 import sys
 import traceback
 
@@ -171,17 +172,42 @@ def fault(kind, exc):
             "message": str(exc)[:1000], "traceback": short_traceback(exc)}
 
 
-def load(channel, path):
+CELL_MARK = re.compile(r"^# --- cell (\d+) ---$", re.M)
+
+
+def run_cells(module, path):
+    """A notebook runs cell by cell, as in Jupyter: a failing cell is reported and the rest still run."""
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    marks = list(CELL_MARK.finditer(source))
+    errors = []
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(source)
+        # Pad with newlines so that tracebacks give the line numbers of the whole file.
+        code = "\n" * source.count("\n", 0, mark.start()) + source[mark.start():end]
+        try:
+            exec(compile(code, path, "exec"), vars(module))
+        except BaseException as exc:  # noqa: BLE001 - a cell may raise anything, SystemExit included
+            message = str(exc)[:200]
+            errors.append(f"cell {mark.group(1)} raised {type(exc).__name__}" + (f": {message}" if message else ""))
+    return errors
+
+
+def load(channel, path, cells):
     spec = importlib.util.spec_from_file_location("submission", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["submission"] = module
+    cell_errors = []
     try:
-        spec.loader.exec_module(module)
+        if cells:
+            cell_errors = run_cells(module, path)
+        else:
+            spec.loader.exec_module(module)
     except BaseException as exc:  # noqa: BLE001 - a student's module may raise anything, SystemExit included
         channel.send(fault("import", exc))
         return None
     names = sorted(n for n in vars(module) if not n.startswith("_"))
-    channel.send({"op": "ready", "names": names[:500]})
+    channel.send({"op": "ready", "names": names[:500], "cell_errors": cell_errors[:50]})
     return module
 
 
@@ -210,7 +236,7 @@ def main():
         request = channel.receive()
         op = request.get("op")
         if op == "load":
-            module = load(channel, request["path"])
+            module = load(channel, request["path"], bool(request.get("cells")))
         elif op == "call" and module is not None:
             call(channel, module, request)
         elif op == "bye":

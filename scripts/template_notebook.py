@@ -1,0 +1,24 @@
+"""Builds an assignment's template.ipynb from its template.py: one cell per top-level function.
+
+    .venv/bin/python scripts/template_notebook.py assignments/qlearning-cliffwalking
+"""
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+folder = Path(sys.argv[1])
+src = (folder / "template.py").read_text()
+doc, rest = src.split('"""', 2)[1], src.split('"""', 2)[2]
+parts = re.split(r'\n(?=def |if __name__)', rest.strip())
+nb = nbformat.v4.new_notebook()
+nb.cells.append(nbformat.v4.new_markdown_cell("# " + doc.strip().replace("\n\n", "\n\n", 1)))
+nb.cells.append(nbformat.v4.new_code_cell("# Installs the libraries (in Colab or a fresh Jupyter). The grader skips lines starting with ! or %.\n!pip install -q gymnasium numpy"))
+for part in parts:
+    part = part.replace('if __name__ == "__main__":\n', "# Try it out\n")
+    if part.startswith("# Try it out"):
+        part = "\n".join(l[4:] if l.startswith("    ") else l for l in part.splitlines())
+    nb.cells.append(nbformat.v4.new_code_cell(part.strip()))
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nbformat.write(nb, folder / "template.ipynb")

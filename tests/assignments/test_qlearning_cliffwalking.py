@@ -1,0 +1,114 @@
+"""The warm-up graded end to end through the CLI, on both backends: each example scores as it must."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import BACKENDS, EXAMPLES, ROOT
+
+FULL = {"epsilon_greedy": 30.0, "q_update": 30.0, "learning_curve": 40.0}
+# example file -> the checks it must lose (all others keep full points)
+EXPECTED_LOSSES = {
+    "passes_all.py": {},
+    "wrong_inverted_epsilon.py": {"epsilon_greedy": "1 - epsilon"},
+    # The environment, like gymnasium's, takes integer actions only: training fails too.
+    "wrong_returns_float.py": {"epsilon_greedy": "must return an int", "learning_curve": "an integer"},
+    "wrong_no_learning_rate.py": {"q_update": "learning rate is missing"},
+    "wrong_terminal_bootstrap.py": {"q_update": "ignores `terminated`"},
+    # train() relies on the update being in place, so the agent cannot learn either.
+    "wrong_not_in_place.py": {"q_update": "in place", "learning_curve": "0 of 5 runs"},
+    "times_out.py": {"learning_curve": "time limit"},
+}
+
+
+def grade(path, backend, *extra):
+    proc = subprocess.run([sys.executable, "manage.py", "grade", "qlearning-cliffwalking", str(path), "--json",
+                           "--backend", backend, *extra], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return proc
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("example", sorted(EXPECTED_LOSSES))
+def test_each_example_loses_exactly_the_points_of_the_check_it_breaks(backend, example):
+    proc = grade(EXAMPLES / example, backend)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["status"] == "graded"
+    scores = {c["id"]: c["score"] for c in report["checks"]}
+    losses = EXPECTED_LOSSES[example]
+    for check_id, full in FULL.items():
+        if check_id in losses:
+            assert scores[check_id] == 0.0, report
+            feedback = next(c["feedback"] for c in report["checks"] if c["id"] == check_id)
+            assert losses[check_id] in feedback
+        else:
+            assert scores[check_id] == full, report
+    assert report["score"] == sum(scores.values())
+
+
+def test_min_instead_of_max_fails_the_update_and_the_learning_curve():
+    report = json.loads(grade(EXAMPLES / "wrong_min_target.py", "bwrap").stdout)
+    scores = {c["id"]: c["score"] for c in report["checks"]}
+    assert scores["q_update"] == 0 and scores["learning_curve"] < 40 and scores["epsilon_greedy"] == 30
+
+
+@pytest.mark.parametrize("example, message", [
+    ("syntax_error.py", "does not parse (line"),
+    ("fails_on_import.py", "leftover experiment code"),
+])
+def test_a_file_that_cannot_run_scores_zero_with_the_reason(example, message):
+    report = json.loads(grade(EXAMPLES / example, "bwrap").stdout)
+    assert report["status"] == "graded" and report["score"] == 0
+    assert all(message in c["feedback"] for c in report["checks"])
+
+
+def test_the_report_matches_the_documented_schema():
+    report = json.loads(grade(EXAMPLES / "passes_all.py", "bwrap").stdout)
+    assert {"assignment", "status", "score", "max_score", "checks", "curves", "output_tail"} <= set(report)
+    assert report["max_score"] == 100.0 and report["score"] == 100.0
+    curve = report["checks"][-1]["details"]
+    assert {"metric", "value", "threshold", "ci95"} <= set(curve)
+    assert len(report["curves"]) == 5 and all(len(c["episode_returns"]) == 200 for c in report["curves"])
+
+
+def test_the_same_submission_gets_the_same_report():
+    first = json.loads(grade(EXAMPLES / "wrong_min_target.py", "bwrap").stdout)
+    second = json.loads(grade(EXAMPLES / "wrong_min_target.py", "bwrap").stdout)
+    assert first["checks"] == second["checks"] and first["curves"] == second["curves"]
+
+
+def test_the_notebook_template_runs_and_says_what_is_missing(tmp_path):
+    report = json.loads(grade(ROOT / "assignments" / "qlearning-cliffwalking" / "template.ipynb", "bwrap").stdout)
+    assert report["score"] == 0
+    assert "not implemented yet" in report["checks"][0]["feedback"]
+    assert any("!pip install" in n for n in report["notices"])
+    assert any("NotImplementedError" in n and "went on with the other cells" in n for n in report["notices"])
+
+
+def test_a_solved_notebook_from_colab_gets_full_marks(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("!pip install gymnasium\n%matplotlib inline"),
+                nbformat.v4.new_code_cell((EXAMPLES / "passes_all.py").read_text().split('if __name__')[0]),
+                nbformat.v4.new_code_cell("print('done training')")]
+    path = tmp_path / "Copy of template.ipynb"
+    nbformat.write(nb, path)
+    report = json.loads(grade(path, "bwrap").stdout)
+    assert report["score"] == 100
+    assert len(report["notices"]) == 2
+    assert "done training" in report["output_tail"]
+
+
+def test_usage_errors_exit_2_and_bad_files_exit_1(tmp_path):
+    assert grade(tmp_path / "missing.py", "bwrap").returncode == 2
+    proc = subprocess.run([sys.executable, "manage.py", "grade", "no-such-assignment", str(EXAMPLES / "passes_all.py")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "unknown assignment" in proc.stderr
+    bad = tmp_path / "solution.txt"
+    bad.write_text("x = 1")
+    proc = grade(bad, "bwrap")
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    assert report["status"] == "error" and "not a .py or .ipynb" in report["error"]
