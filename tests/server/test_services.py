@@ -1,0 +1,58 @@
+"""Grading a stored submission: state machine, persistence, retries, idempotence."""
+import pytest
+
+from grader.errors import InfrastructureError
+from server.submissions import services
+from server.submissions.models import GradingRun, Submission
+from tests.conftest import EXAMPLES
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(alice, assignment, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        return services.submission_create(assignment=assignment, student=alice, filename="wrong.py",
+                                          data=(EXAMPLES / "wrong_no_learning_rate.py").read_bytes())
+
+
+@pytest.mark.bwrap
+def test_grading_persists_the_report_checks_and_run(queued, settings):
+    settings.SANDBOX_BACKEND = "bwrap"
+    assert services.submission_grade(submission_id=queued.pk) == Submission.GRADED
+    queued.refresh_from_db()
+    assert queued.score == 70 and queued.max_score == 100
+    assert queued.report["assignment"] == "qlearning-cliffwalking"
+    assert {c.check_id: c.score for c in queued.check_results.all()} == {
+        "epsilon_greedy": 30, "q_update": 0, "learning_curve": 40}
+    run = GradingRun.objects.get(submission=queued)
+    assert run.backend == "bwrap" and run.outcome == "graded" and run.finished_at and "run_checks" in run.timings
+
+
+@pytest.mark.bwrap
+def test_grading_twice_does_nothing_the_second_time(queued, settings):
+    settings.SANDBOX_BACKEND = "bwrap"
+    services.submission_grade(submission_id=queued.pk)
+    assert services.submission_grade(submission_id=queued.pk) == Submission.GRADED
+    assert GradingRun.objects.filter(submission=queued).count() == 1
+
+
+def test_a_machine_fault_requeues_for_a_retry_then_fails_for_good(queued, settings):
+    settings.SANDBOX_BACKEND = "docker"
+    settings.SANDBOX_IMAGE = "bellman-no-such-image:none"
+    settings.SANDBOX_ROOTFS = "/nonexistent"
+    with pytest.raises(InfrastructureError):
+        services.submission_grade(submission_id=queued.pk, attempt=1, final_attempt=False)
+    queued.refresh_from_db()
+    assert queued.status == Submission.QUEUED
+    assert services.submission_grade(submission_id=queued.pk, attempt=2, final_attempt=True) == Submission.ERROR
+    queued.refresh_from_db()
+    assert "not a problem with your file" in queued.error
+    assert [r.outcome for r in queued.runs.all()] == ["retry", "error"]
+
+
+def test_the_state_machine_refuses_impossible_moves(queued):
+    assert queued.can_move_to(Submission.RUNNING)
+    assert not queued.can_move_to(Submission.GRADED)
+    with pytest.raises(ValueError):
+        services._move(queued, Submission.GRADED)

@@ -1,0 +1,145 @@
+"""The upload form, the pages and who may see what (Django test client; grading is not run here)."""
+import io
+
+import pytest
+from django.urls import reverse
+
+from server.submissions.models import Submission
+from tests.conftest import EXAMPLES
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(client, assignment, name, data):
+    f = io.BytesIO(data)
+    f.name = name
+    return client.post(reverse("assignment", args=[assignment.course.slug, assignment.slug]), {"file": f})
+
+
+@pytest.fixture
+def as_alice(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def test_it_stores_an_upload_and_queues_it_on_commit(as_alice, assignment, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = upload(as_alice, assignment, "solution.py", (EXAMPLES / "passes_all.py").read_bytes())
+    submission = Submission.objects.get()
+    assert response.status_code == 302 and response.url == submission.get_absolute_url()
+    assert submission.status == Submission.QUEUED and submission.source.startswith('"""Warm-up')
+    assert len(callbacks) == 1  # the grading task, sent only once the row is committed
+
+
+def test_a_notebook_is_stored_as_its_code(as_alice, assignment, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        upload(as_alice, assignment, "t.ipynb",
+               (EXAMPLES.parent / "template.ipynb").read_bytes())
+    submission = Submission.objects.get()
+    assert "# --- cell 3 ---" in submission.source and submission.filename == "t.ipynb"
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("solution.txt", b"x = 1", "is not a .py or .ipynb file"),
+    ("solution.py", b"", "The submitted file is empty"),
+    ("solution.py", b"\xff\xfe\x00bad", "is not UTF-8"),
+    ("solution.ipynb", b'{"cells": [', "is not a valid Jupyter notebook"),
+])
+def test_bad_files_are_refused_on_the_form_and_nothing_is_stored(as_alice, assignment, name, data, message):
+    response = upload(as_alice, assignment, name, data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert Submission.objects.count() == 0
+
+
+def test_a_file_over_the_limit_is_refused_with_the_limit(as_alice, assignment, settings):
+    settings.BELLMAN_MAX_UPLOAD_BYTES = 10_000
+    response = upload(as_alice, assignment, "big.py", b"# " + b"x" * 50_000)
+    page = response.content.decode()
+    assert response.status_code == 200 and "larger than the limit of 9.8\xa0KB" in page
+    assert Submission.objects.count() == 0
+
+
+def test_the_form_states_the_size_limit(as_alice, assignment):
+    page = as_alice.get(assignment.get_absolute_url()).content.decode()
+    assert "at most 1.0\xa0MB" in page
+
+
+def test_a_closed_assignment_takes_no_submissions(as_alice, assignment):
+    assignment.is_open = False
+    assignment.save()
+    upload(as_alice, assignment, "s.py", b"x = 1\n")
+    assert Submission.objects.count() == 0
+
+
+def test_an_outsider_gets_403_on_the_assignment_and_on_submissions(client, charlie, alice, assignment):
+    mine = Submission.objects.create(assignment=assignment, student=alice, filename="s.py", original=b"x", source="x")
+    client.force_login(charlie)
+    assert client.get(assignment.get_absolute_url()).status_code == 403
+    assert client.get(mine.get_absolute_url()).status_code == 403
+
+
+def test_a_student_cannot_see_another_students_submission(client, alice, bob, assignment):
+    theirs = Submission.objects.create(assignment=assignment, student=bob, filename="s.py", original=b"x", source="x")
+    client.force_login(alice)
+    assert client.get(theirs.get_absolute_url()).status_code == 403
+
+
+def test_the_instructor_sees_every_submission(client, irene, alice, bob, assignment):
+    for student in (alice, bob):
+        Submission.objects.create(assignment=assignment, student=student, filename="s.py", original=b"x", source="x")
+    client.force_login(irene)
+    page = client.get(assignment.get_absolute_url()).content.decode()
+    assert "All submissions" in page and "alice" in page and "bob" in page
+    assert client.get(Submission.objects.first().get_absolute_url()).status_code == 200
+
+
+def test_a_student_sees_only_their_own_history(client, alice, bob, assignment):
+    Submission.objects.create(assignment=assignment, student=bob, filename="bobs.py", original=b"x", source="x")
+    client.force_login(alice)
+    assert "bobs.py" not in client.get(assignment.get_absolute_url()).content.decode()
+
+
+def test_pages_need_a_login(client, assignment):
+    response = client.get(assignment.get_absolute_url())
+    assert response.status_code == 302 and reverse("login") in response.url
+
+
+def test_templates_can_be_downloaded_but_nothing_else(as_alice, assignment):
+    ok = as_alice.get(reverse("template", args=["rl", assignment.slug, "template.py"]))
+    assert ok.status_code == 200 and b"def q_update" in b"".join(ok.streaming_content)
+    assert as_alice.get(reverse("template", args=["rl", assignment.slug, "reference.py"])).status_code == 404
+    assert as_alice.get(reverse("template", args=["rl", assignment.slug, "checks.py"])).status_code == 404
+
+
+def test_a_pending_submission_page_refreshes_itself(as_alice, alice, assignment):
+    s = Submission.objects.create(assignment=assignment, student=alice, filename="s.py", original=b"x", source="x",
+                                  status=Submission.QUEUED)
+    page = as_alice.get(s.get_absolute_url()).content.decode()
+    assert 'http-equiv="refresh"' in page and 'data-status="queued"' in page
+
+
+def test_student_text_is_escaped_on_the_results_page(as_alice, alice, assignment):
+    s = Submission.objects.create(
+        assignment=assignment, student=alice, filename="<script>x</script>.py", original=b"x", source="x",
+        status=Submission.GRADED, score=0, max_score=100,
+        report={"checks": [], "curves": [], "output_tail": "<img src=x onerror=alert(1)>", "notices": []})
+    page = as_alice.get(s.get_absolute_url()).content.decode()
+    assert "<img src=x" not in page and "&lt;img src=x" in page and "<script>x" not in page
+
+
+def test_the_admin_shows_an_instructor_only_their_courses(client, irene, alice, assignment):
+    from server.courses.models import Assignment, Course
+    from server.courses.services import _grant_submission_view
+
+    other = Course.objects.create(slug="other", title="Other")
+    other_assignment = Assignment.objects.create(course=other, slug="qlearning-cliffwalking", title="x")
+    Submission.objects.create(assignment=assignment, student=alice, filename="mine.py", original=b"x", source="x")
+    Submission.objects.create(assignment=other_assignment, student=alice, filename="theirs.py", original=b"x",
+                              source="x")
+    irene.is_staff = True
+    irene.save()
+    _grant_submission_view(irene)
+    client.force_login(irene)
+    page = client.get("/admin/submissions/submission/").content.decode()
+    assert "1 submission" in page

@@ -1,0 +1,80 @@
+"""The whole path for real: a browser logs in and uploads, Redis carries the task, a Celery
+worker grades in a sandbox, and the results page shows the graded report."""
+import shutil
+import tempfile
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.fail("chromium and chromedriver are not installed: run `make setup`")
+    profile = tempfile.mkdtemp(prefix="bellman-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                f"--user-data-dir={profile}", "--window-size=1200,1600"):
+        options.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(driver), options=options)
+    drv.implicitly_wait(2)
+    yield drv
+    drv.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def log_in(browser, base, username):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{base}/login/")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(f"pw-{username}-123")
+    browser.find_element(By.ID, "login").click()
+
+
+def test_a_student_uploads_and_sees_the_graded_result(live_server, celery_worker, browser, alice, assignment):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    log_in(browser, live_server.url, "alice")
+    assert "Reinforcement Learning" in browser.page_source
+    browser.find_element(By.LINK_TEXT, assignment.title).click()
+    browser.find_element(By.ID, "id_file").send_keys(str(EXAMPLES / "wrong_inverted_epsilon.py"))
+    browser.find_element(By.ID, "submit").click()
+
+    assert "/submissions/" in browser.current_url
+    WebDriverWait(browser, 180, poll_frequency=1).until(
+        lambda b: b.find_element(By.ID, "status").get_attribute("data-status") in ("graded", "error"),
+        message=f"not graded in time; see var/test/worker.log")
+    assert browser.find_element(By.ID, "status").get_attribute("data-status") == "graded"
+    assert "Score: 70 / 100" in browser.find_element(By.ID, "score").text
+    failed = browser.find_element(By.ID, "check-epsilon_greedy")
+    assert "failed" in failed.text and "not 1 - epsilon" in failed.text
+    assert "passed" in browser.find_element(By.ID, "check-learning_curve").text
+    runs = browser.find_elements(By.CSS_SELECTOR, "#learning-curve polyline.run")
+    assert len(runs) == 5 and browser.find_elements(By.CSS_SELECTOR, "#learning-curve line.threshold")
+
+    browser.get(live_server.url + assignment.get_absolute_url())
+    assert "70 / 100" in browser.find_element(By.TAG_NAME, "table").text
+
+
+def test_a_bad_upload_is_refused_on_the_page(live_server, browser, alice, assignment, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    bad = tmp_path / "notes.txt"
+    bad.write_text("my answers")
+    log_in(browser, live_server.url, "alice")
+    browser.get(live_server.url + assignment.get_absolute_url())
+    browser.find_element(By.ID, "id_file").send_keys(str(bad))
+    browser.find_element(By.ID, "submit").click()
+    assert "is not a .py or .ipynb file" in browser.page_source
+    assert "No submissions yet." in browser.page_source
