@@ -26,7 +26,7 @@ class BwrapBackend:
                 "run sandbox/image/build.sh")
         return BwrapSandbox(self, stage_dir, limits)
 
-    def sweep(self) -> int:
+    def sweep(self, older_than_s: float) -> int:
         return 0  # --die-with-parent: nothing outlives the worker
 
 

@@ -48,12 +48,18 @@ class DockerBackend:
     def start(self, stage_dir, limits: Limits) -> "DockerSandbox":
         return DockerSandbox(self, stage_dir, limits)
 
-    def sweep(self) -> int:
-        """Remove sandboxes left by a worker that died; returns how many."""
-        leftovers = self.client.containers.list(all=True, filters={"label": LABEL})
-        for container in leftovers:
-            container.remove(force=True)
-        return len(leftovers)
+    def sweep(self, older_than_s: float) -> int:
+        """Remove sandboxes older than any grading can last (left by a worker that was killed)."""
+        import datetime
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        removed = 0
+        for container in self.client.containers.list(all=True, filters={"label": LABEL}):
+            created = datetime.datetime.fromisoformat(container.attrs["Created"][:26].rstrip("Z") + "+00:00")
+            if (now - created).total_seconds() > older_than_s:
+                container.remove(force=True)
+                removed += 1
+        return removed
 
 
 class DockerSandbox(Sandbox):
