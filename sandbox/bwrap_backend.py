@@ -17,13 +17,23 @@ class BwrapBackend:
         self.rootfs = rootfs
 
     def available(self) -> bool:
-        return bool(shutil.which("bwrap")) and os.path.isfile(os.path.join(self.rootfs, "usr/bin/python3"))
+        pythons = ("usr/bin/python3", "usr/local/bin/python3")  # Debian's, or python:3.11-slim's
+        return bool(shutil.which("bwrap")) and any(os.path.exists(os.path.join(self.rootfs, p)) for p in pythons)
+
+    def reachable_by_sandbox_user(self) -> bool:
+        """Every folder above the rootfs must be searchable by others (bwrap runs as uid 65534)."""
+        path = Path(self.rootfs).resolve()
+        return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
 
     def start(self, stage_dir, limits: Limits) -> "BwrapSandbox":
         if not self.available():
             raise SandboxUnavailable(
                 f"bubblewrap or the sandbox root filesystem ({self.rootfs}) is missing: "
                 "run sandbox/image/build.sh")
+        if os.getuid() == 0 and not self.reachable_by_sandbox_user():
+            raise SandboxUnavailable(
+                f"the sandbox root filesystem {self.rootfs} sits in a folder that uid {SANDBOX_UID} cannot "
+                "enter: set SANDBOX_ROOTFS to a path under a world-searchable folder (e.g. /var/lib/bellman)")
         return BwrapSandbox(self, stage_dir, limits)
 
     def sweep(self, older_than_s: float) -> int:

@@ -1,4 +1,5 @@
 """Django settings. Every value comes from the environment; see .env.example."""
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -103,7 +104,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("BELLMAN_TASKS_EAGER", False)
 # Sandboxes.
 SANDBOX_BACKEND = env_str("SANDBOX_BACKEND", "auto")
 SANDBOX_IMAGE = env_str("SANDBOX_IMAGE", "bellman-sandbox:latest")
-SANDBOX_ROOTFS = env_str("SANDBOX_ROOTFS", str(VAR_DIR / "sandbox" / "rootfs"))
+# bwrap runs as uid 65534, which must be able to reach this path: as root, a system folder
+# (a checkout may live under a private home or temp directory).
+SANDBOX_ROOTFS = env_str("SANDBOX_ROOTFS", "/var/lib/bellman/sandbox-rootfs" if os.geteuid() == 0
+                         else str(VAR_DIR / "sandbox" / "rootfs"))
 SANDBOX_RUNTIME = env_str("SANDBOX_RUNTIME", "")
 SANDBOX_TMP_DIR = env_str("SANDBOX_TMP_DIR", "") or None
 GRADER_PARALLEL_RUNS = env_int("GRADER_PARALLEL_RUNS", 2)

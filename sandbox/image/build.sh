@@ -2,18 +2,24 @@
 # Builds the sandbox root filesystem (used by the bwrap backend) and, when Docker
 # Engine answers, the sandbox image (used by the docker backend) from it.
 #
-#   sandbox/image/build.sh            offline: debootstrap + local wheels (no registry needed)
-#   BELLMAN_IMAGE_SOURCE=registry sandbox/image/build.sh
-#                                     docker build from python:3.11-slim (Dockerfile)
+#   BELLMAN_IMAGE_SOURCE=auto       (default) registry when python:3.11-slim can be pulled, else offline
+#   BELLMAN_IMAGE_SOURCE=registry   docker build from python:3.11-slim (Dockerfile); the bwrap root
+#                                   filesystem is then exported from that image
+#   BELLMAN_IMAGE_SOURCE=offline    debootstrap + local wheels, no registry needed; the image is
+#                                   imported from that root filesystem
 #
-# Idempotent: each part is rebuilt only when requirements.txt or this script changed.
+# Idempotent: each part is rebuilt only when requirements.txt or the format below changed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 var=${BELLMAN_VAR_DIR:-$top/var}
-rootfs=${SANDBOX_ROOTFS:-$var/sandbox/rootfs}
+# Same default as the settings: bwrap runs as uid 65534, which must be able to reach the rootfs.
+if [ "$(id -u)" = 0 ]; then default_rootfs=/var/lib/bellman/sandbox-rootfs; else default_rootfs=$var/sandbox/rootfs; fi
+rootfs=${SANDBOX_ROOTFS:-$default_rootfs}
 image=${SANDBOX_IMAGE:-bellman-sandbox:latest}
-stamp=$(cat "$here/requirements.txt" "$here/build.sh" | sha256sum | cut -c1-16)
+# Bump when a change to this script changes what is built; requirements.txt counts by itself.
+format=1
+stamp=$( (cat "$here/requirements.txt"; echo "format=$format") | sha256sum | cut -c1-16)
 
 log() { echo "[sandbox-image] $*" >&2; }
 
@@ -80,12 +86,33 @@ build_image_offline() {
     log "image ready: $image"
 }
 
-build_image_registry() {
-    docker build --label "bellman.stamp=$stamp" -t "$image" "$here"
+build_from_registry() {
+    if [ "$(docker image inspect -f '{{ index .Config.Labels "bellman.stamp" }}' "$image" 2>/dev/null)" != "$stamp" ]; then
+        docker build --label "bellman.stamp=$stamp" -t "$image" "$here" >&2
+    fi
+    if [ "$(cat "$rootfs/.bellman-stamp" 2>/dev/null)" = "$stamp" ]; then
+        return
+    fi
+    log "exporting $image as the bwrap root filesystem $rootfs"
+    local tmp="$rootfs.tmp" cid
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    cid=$(docker create "$image")
+    docker export "$cid" | tar -x -C "$tmp"
+    docker rm "$cid" >/dev/null
+    echo "$stamp" > "$tmp/.bellman-stamp"
+    rm -rf "$rootfs" && mv "$tmp" "$rootfs"
 }
 
-if [ "${BELLMAN_IMAGE_SOURCE:-offline}" = registry ]; then
-    build_image_registry
+source_kind=${BELLMAN_IMAGE_SOURCE:-auto}
+if [ "$source_kind" = auto ]; then
+    source_kind=offline
+    if docker_up && timeout 120 docker pull -q python:3.11-slim >/dev/null 2>&1; then
+        source_kind=registry
+    fi
+fi
+log "building from: $source_kind"
+if [ "$source_kind" = registry ]; then
+    build_from_registry
 else
     build_rootfs
     build_image_offline
