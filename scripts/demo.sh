@@ -16,7 +16,8 @@ cleanup() {
     wait 2>/dev/null || true
     stop_started
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 start_redis
 start_dockerd

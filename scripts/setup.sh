@@ -24,12 +24,14 @@ fi
 
 stamp=$(cat pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -x "$py" ] || [ "$(cat "$venv/.bellman-stamp" 2>/dev/null)" != "$stamp" ]; then
-    say "installing the Python dependencies into .venv"
+    say "installing the Python dependencies into .venv (log: $log_dir/pip.log)"
     [ -x "$py" ] || python3 -m venv "$venv"
-    "$py" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-    # torch first and pinned, so that nothing pulls in a newer (CUDA) build.
-    "$py" -m pip install --quiet --disable-pip-version-check "torch==2.13.0" >&2
-    "$py" -m pip install --quiet --disable-pip-version-check -e ".[test]" >&2
+    {
+        "$py" -m pip install --disable-pip-version-check --upgrade pip
+        # torch first and pinned, so that nothing pulls in a newer (CUDA) build.
+        "$py" -m pip install --disable-pip-version-check "torch==2.13.0"
+        "$py" -m pip install --disable-pip-version-check -e ".[test]"
+    } > "$log_dir/pip.log" 2>&1 || die "pip failed; see $log_dir/pip.log"
     echo "$stamp" > "$venv/.bellman-stamp"
 fi
 
