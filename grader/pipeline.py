@@ -221,7 +221,7 @@ def student_error_feedback(exc: StudentCodeError) -> str:
     elif exc.exc_type == "NotImplementedError":
         head = "This part is not implemented yet: it still raises NotImplementedError. Replace the TODO with your code"
     elif exc.kind == "value":
-        head = f"{exc}."
+        head = f"{exc}." if not exc.exc_type else f"Your function returned a value that cannot be checked: {exc}"
     else:
         head = f"Your code raised {exc}"
     return head + (f"\n\n{exc.traceback.strip()}" if exc.traceback.strip() else "")

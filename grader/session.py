@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.errors import InfrastructureError, SessionEnded, StudentCodeError
-from sandbox.base import RUNNER_DIR, SandboxClosed, SandboxTimeout, SandboxUnavailable
+from sandbox.base import RUNNER_DIR, SandboxTimeout, SandboxUnavailable
 from sandbox.runner import framing
 
 MAX_IN = 4 * 1024 * 1024  # the largest message accepted from inside
@@ -161,7 +161,7 @@ class Session:
                                          max_bytes=MAX_IN)
         except SandboxTimeout:
             self._end("timeout", "the code did not finish within the time limit")
-        except (SandboxClosed, framing.FrameError) as exc:
+        except framing.FrameError as exc:
             self._end("protocol", f"the sandbox broke the protocol: {exc}")
         if message is None:
             self._end_crashed()

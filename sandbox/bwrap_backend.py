@@ -1,13 +1,14 @@
 """Sandboxes as bubblewrap processes over the same root filesystem as the Docker image."""
 import os
-from pathlib import Path
 import resource
 import shutil
 import subprocess
 import threading
+from pathlib import Path
 
+from sandbox import cgroups
 from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID,
-                          SUBMISSION_MOUNT, WORK_DIR, Limits, Sandbox, SandboxUnavailable, pump)
+                          SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, pump)
 
 
 class BwrapBackend:
@@ -37,7 +38,8 @@ class BwrapBackend:
         return BwrapSandbox(self, stage_dir, limits)
 
     def sweep(self, older_than_s: float) -> int:
-        return 0  # --die-with-parent: nothing outlives the worker
+        cgroups.sweep()  # --die-with-parent: no process outlives the worker, only empty groups
+        return 0
 
 
 def _command(rootfs, stage_dir, limits: Limits):
@@ -55,17 +57,21 @@ def _command(rootfs, stage_dir, limits: Limits):
     return cmd + ["--"] + RUNNER_COMMAND
 
 
-def _limit_self(limits: Limits):
-    """Runs in the child before exec: rlimits, and no root on the host even outside the namespaces."""
+def _limit_self(limits: Limits, cgroup):
+    """Runs in the child before exec: its own cgroup, rlimits, and no root on the host even outside the namespaces."""
 
     def apply():
+        if cgroup is not None:
+            cgroup.enter()
         mb = 1 << 20
         for res, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
                            (resource.RLIMIT_CPU, limits.cpu_seconds),
                            (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
                            (resource.RLIMIT_NOFILE, limits.open_files),
                            (resource.RLIMIT_CORE, 0),
-                           (resource.RLIMIT_NPROC, limits.pids)):
+                           # Per uid, so shared by concurrent sandboxes: a backstop where the per-sandbox
+                           # cgroup's pids.max is the real limit.
+                           (resource.RLIMIT_NPROC, limits.pids * (8 if cgroup is not None else 1))):
             resource.setrlimit(res, (value, value))
         if os.getuid() == 0:
             os.setgroups([])
@@ -82,14 +88,17 @@ class BwrapSandbox(Sandbox):
         super().__init__(limits)
         self._lock = threading.Lock()
         self._closed = False
+        self.cgroup = cgroups.SandboxCgroup(limits) if cgroups.available() else None
         try:
             self.process = subprocess.Popen(
                 _command(backend.rootfs, stage_dir, limits),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env={}, close_fds=True, preexec_fn=_limit_self(limits), bufsize=0)
-        except OSError as exc:
+                env={}, close_fds=True, preexec_fn=_limit_self(limits, self.cgroup), bufsize=0)
+        except (OSError, subprocess.SubprocessError) as exc:
+            if self.cgroup is not None:
+                self.cgroup.remove()
             raise SandboxUnavailable(f"could not start bubblewrap: {exc}") from exc
-        pump(lambda: self.process.stdout.read(65536), self.protocol.feed, self.protocol.close)
+        self.protocol = ProtocolReader(self.process.stdout.fileno())
         pump(lambda: self.process.stderr.read(65536), self.output.feed, self.output_closed.set)
 
     def write(self, data: bytes) -> None:
@@ -108,6 +117,8 @@ class BwrapSandbox(Sandbox):
         code = self.process.poll()
         if code is None:
             return "still running"
+        if self.cgroup is not None and self.cgroup.oom_killed():
+            return "killed: out of memory"
         if code < 0:
             return f"killed by signal {-code}"
         return f"exited with status {code}"
@@ -123,6 +134,8 @@ class BwrapSandbox(Sandbox):
         except subprocess.TimeoutExpired:
             pass
         self.output_closed.wait(2)
+        if self.cgroup is not None:
+            self.cgroup.remove()
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             try:
                 stream.close()

@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID,
-                          SUBMISSION_MOUNT, WORK_DIR, Limits, Sandbox, SandboxUnavailable, pump)
+                          SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, pump)
 
 LABEL = "bellman.sandbox"
 CHANNEL_MOUNT = "/run/bellman"
@@ -113,6 +113,8 @@ class DockerSandbox(Sandbox):
                 ],
                 runtime=backend.runtime or None,
                 log_config={"type": "none"},
+                # A minimal init as pid 1: the runner gets normal signal semantics, zombies are reaped.
+                init=True,
             )
         except docker.errors.DockerException as exc:
             raise SandboxUnavailable(f"could not create a sandbox container: {exc}") from exc
@@ -133,7 +135,7 @@ class DockerSandbox(Sandbox):
             self._listener.close()
         self._demux = _Demux(self._raw, self.output.feed, self.output.feed)
         pump(self._demux.read, lambda _: None, self.output_closed.set)
-        pump(lambda: self._conn.recv(65536), self.protocol.feed, self.protocol.close)
+        self.protocol = ProtocolReader(self._conn.fileno())
 
     def write(self, data: bytes) -> None:
         try:

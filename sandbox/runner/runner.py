@@ -221,12 +221,17 @@ def call(channel, module, request):
         args = decode_value(request.get("args", []), channel)
         kwargs = decode_value(request.get("kwargs", {}), channel)
         values = [fn(*args, **kwargs) for _ in range(int(request.get("repeat", 1)))]
+    except BaseException as exc:  # noqa: BLE001 - reported to the trusted side as the student's fault
+        channel.send(fault("call", exc))
+        return
+    try:
         reply = {"op": "return", "values": [encode_value(v) for v in values]}
         if request.get("return_args"):
             reply["args"] = [encode_value(a) for a in args]
-    except BaseException as exc:  # noqa: BLE001 - reported to the trusted side as the student's fault
-        reply = fault("call", exc)
-    channel.send(reply)
+        channel.send(reply)
+    except (ValueError, RecursionError, framing.FrameError) as exc:
+        channel.send({"op": "raise", "kind": "value", "type": type(exc).__name__,
+                      "message": f"the returned value cannot be sent back: {str(exc)[:200]}", "traceback": ""})
 
 
 def main():
