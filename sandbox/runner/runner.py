@@ -36,6 +36,8 @@ class Channel:
         else:
             self._in = os.fdopen(os.dup(0), "rb", buffering=0)
             self._out = os.fdopen(os.dup(1), "wb", buffering=0)
+        self._fd = self._in.fileno()
+        self._buf = bytearray()  # one read() may bring several frames, or a header with its body
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
@@ -44,14 +46,14 @@ class Channel:
         sys.stdout = sys.stderr
 
     def _read_exact(self, n):
-        chunks, got = [], 0
-        while got < n:
-            chunk = self._in.read(n - got)
+        while len(self._buf) < n:
+            chunk = os.read(self._fd, 1 << 16)
             if not chunk:
                 break
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
+            self._buf += chunk
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
 
     def send(self, message):
         self._out.write(framing.encode(message, max_bytes=MAX_OUT))
