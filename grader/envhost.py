@@ -52,7 +52,9 @@ class EnvHost:
 
     def arg(self):
         """The argument that becomes a gymnasium.Env proxy inside the sandbox."""
-        return {"$env": {"handle": self.handle, "id": self.env_id,
+        # The action space's seed is derived from, not equal to, the hidden environment seed.
+        space_seed = (int(self.seed) * 7919 + 17) % 2**31
+        return {"$env": {"handle": self.handle, "id": self.env_id, "space_seed": space_seed,
                          "observation_space": describe_space(self.env.observation_space),
                          "action_space": describe_space(self.env.action_space)}}
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.assignments import Assignment
-from grader.errors import InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
+from grader.errors import AssignmentError, InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
 from grader.normalise import to_source
 from grader.report import ERROR, FAILED, PASSED, CheckResult, Outcome, Report
 from grader.session import Session
@@ -45,9 +45,17 @@ class Job:
     outputs: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     done: bool = False
+    only: tuple = ()  # check ids to run; all when empty
 
     def __post_init__(self):
-        self.report = Report(assignment=self.assignment.slug, max_score=self.assignment.max_score)
+        unknown = set(self.only) - {c.id for c in self.assignment.checks}
+        if unknown:
+            raise AssignmentError(f"{self.assignment.slug} has no check {', '.join(sorted(unknown))}")
+        self.report = Report(assignment=self.assignment.slug, max_score=sum(c.points for c in self.checks))
+
+    @property
+    def checks(self):
+        return [c for c in self.assignment.checks if not self.only or c.id in self.only]
 
 
 # -- steps ---------------------------------------------------------------------------------------
@@ -99,7 +107,7 @@ def _top_level_names(tree: ast.Module) -> set:
 def run_checks(job: Job):
     functions = job.assignment.check_functions()
     with CheckContext(job) as ctx:
-        for check in job.assignment.checks:
+        for check in job.checks:
             if check.id in job.static_failures:
                 outcome = Outcome(0.0, job.static_failures[check.id])
             else:
@@ -119,9 +127,12 @@ def finalise(job: Job):
 STEPS = (normalise, static_checks, run_checks, finalise)
 
 
-def grade(assignment: Assignment, filename: str, data: bytes, config: GradingConfig) -> Report:
-    """Grade one file for one assignment; raises InfrastructureError only for faults of the machine."""
-    job = Job(assignment=assignment, filename=filename, data=data, config=config)
+def grade(assignment: Assignment, filename: str, data: bytes, config: GradingConfig, *, only=()) -> Report:
+    """Grade one file for one assignment (only the checks ``only`` names, if given).
+
+    Raises InfrastructureError only for faults of the machine.
+    """
+    job = Job(assignment=assignment, filename=filename, data=data, config=config, only=tuple(only))
     for step in STEPS:
         started = time.monotonic()
         step(job)
@@ -150,16 +161,20 @@ class CheckContext:
         self.request_timeout = float(timeouts.get("request_timeout_s", 20))
         self.session_timeout = float(timeouts.get("session_timeout_s", 300))
         self.rng = np.random.default_rng(int(self.spec.get("check_seed", 0)))
-        self._shared = None
+        self._shared = {}
 
-    def open_session(self, *, session_timeout: float | None = None) -> Session:
-        """A new sandbox with the student's module loaded. The caller closes it."""
+    def open_session(self, *, session_timeout: float | None = None, env_host=None,
+                     load_timeout: float | None = None, load: bool = True) -> Session:
+        """A new sandbox with the student's module loaded (a script with ``env_host`` as its
+        environment, for up to ``load_timeout`` seconds), or not loaded at all. The caller closes it."""
         session = Session(self.job.config.backend, self.job.source, self.limits,
                           request_timeout=self.request_timeout,
                           session_timeout=session_timeout or self.session_timeout,
                           tmp_root=self.job.config.tmp_root)
+        if not load:
+            return session
         try:
-            session.load(cells=self.job.filename.lower().endswith(".ipynb"))
+            session.load(cells=self.job.filename.lower().endswith(".ipynb"), env_host=env_host, timeout=load_timeout)
         except BaseException:
             self._collect(session)
             raise
@@ -170,12 +185,18 @@ class CheckContext:
                 self.job.report.notices.append(notice)
         return session
 
-    def session(self) -> Session:
-        """The session shared by unit checks; a fresh one if the last check ended it."""
-        if self._shared is None or self._shared.ended is not None:
-            self._drop_shared()
-            self._shared = self.open_session()
-        return self._shared
+    def session(self, *, load: bool = True) -> Session:
+        """The session shared by unit checks; a fresh one if the last check ended it.
+
+        ``load=False`` gives one where the student's file is not run, for checks that run single
+        statements of it (a training script would otherwise train on import).
+        """
+        key = "loaded" if load else "bare"
+        current = self._shared.get(key)
+        if current is None or current.ended is not None:
+            self._drop_shared(key)
+            self._shared[key] = self.open_session(load=load)
+        return self._shared[key]
 
     def map_runs(self, fn, items):
         """``[fn(item) for item in items]``, up to ``parallel_runs`` at a time (each in its own sandbox)."""
@@ -189,10 +210,11 @@ class CheckContext:
         session.close()
         self.job.outputs.append(session.output_tail())
 
-    def _drop_shared(self):
-        if self._shared is not None:
-            self._collect(self._shared)
-            self._shared = None
+    def _drop_shared(self, *keys):
+        for key in keys or list(self._shared):
+            session = self._shared.pop(key, None)
+            if session is not None:
+                self._collect(session)
 
     def run(self, function) -> Outcome:
         """Run one check function; the student's failures become a failed Outcome with feedback."""

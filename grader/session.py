@@ -47,6 +47,17 @@ class Unsupported(ValueError):
     pass
 
 
+class TensorValue:
+    """A torch tensor that came out of the sandbox: its values, and whether it carries gradients."""
+
+    def __init__(self, array, requires_grad):
+        self.array = np.asarray(array)
+        self.requires_grad = requires_grad
+
+    def __repr__(self):
+        return f"tensor({self.array.tolist()!r})"
+
+
 def decode_value(value, depth=0):
     """Turn a value from inside into plain Python and numpy data, or raise Unsupported."""
     if depth > 32:
@@ -62,6 +73,9 @@ def decode_value(value, depth=0):
             return float(value["$float"]) if value["$float"] in ("nan", "inf", "-inf") else _bad("float")
         if "$nd_nonfinite" in value:
             raise Unsupported("the array contains NaN or infinite values")
+        if "$tensor_out" in value:
+            inner = value["$tensor_out"]
+            return TensorValue(decode_value(inner.get("value"), depth + 1), bool(inner.get("requires_grad")))
         if "$unsupported" in value:
             raise Unsupported(f"a value of type {str(value['$unsupported'])[:60]} cannot be checked")
         return {str(k): decode_value(v, depth + 1) for k, v in value.items()}
@@ -97,6 +111,12 @@ def encode_value(value):
     if isinstance(value, dict):
         return {k: encode_value(v) for k, v in value.items()}
     return value
+
+
+def tensor_arg(array, *, grad=False, dtype="float32") -> dict:
+    """An argument that becomes a torch tensor inside the sandbox."""
+    array = np.asarray(array)
+    return {"$tensor": {"dtype": dtype, "shape": list(array.shape), "data": array.ravel().tolist(), "grad": grad}}
 
 
 def rng_arg(seed: int) -> dict:
@@ -188,15 +208,22 @@ class Session:
             raise self.ended
 
     # -- requests ------------------------------------------------------------------------------
-    def load(self, *, cells: bool = False):
+    def load(self, *, cells: bool = False, env_host=None, timeout=None):
         """Import the student's module (a notebook cell by cell when ``cells``).
 
         Returns None, or the StudentCodeError it raised on import. A notebook's failing
         cells do not stop the load: they are listed in ``cell_errors``.
         """
         self._check_alive()
-        self._send({"op": "load", "path": f"/submission/{SUBMISSION_FILE}", "cells": cells})
-        reply = self._receive(time.monotonic() + self.request_timeout)
+        request = {"op": "load", "path": f"/submission/{SUBMISSION_FILE}", "cells": cells}
+        if env_host is not None:
+            request["env"] = env_host.arg()["$env"]
+        self._send(request)
+        deadline = time.monotonic() + (timeout or self.request_timeout)
+        reply = self._receive(deadline)
+        while reply["op"].startswith("env.") and env_host is not None:
+            self._send(env_host.handle_request(reply))
+            reply = self._receive(deadline)
         if reply["op"] == "ready":
             self.names = [n for n in reply["names"] if isinstance(n, str)]
             errors = reply.get("cell_errors", [])
@@ -248,6 +275,48 @@ class Session:
             if len(values) != repeat:
                 self._end("protocol", "the sandbox returned the wrong number of values")
             return CallResult(values, after)
+
+    def act(self, obs, *, policy="q", timeout=None) -> int:
+        """The action the module's ``policy`` network picks for ``obs`` (its argmax)."""
+        self._check_alive()
+        self._send({"op": "act", "policy": policy, "obs": encode_value(obs)})
+        reply = self._receive(time.monotonic() + (timeout or self.request_timeout))
+        if reply["op"] == "raise":
+            raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
+                                   exc_type=reply["type"], traceback=reply["traceback"])
+        value = reply["values"][0] if reply["op"] == "return" and len(reply["values"]) == 1 else None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self._end("protocol", "the sandbox answered an action request with something else")
+        return value
+
+    def exec(self, code, *, inputs, outputs, imports="", line=1, no_grad=False, repeat=1, timeout=None):
+        """Run ``code`` (a statement of the student's, from ``line`` of their file) after ``imports`` in a
+        fresh namespace of ``inputs`` (under ``torch.no_grad()`` if asked); no module is loaded.
+
+        Returns one dict of ``outputs`` per repetition. Raises StudentCodeError or SessionEnded as ``call``.
+        """
+        self._check_alive()
+        self._send({"op": "exec", "code": code, "imports": imports, "line": line, "no_grad": no_grad,
+                    "inputs": encode_value(inputs), "outputs": outputs, "repeat": repeat})
+        limit = timeout or self.request_timeout
+        try:
+            reply = self._receive(time.monotonic() + limit)
+        except SessionEnded as exc:
+            if exc.verdict == "timeout":
+                exc.args = (f"the line did not finish within its time limit of {limit:g} s.",)
+            raise
+        if reply["op"] == "raise":
+            raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
+                                   exc_type=reply["type"], traceback=reply["traceback"])
+        if reply["op"] != "return" or len(reply["values"]) != repeat:
+            self._end("protocol", f"unexpected {reply['op']!r} after running a line")
+        try:
+            results = [decode_value(v) for v in reply["values"]]
+        except Unsupported as exc:
+            raise StudentCodeError(f"the line produced {exc}", kind="value") from None
+        if not all(isinstance(r, dict) for r in results):
+            self._end("protocol", "the sandbox returned a malformed result")
+        return results
 
     def output_tail(self) -> str:
         """What the code printed (the tail). Complete once the session is closed."""

@@ -103,8 +103,10 @@ class BwrapSandbox(Sandbox):
 
     def write(self, data: bytes) -> None:
         try:
-            self.process.stdin.write(data)
-        except (OSError, ValueError):
+            view = memoryview(data)
+            while view:  # unbuffered writes may be partial
+                view = view[self.process.stdin.write(view):]
+        except (OSError, ValueError, TypeError):
             pass  # the sandbox is gone; the next read reports it
 
     def _kill(self):

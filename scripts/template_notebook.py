@@ -11,7 +11,7 @@ import nbformat
 folder = Path(sys.argv[1])
 src = (folder / "template.py").read_text()
 doc, rest = src.split('"""', 2)[1], src.split('"""', 2)[2]
-parts = re.split(r'\n(?=def |if __name__)', rest.strip())
+parts = [p for p in re.split(r'\n(?=def |class |if __name__)|\n\n\n', rest.strip()) if p.strip()]
 nb = nbformat.v4.new_notebook()
 nb.cells.append(nbformat.v4.new_markdown_cell("# " + doc.strip().replace("\n\n", "\n\n", 1)))
 nb.cells.append(nbformat.v4.new_code_cell("# Installs the libraries (in Colab or a fresh Jupyter). The grader skips lines starting with ! or %.\n!pip install -q gymnasium numpy"))

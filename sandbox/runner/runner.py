@@ -1,10 +1,12 @@
 """The untrusted side of the sandbox protocol.
 
 Runs inside the sandbox, loads the student's file and answers the trusted side's
-requests over framed JSON on the process's original stdin/stdout. The student's own
-prints go to stderr, which the trusted side captures apart from the protocol.
+requests over framed JSON: on the process's original stdin/stdout (bwrap) or on a Unix
+socket from the worker (docker). The student's own prints go to stderr, which the trusted
+side captures apart from the protocol.
 Nothing here decides a score: it only calls functions and reports what they returned.
 """
+import contextlib
 import importlib.util
 import math
 import os
@@ -56,7 +58,9 @@ class Channel:
         return out
 
     def send(self, message):
-        self._out.write(framing.encode(message, max_bytes=MAX_OUT))
+        data = memoryview(framing.encode(message, max_bytes=MAX_OUT))
+        while data:  # unbuffered writes may be partial
+            data = data[self._out.write(data):]
 
     def receive(self):
         message = framing.read_frame(self._read_exact, max_bytes=MAX_IN)
@@ -75,7 +79,8 @@ def make_proxy_env(channel, handle, spec):
 
     def make_space(desc):
         if desc["type"] == "discrete":
-            return gymnasium.spaces.Discrete(desc["n"])
+            # Seeded by the trusted side, so that action_space.sample() repeats from run to run.
+            return gymnasium.spaces.Discrete(desc["n"], seed=spec.get("space_seed"))
         return gymnasium.spaces.Box(
             low=np.array(desc["low"], dtype=np.float32),
             high=np.array(desc["high"], dtype=np.float32),
@@ -117,6 +122,78 @@ def make_proxy_env(channel, handle, spec):
     return ProxyEnv()
 
 
+def make_mlp(layers):
+    """A known network (Linear layers with ReLU between), for checks of code that uses one."""
+    import torch
+    import torch.nn as nn
+
+    modules = []
+    for i, (weight, bias) in enumerate(layers):
+        linear = nn.Linear(len(weight[0]), len(weight))
+        with torch.no_grad():
+            linear.weight.copy_(torch.tensor(weight))
+            linear.bias.copy_(torch.tensor(bias))
+        modules += [linear] + ([nn.ReLU()] if i < len(layers) - 1 else [])
+    net = nn.Sequential(*modules)
+    return lambda x: net(torch.as_tensor(x, dtype=torch.float32))
+
+
+class FakeEnv:
+    """An environment that answers step() with values chosen by the trusted side, and records the action."""
+
+    def __init__(self, spec, channel):
+        import gymnasium
+        self.action_space = gymnasium.spaces.Discrete(spec["n_actions"], seed=spec.get("seed"))
+        self.observation_space = gymnasium.spaces.Box(-10, 10, shape=(spec.get("n_obs", 4),))
+        self._step = spec.get("step")
+        self.actions = []
+
+    def step(self, action):
+        import numpy as np
+        self.actions.append(action.item() if hasattr(action, "item") else action)
+        obs, reward, terminated, truncated, info = self._step
+        return np.asarray(obs, dtype=np.float32), reward, terminated, truncated, info
+
+    def reset(self, **kwargs):
+        import numpy as np
+        return np.zeros(self.observation_space.shape, dtype=np.float32), {}
+
+
+def run_snippet(channel, request):
+    """Run a statement the trusted side took from the student's file, on inputs it chose.
+
+    Each repetition gets a fresh namespace over the same input objects; the named outputs come back.
+    """
+    try:
+        path = "/submission/submission.py"
+        setup = compile(request.get("imports", ""), path, "exec")
+        # Padded to its line in the student's file, so that a traceback points at the right line.
+        code = compile("\n" * (int(request.get("line", 1)) - 1) + request["code"], path, "exec")
+        inputs = decode_value(request.get("inputs", {}), channel)
+        context = contextlib.nullcontext
+        if request.get("no_grad"):
+            import torch
+            context = torch.no_grad
+        results = []
+        for _ in range(int(request.get("repeat", 1))):
+            namespace = {}
+            exec(setup, namespace)
+            namespace.update(inputs)
+            with context():
+                exec(code, namespace)
+            results.append({name: namespace.get(name) for name in request.get("outputs", [])}
+                           | {f"{name}.actions": namespace[name].actions
+                              for name in inputs if isinstance(inputs[name], FakeEnv)})
+    except BaseException as exc:  # noqa: BLE001 - the student's line may raise anything
+        channel.send(fault("call", exc))
+        return
+    try:
+        channel.send({"op": "return", "values": [encode_value(r) for r in results]})
+    except (ValueError, RecursionError, framing.FrameError) as exc:
+        channel.send({"op": "raise", "kind": "value", "type": type(exc).__name__,
+                      "message": f"the result cannot be sent back: {str(exc)[:200]}", "traceback": ""})
+
+
 def decode_value(value, channel):
     if isinstance(value, list):
         return [decode_value(v, channel) for v in value]
@@ -131,6 +208,15 @@ def decode_value(value, channel):
         return np.random.default_rng(value["$rng"])
     if "$env" in value:
         return make_proxy_env(channel, value["$env"]["handle"], value["$env"])
+    if "$tensor" in value:
+        import torch
+        nd = value["$tensor"]
+        tensor = torch.tensor(nd["data"], dtype=getattr(torch, nd["dtype"])).reshape(nd["shape"])
+        return tensor.requires_grad_(True) if nd.get("grad") else tensor
+    if "$mlp" in value:
+        return make_mlp(value["$mlp"])
+    if "$fake_env" in value:
+        return FakeEnv(value["$fake_env"], channel)
     return {k: decode_value(v, channel) for k, v in value.items()}
 
 
@@ -149,7 +235,8 @@ def encode_value(value, depth=0):
     if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         return encode_value(value.item(), depth + 1)
     if type(value).__name__ == "Tensor":
-        value = value.detach().cpu().numpy()
+        return {"$tensor_out": {"requires_grad": bool(value.requires_grad), "value": encode_value(
+            value.detach().cpu().numpy(), depth + 1)}}
     if type(value).__module__ == "numpy" and hasattr(value, "shape"):
         flat = value.ravel().tolist()
         if value.dtype.kind == "f" and not all(math.isfinite(x) for x in flat):
@@ -195,22 +282,46 @@ def run_cells(module, path):
     return errors
 
 
-def load(channel, path, cells):
+def load(channel, path, cells, env=None):
+    """Run the student's file as a module. With ``env``, a script that makes its own environment
+    (``gym.make(...)``) gets the proxied one instead, and running out of the trusted side's budget
+    ends the script normally: that is how a training script's run ends."""
     spec = importlib.util.spec_from_file_location("submission", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["submission"] = module
-    cell_errors = []
+    cell_errors, stopped = [], ""
+    if env is not None:
+        import gymnasium
+        proxy = make_proxy_env(channel, env["handle"], env)
+        gymnasium.make = lambda *args, **kwargs: proxy
     try:
         if cells:
             cell_errors = run_cells(module, path)
         else:
             spec.loader.exec_module(module)
+    except EnvError as exc:
+        if env is None:
+            channel.send(fault("import", exc))
+            return None
+        stopped = str(exc)
     except BaseException as exc:  # noqa: BLE001 - a student's module may raise anything, SystemExit included
         channel.send(fault("import", exc))
         return None
     names = sorted(n for n in vars(module) if not n.startswith("_"))
-    channel.send({"op": "ready", "names": names[:500], "cell_errors": cell_errors[:50]})
+    channel.send({"op": "ready", "names": names[:500], "cell_errors": cell_errors[:50], "stopped": stopped})
     return module
+
+
+def act(channel, module, request):
+    """The greedy action of the module's Q network for one observation (evaluation asks only for actions)."""
+    try:
+        import torch
+        network = getattr(module, request["policy"])
+        with torch.no_grad():
+            values = network(torch.as_tensor(request["obs"], dtype=torch.float32))
+        channel.send({"op": "return", "values": [int(torch.argmax(values))]})
+    except BaseException as exc:  # noqa: BLE001
+        channel.send(fault("call", exc))
 
 
 def call(channel, module, request):
@@ -243,9 +354,13 @@ def main():
         request = channel.receive()
         op = request.get("op")
         if op == "load":
-            module = load(channel, request["path"], bool(request.get("cells")))
+            module = load(channel, request["path"], bool(request.get("cells")), request.get("env"))
         elif op == "call" and module is not None:
             call(channel, module, request)
+        elif op == "exec":
+            run_snippet(channel, request)
+        elif op == "act" and module is not None:
+            act(channel, module, request)
         elif op == "bye":
             return
         else:

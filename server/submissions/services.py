@@ -29,10 +29,10 @@ def grading_config(*, backend: str | None = None) -> pipeline.GradingConfig:
                                   parallel_runs=settings.GRADER_PARALLEL_RUNS, tmp_root=settings.SANDBOX_TMP_DIR)
 
 
-def file_grade(*, slug: str, filename: str, data: bytes, backend: str | None = None):
+def file_grade(*, slug: str, filename: str, data: bytes, backend: str | None = None, only=()):
     """Grade a file outside the database (the ``grade`` command); returns the Report."""
     assignment = assignments.get(slug, settings.BELLMAN_ASSIGNMENTS_DIR)
-    return pipeline.grade(assignment, filename, data, grading_config(backend=backend))
+    return pipeline.grade(assignment, filename, data, grading_config(backend=backend), only=only)
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""python manage.py grade SLUG FILE [--json] [--backend docker|bwrap]
+"""python manage.py grade SLUG FILE [--json] [--backend docker|bwrap] [--only CHECK,...]
 
 Grades one file synchronously through the same pipeline as the web. Exit status: 0 when a
 report was produced (whatever the score), 2 for usage errors, 1 when grading failed.
@@ -22,13 +22,15 @@ class Command(BaseCommand):
         parser.add_argument("file", help="a .py or .ipynb file")
         parser.add_argument("--json", action="store_true", help="print only the report as JSON")
         parser.add_argument("--backend", choices=["docker", "bwrap"], help="sandbox backend (default: SANDBOX_BACKEND)")
+        parser.add_argument("--only", default="", help="comma-separated check ids to run (default: all)")
 
-    def handle(self, *args, slug, file, json: bool = False, backend=None, **options):
+    def handle(self, *args, slug, file, json: bool = False, backend=None, only="", **options):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file", returncode=2)
         try:
-            report = file_grade(slug=slug, filename=path.name, data=path.read_bytes(), backend=backend)
+            report = file_grade(slug=slug, filename=path.name, data=path.read_bytes(), backend=backend,
+                                only=[c for c in only.split(",") if c])
         except AssignmentError as exc:
             raise CommandError(str(exc), returncode=2) from None
         except InfrastructureError as exc:

@@ -1,0 +1,74 @@
+"""Calibration of an assignment's learning-curve rule, in the grading sandbox.
+
+Trains the reference solution on many seeds (other than the hidden grading seeds), each run in its
+own sandbox through the proxied environment exactly as grading does, then estimates how often a
+correct solution gets full credit under the spec's rule by resampling the measured runs.
+
+    .venv/bin/python bench/calibrate.py dqn-cartpole [--seeds 20] [--backend bwrap]
+"""
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")
+
+
+def main():
+    import django
+
+    django.setup()
+    import numpy as np
+    from django.conf import settings
+
+    from grader import assignments
+    from grader.pipeline import CheckContext, GradingConfig, Job, normalise
+    from grader.scoring import iqm
+    from sandbox import get_backend
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("slug")
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--backend", default="bwrap")
+    args = parser.parse_args()
+    assignment = assignments.get(args.slug)
+    checks = assignment.check_functions()
+    cfg = assignment.spec["learning_curve"]
+    backend = get_backend(args.backend, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
+    job = Job(assignment=assignment, filename="reference.py", data=assignment.file("reference.py").read_bytes(),
+              config=GradingConfig(backend=backend, parallel_runs=settings.GRADER_PARALLEL_RUNS))
+    normalise(job)
+    seeds = [100_000 + i for i in range(args.seeds)]
+    started = time.perf_counter()
+    with CheckContext(job) as ctx:
+        runs = ctx.map_runs(lambda s: checks._one_run(ctx, cfg, s, threading.Event()), seeds)
+    elapsed = time.perf_counter() - started
+    evals = np.array([r["eval"] if r["eval"] is not None else 0.0 for r in runs])
+    problems = [r["problem"] for r in runs if r["problem"]]
+    print(f"{args.slug}: reference on {len(seeds)} seeds ({args.backend}, {elapsed / len(seeds):.1f} s per run "
+          f"with {settings.GRADER_PARALLEL_RUNS} in parallel)")
+    print(f"per-run evaluation: min {evals.min():.1f}, median {np.median(evals):.1f}, max {evals.max():.1f}; "
+          f"problems: {len(problems)}")
+    print("runs:", " ".join(f"{v:.0f}" for v in sorted(evals)))
+    n = len(cfg["seeds"])
+    rng = np.random.default_rng(0)
+    samples = rng.choice(evals, size=(20_000, n))
+    if "tiers" in cfg:
+        full = min(t["min_iqm"] for t in cfg["tiers"] if t["credit"] == 1.0)
+        p = float(np.mean([iqm(row) >= full for row in samples]))
+        print(f"rule: full credit when the IQM of {n} runs >= {full:g}: P(full credit | correct) = {p:.4f}")
+        for bound in sorted({t["min_iqm"] for t in cfg["tiers"]} | {full * 0.75, full * 0.8}):
+            print(f"    P(IQM >= {bound:g}) = {np.mean([iqm(row) >= bound for row in samples]):.4f}")
+    else:
+        k, threshold = cfg["runs_required"], cfg["threshold"]
+        p = float(np.mean((samples >= threshold).sum(axis=1) >= k))
+        print(f"rule: full credit when {k} of {n} runs reach {threshold:g}: P(full credit | correct) = {p:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The DQN workshop: each gap checked on its own, however the line is written; the whole script trained."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from grader import assignments, gaps, pipeline
+from tests.conftest import BACKENDS, ROOT
+
+DQN = assignments.get("dqn-cartpole")
+EXAMPLES = DQN.path / "examples"
+GAPS = ["td_target", "td_loss", "explore_action", "greedy_action", "env_step"]
+
+# example -> {gap it must lose: words its feedback must contain}
+EXPECTED = {
+    "passes_all.py": {},
+    "passes_all_other_forms_no_markers.py": {},
+    "wrong_mask_inverted.py": {"td_target": "mask is inverted"},
+    "wrong_loss_sum.py": {"td_loss": "sum of squares"},
+    "wrong_loss_item.py": {"td_loss": "keep it a tensor"},
+    "wrong_explore_always_zero.py": {"explore_action": "equally often"},
+    "wrong_greedy_argmin.py": {"greedy_action": "argmax"},
+    "wrong_four_value_step.py": {"env_step": "five values"},
+    "template.py": {gap: "still `...`" for gap in GAPS},
+}
+
+
+def gap_report(path, config):
+    return pipeline.grade(DQN, path.name, path.read_bytes(), config, only=GAPS)
+
+
+@pytest.mark.parametrize("example", sorted(EXPECTED))
+def test_each_gap_is_graded_on_its_own(example, grading_config):
+    path = EXAMPLES / example if example != "template.py" else DQN.file("template.py")
+    report = gap_report(path, grading_config)
+    assert report.status == "graded" and report.max_score == 50
+    for check in report.checks:
+        if check.id in EXPECTED[example]:
+            assert check.score == 0, check
+            assert EXPECTED[example][check.id] in check.feedback, check.feedback
+        else:
+            assert check.score == check.max_score, check
+
+
+def test_gaps_are_found_with_or_without_their_markers():
+    source = (EXAMPLES / "passes_all_other_forms_no_markers.py").read_text()
+    assert "FILL IN: td_target" not in source
+    found = gaps.find(source, GAPS)
+    assert found["td_target"].code == "y = r + gamma * max_next_q * m"
+    assert found["td_loss"].code == "loss = torch.nn.functional.mse_loss(q_estimates, y)"
+    assert found["explore_action"].code == "a = random.randint(0, 1)"
+    assert found["env_step"].code.startswith("s2, r, terminated, truncated, info = env.step")
+
+
+def test_a_wrong_line_is_reported_at_its_line_number(grading_config):
+    report = gap_report(EXAMPLES / "wrong_four_value_step.py", grading_config)
+    step = next(c for c in report.checks if c.id == "env_step")
+    line = next(i for i, text in enumerate((EXAMPLES / "wrong_four_value_step.py").read_text().splitlines(), 1)
+                if "FILL IN: env_step" in text)
+    assert step.feedback.startswith(f"Line {line}: `s2, r, terminated, _ = env.step(int(a))`")
+
+
+def test_the_template_names_exactly_five_gaps():
+    lines = [line for line in DQN.file("template.py").read_text().splitlines() if gaps.MARKER.search(line)]
+    assert [gaps.MARKER.search(line).group(1) for line in lines] == \
+        ["td_target", "td_loss", "explore_action", "greedy_action", "env_step"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_correct_script_trains_and_gets_full_marks_through_the_cli(backend):
+    proc = subprocess.run([sys.executable, "manage.py", "grade", "dqn-cartpole",
+                           str(EXAMPLES / "passes_all.py"), "--json", "--backend", backend],
+                          cwd=ROOT, capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    scores = {c["id"]: c["score"] for c in report["checks"]}
+    assert all(scores[g] == 10 for g in GAPS)
+    curve = next(c for c in report["checks"] if c["id"] == "learning_curve")
+    assert curve["score"] == 50 and curve["details"]["value"] >= 150, curve
+    # 150 training episodes, after the random exploration episodes that fill the replay buffer
+    assert len(report["curves"]) == 5 and all(len(c["episode_returns"]) > 150 for c in report["curves"])
