@@ -34,11 +34,13 @@ def browser():
 
 def log_in(browser, base, username):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{base}/login/")
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(f"pw-{username}-123")
     browser.find_element(By.ID, "login").click()
+    WebDriverWait(browser, 30).until(lambda b: "/login/" not in b.current_url)
 
 
 def test_a_student_uploads_and_sees_the_graded_result(live_server, celery_worker, browser, alice, assignment):
@@ -51,7 +53,7 @@ def test_a_student_uploads_and_sees_the_graded_result(live_server, celery_worker
     browser.find_element(By.ID, "id_file").send_keys(str(EXAMPLES / "wrong_inverted_epsilon.py"))
     browser.find_element(By.ID, "submit").click()
 
-    assert "/submissions/" in browser.current_url
+    WebDriverWait(browser, 30).until(lambda b: "/submissions/" in b.current_url)
     WebDriverWait(browser, 180, poll_frequency=1).until(
         lambda b: b.find_element(By.ID, "status").get_attribute("data-status") in ("graded", "error"),
         message=f"not graded in time; see var/test/worker.log")
@@ -69,6 +71,7 @@ def test_a_student_uploads_and_sees_the_graded_result(live_server, celery_worker
 
 def test_a_bad_upload_is_refused_on_the_page(live_server, browser, alice, assignment, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     bad = tmp_path / "notes.txt"
     bad.write_text("my answers")
@@ -76,5 +79,5 @@ def test_a_bad_upload_is_refused_on_the_page(live_server, browser, alice, assign
     browser.get(live_server.url + assignment.get_absolute_url())
     browser.find_element(By.ID, "id_file").send_keys(str(bad))
     browser.find_element(By.ID, "submit").click()
-    assert "is not a .py or .ipynb file" in browser.page_source
+    WebDriverWait(browser, 30).until(lambda b: "is not a .py or .ipynb file" in b.page_source)
     assert "No submissions yet." in browser.page_source
