@@ -8,6 +8,7 @@ import ast
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -185,6 +186,15 @@ class CheckContext:
                 self.job.report.notices.append(notice)
         return session
 
+    @contextmanager
+    def running_session(self, **options):
+        """``open_session(**options)`` for the length of a ``with`` block; closed and collected after it."""
+        session = self.open_session(**options)
+        try:
+            yield session
+        finally:
+            self._collect(session)
+
     def session(self, *, load: bool = True) -> Session:
         """The session shared by unit checks; a fresh one if the last check ended it.
 
@@ -202,9 +212,6 @@ class CheckContext:
         """``[fn(item) for item in items]``, up to ``parallel_runs`` at a time (each in its own sandbox)."""
         with ThreadPoolExecutor(max_workers=max(1, self.job.config.parallel_runs)) as pool:
             return list(pool.map(fn, items))
-
-    def close_session(self, session: Session):
-        self._collect(session)
 
     def _collect(self, session: Session):
         session.close()

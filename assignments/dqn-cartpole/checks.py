@@ -10,8 +10,9 @@ import numpy as np
 
 from grader import gaps
 from grader.envhost import EnvHost
-from grader.errors import SessionEnded, StudentCodeError
+from grader.errors import StudentCodeError
 from grader.report import Outcome, failed, passed
+from grader.runs import RunProblem, training_run
 from grader.scoring import bootstrap_ci, iqm
 from grader.session import TensorValue, tensor_arg
 
@@ -236,32 +237,17 @@ def _evaluate(session, cfg, seed):
 
 
 def _one_run(ctx, cfg, seed, gave_up):
-    run = {"seed": seed, "returns": [], "eval": None, "problem": ""}
-    if gave_up.is_set():
-        run["problem"] = "not run: an earlier run did not finish in time"
-        return run
     host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
                    max_episodes=cfg["max_episodes"], max_steps=cfg["max_episodes"] * cfg["max_episode_steps"])
-    session = None
-    try:
-        session = ctx.open_session(env_host=host, load_timeout=cfg["run_timeout_s"],
-                                   session_timeout=cfg["run_timeout_s"] + 60)
-        if session.load_error is not None:
-            run["problem"] = str(session.load_error)
-        else:
-            run["eval"] = _evaluate(session, cfg, cfg["eval_seed_base"] + seed)
-    except StudentCodeError as exc:
-        run["problem"] = str(exc)
-    except SessionEnded as exc:
-        run["problem"] = str(exc)
-        if exc.verdict == "timeout":
-            gave_up.set()
-    finally:
-        if session is not None:
-            ctx.close_session(session)
-        run["returns"] = host.returns
-        host.close()
-    return run
+
+    def train():
+        with ctx.running_session(env_host=host, load_timeout=cfg["run_timeout_s"],
+                                 session_timeout=cfg["run_timeout_s"] + 60) as session:
+            if session.load_error is not None:
+                raise RunProblem(str(session.load_error))
+            return _evaluate(session, cfg, cfg["eval_seed_base"] + seed)
+
+    return training_run(host, seed, gave_up, train)
 
 
 def learning_curve(ctx):

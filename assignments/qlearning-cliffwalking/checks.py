@@ -8,8 +8,9 @@ import threading
 import numpy as np
 
 from grader.envhost import EnvHost
-from grader.errors import SessionEnded, StudentCodeError
+from grader.errors import StudentCodeError
 from grader.report import Outcome, failed, passed
+from grader.runs import RunProblem, training_run
 from grader.scoring import bootstrap_ci, iqm, k_of_n_fraction, runs_passing
 from grader.session import rng_arg
 
@@ -143,38 +144,21 @@ def greedy_return(Q, env_id, seed, max_steps):
 
 
 def _one_run(ctx, cfg, seed, gave_up):
+    budget = cfg["episodes"] + cfg["extra_episodes"]
     host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
-                   max_episodes=cfg["episodes"] + cfg["extra_episodes"],
-                   max_steps=(cfg["episodes"] + cfg["extra_episodes"]) * cfg["max_episode_steps"])
-    run = {"seed": seed, "returns": [], "eval": None, "problem": ""}
-    if gave_up.is_set():
-        run["problem"] = "not run: an earlier run did not finish in time"
-        return run
-    session = None
-    try:
-        session = ctx.open_session(session_timeout=cfg["run_timeout_s"] + 30)
-        Q = session.call("train", host.arg(), cfg["episodes"], seed=seed, env_host=host,
-                            timeout=cfg["run_timeout_s"]).value
+                   max_episodes=budget, max_steps=budget * cfg["max_episode_steps"])
+
+    def train():
+        with ctx.running_session(session_timeout=cfg["run_timeout_s"] + 30) as session:
+            Q = session.call("train", host.arg(), cfg["episodes"], seed=seed, env_host=host,
+                             timeout=cfg["run_timeout_s"]).value
         n_states, n_actions = host.env.observation_space.n, host.env.action_space.n
         if not isinstance(Q, np.ndarray) or Q.shape != (n_states, n_actions):
             shape = getattr(Q, "shape", type(Q).__name__)
-            run["problem"] = f"train returned {shape}, not a Q table of shape ({n_states}, {n_actions})"
-        else:
-            run["eval"] = greedy_return(Q, cfg["env"], seed, cfg["eval_max_steps"])[0]
-    except StudentCodeError as exc:
-        run["problem"] = str(exc)
-    except SessionEnded as exc:
-        run["problem"] = str(exc)
-        if exc.verdict == "timeout":
-            gave_up.set()  # the other runs would only time out too: do not make the student wait
-    finally:
-        if session is not None:
-            ctx.close_session(session)
-        run["returns"] = host.returns
-        if host.refusals:
-            run["problem"] = run["problem"] or f"the environment refused: {host.refusals[0]}"
-        host.close()
-    return run
+            raise RunProblem(f"train returned {shape}, not a Q table of shape ({n_states}, {n_actions})")
+        return greedy_return(Q, cfg["env"], seed, cfg["eval_max_steps"])[0]
+
+    return training_run(host, seed, gave_up, train)
 
 
 def learning_curve(ctx):
