@@ -21,18 +21,28 @@ def demo_course_create(*, assignments: list[tuple[str, str]]) -> dict:
         user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.org"})
         passwords[username] = secrets.token_urlsafe(9)
         user.set_password(passwords[username])
-        user.is_staff = role == Enrolment.INSTRUCTOR
         user.save()
-        Enrolment.objects.update_or_create(course=course, user=user, defaults={"role": role})
-        if user.is_staff:
-            _grant_submission_view(user)
+        enrolment_set(course=course, user=user, role=role)
     for slug, title in assignments:
         Assignment.objects.update_or_create(course=course, slug=slug, defaults={"title": title})
     return {"course": course, "passwords": passwords}
 
 
-def _grant_submission_view(user):
+@transaction.atomic
+def enrolment_set(*, course: Course, user, role: str) -> Enrolment:
+    """Enrol ``user`` in ``course`` as ``role``. An instructor gets into the admin, where they can
+    view (not change) the submissions of the courses they teach."""
+    enrolment, _ = Enrolment.objects.update_or_create(course=course, user=user, defaults={"role": role})
+    if role == Enrolment.INSTRUCTOR:
+        instructor_access_grant(user=user)
+    return enrolment
+
+
+def instructor_access_grant(*, user) -> None:
     from django.contrib.auth.models import Permission
 
     codenames = ["view_submission", "view_checkresult", "view_gradingrun", "view_assignment", "view_course"]
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
     user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))

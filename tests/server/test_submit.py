@@ -130,16 +130,26 @@ def test_student_text_is_escaped_on_the_results_page(as_alice, alice, assignment
 
 def test_the_admin_shows_an_instructor_only_their_courses(client, irene, alice, assignment):
     from server.courses.models import Assignment, Course
-    from server.courses.services import _grant_submission_view
+    from server.courses.services import enrolment_set
 
     other = Course.objects.create(slug="other", title="Other")
     other_assignment = Assignment.objects.create(course=other, slug="qlearning-cliffwalking", title="x")
     Submission.objects.create(assignment=assignment, student=alice, filename="mine.py", original=b"x", source="x")
     Submission.objects.create(assignment=other_assignment, student=alice, filename="theirs.py", original=b"x",
                               source="x")
-    irene.is_staff = True
-    irene.save()
-    _grant_submission_view(irene)
+    enrolment_set(course=assignment.course, user=irene, role="instructor")  # makes her staff, view-only
     client.force_login(irene)
     page = client.get("/admin/submissions/submission/").content.decode()
     assert "1 submission" in page
+
+
+def test_an_instructor_can_view_but_not_change_submissions_in_the_admin(client, irene, alice, assignment):
+    from server.courses.services import enrolment_set
+
+    s = Submission.objects.create(assignment=assignment, student=alice, filename="s.py", original=b"x", source="x")
+    enrolment_set(course=assignment.course, user=irene, role="instructor")
+    client.force_login(irene)
+    assert client.get(f"/admin/submissions/submission/{s.pk}/change/").status_code == 200
+    assert client.post(f"/admin/submissions/submission/{s.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.force_login(alice)
+    assert client.get("/admin/submissions/submission/").status_code == 302  # students are not staff

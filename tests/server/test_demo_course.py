@@ -1,0 +1,22 @@
+import io
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from server.courses.models import Course
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_course_prints_working_log_ins_and_is_idempotent():
+    for _ in range(2):
+        out = io.StringIO()
+        call_command("demo_course", stdout=out)
+    course = Course.objects.get(slug="rl-demo")
+    assert set(course.assignments.values_list("slug", flat=True)) == {"qlearning-cliffwalking", "dqn-cartpole"}
+    logins = dict(line.split()[0::2] for line in out.getvalue().splitlines() if "password:" in line)
+    assert set(logins) == {"instructor", "alice", "bob"}
+    assert authenticate(username="alice", password=logins["alice"]) is not None
+    assert authenticate(username="instructor", password=logins["instructor"]).is_staff
+    assert course.role_of(authenticate(username="bob", password=logins["bob"])) == "student"
