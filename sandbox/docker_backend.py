@@ -1,12 +1,16 @@
 """Sandboxes as Docker containers, driven through the Docker SDK."""
+import logging
 import socket
 import struct
 import threading
+import time
 import uuid
 from pathlib import Path
 
 from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID,
                           SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, pump)
+
+log = logging.getLogger(__name__)
 
 LABEL = "bellman.sandbox"
 CHANNEL_MOUNT = "/run/bellman"
@@ -170,12 +174,28 @@ class DockerSandbox(Sandbox):
         self.output_closed.wait(2)  # the attach stream ends once the container has stopped
         for step in (lambda: self._conn and self._conn.shutdown(socket.SHUT_RDWR),
                      lambda: self._conn and self._conn.close(),
-                     lambda: self._raw.shutdown(socket.SHUT_RDWR), lambda: self._sock.close(),
-                     lambda: self.container.remove(force=True)):
+                     lambda: self._raw.shutdown(socket.SHUT_RDWR), lambda: self._sock.close()):
             try:
                 step()
             except Exception:  # noqa: BLE001 - cleanup must go on whatever state things are in
                 pass
+        self._remove()
+
+    def _remove(self, attempts: int = 6):
+        """Remove the container, retrying: under load the engine can refuse once ("did not receive an
+        exit event", a timeout). What still stands after this is removed by the worker's sweep."""
+        import docker
+
+        for attempt in range(attempts):
+            try:
+                self.container.remove(force=True)
+                return
+            except docker.errors.NotFound:
+                return
+            except Exception as exc:  # noqa: BLE001
+                error = exc
+                time.sleep(min(0.25 * 2 ** attempt, 4))
+        log.error("sandbox container %s could not be removed: %s", self.container.name, error)
 
 
 class _Demux:

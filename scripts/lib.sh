@@ -40,7 +40,16 @@ start_dockerd() {
     say "starting Docker Engine"
     nohup dockerd > "$log_dir/dockerd.log" 2>&1 &
     echo $! > "$run_dir/dockerd.pid"
-    for _ in $(seq 60); do docker info >/dev/null 2>&1 && { echo dockerd >> "$run_dir/started"; return; }; sleep 0.5; done
+    for _ in $(seq 60); do
+        if docker info >/dev/null 2>&1; then
+            echo dockerd >> "$run_dir/started"
+            # The engine was down, so no grading is under way: any sandbox it still lists was left by a
+            # run that was cut off (a killed machine, a stopped daemon).
+            docker ps -aq --filter label=bellman.sandbox | xargs -r docker rm -f >/dev/null 2>&1 || true
+            return
+        fi
+        sleep 0.5
+    done
     say "Docker Engine did not start (see $log_dir/dockerd.log): only the bwrap backend will be used"
 }
 

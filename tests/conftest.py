@@ -29,6 +29,39 @@ def sandbox_backend(name):
     return backend
 
 
+def container_is_gone(backend, container_id) -> bool:
+    import docker
+
+    try:
+        backend.client.containers.get(container_id)
+    except docker.errors.NotFound:
+        return True
+    return False
+
+
+def _sandbox_containers():
+    """Ids of the sandbox containers the engine lists, or None where no engine answers."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        return {c.id for c in client.containers.list(all=True, filters={"label": "bellman.sandbox"})}
+    except Exception:  # noqa: BLE001 - no engine: nothing to check
+        return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_sandbox_outlives_the_suite():
+    """Every container a test creates is removed by the time the suite ends (those that were there
+    before it, from some earlier run, are not this run's business)."""
+    before = _sandbox_containers()
+    yield
+    after = _sandbox_containers()
+    if before is not None and after is not None:
+        left = after - before
+        assert not left, f"sandbox containers left behind by this test run: {sorted(left)}"
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     return sandbox_backend(request.param)

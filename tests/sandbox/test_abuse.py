@@ -14,7 +14,7 @@ from grader import assignments, pipeline
 from grader.errors import SessionEnded, StudentCodeError
 from grader.session import Session
 from sandbox import Limits
-from tests.conftest import BACKENDS, EXAMPLES, ROOT
+from tests.conftest import BACKENDS, EXAMPLES, ROOT, container_is_gone
 
 CANARY = "canary-7c1e5d-secret"
 os.environ["BELLMAN_TEST_CANARY"] = CANARY  # the worker's environment holds a secret the sandbox must not see
@@ -157,7 +157,7 @@ def fresh(backend, **limits):
 def nothing_left(backend, session):
     assert not session.dir.exists(), "the staging folder is left behind"
     if backend.name == "docker":
-        assert backend.client.containers.list(all=True, filters={"label": "bellman.sandbox"}) == []
+        assert container_is_gone(backend, session.sandbox.container.id)
     else:
         # bwrap is the pid namespace's parent: once it is gone, the kernel has killed everything inside.
         assert session.sandbox.process.poll() is not None

@@ -6,6 +6,7 @@ import pytest
 from grader.errors import SessionEnded, StudentCodeError
 from grader.session import Session
 from sandbox import Limits
+from tests.conftest import container_is_gone
 
 PROBE = r'''
 import os, socket, sys
@@ -140,8 +141,7 @@ def test_nothing_is_left_behind(backend):
     s.close()
     assert not s.dir.exists()
     if backend.name == "docker":
-        leftovers = backend.client.containers.list(all=True, filters={"label": "bellman.sandbox"})
-        assert leftovers == []
+        assert container_is_gone(backend, s.sandbox.container.id)
     else:
         assert s.sandbox.process.poll() is not None
 
