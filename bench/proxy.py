@@ -1,12 +1,13 @@
 """Prints the cost of the proxied environment and of a sandbox, per backend, side by side.
 
 - per step: CartPole-v1 stepped in-process (gymnasium, no sandbox) against the same loop inside a
-  sandbox whose env.reset/env.step are answered by the trusted side (grader/envhost.py)
+  sandbox on the proxied environment (grader/envhost.py), stepped (a round trip per step) and
+  mirrored (a round trip per episode; the trusted side replays the streamed actions)
 - start-to-first-message: from asking for a sandbox to the runner's first reply
 - memory: resident memory of one idle sandbox (runner loaded with numpy and gymnasium)
 - DQN overhead: a workshop-style DQN (one update per step) trained for a fixed number of steps in
-  one sandbox, once on a gymnasium env made inside the sandbox and once on the proxied env: the
-  difference is what the proxy adds to training time
+  one sandbox, on a gymnasium env made inside the sandbox and on the proxied env (stepped, mirrored),
+  interleaved: the difference is what the proxy adds to training time
 
     .venv/bin/python bench/proxy.py [--steps 20000]
 """
@@ -35,7 +36,7 @@ def loop(env, steps):
 '''
 
 DQN = '''
-import random, time
+import random
 import gymnasium as gym
 import numpy as np
 import torch
@@ -52,7 +53,6 @@ def train(env, steps, seed=0):
     opt = torch.optim.Adam(q.parameters(), lr=1e-3)
     buf, gamma, tau = [], 0.99, 0.01
     s, _ = env.reset()
-    started = time.perf_counter()
     for t in range(steps):
         with torch.no_grad():
             a = env.action_space.sample() if random.random() < 0.1 else int(torch.argmax(q(torch.as_tensor(s))))
@@ -73,7 +73,7 @@ def train(env, steps, seed=0):
             with torch.no_grad():
                 for p, pt in zip(q.parameters(), q_target.parameters()):
                     pt.mul_(1 - tau).add_(tau * p)
-    return time.perf_counter() - started
+    return steps
 '''
 
 
@@ -125,10 +125,11 @@ def main():
     local = statistics.median(in_process(args.steps) for _ in range(3))
     print(f"CartPole-v1, {args.steps} random steps; in-process: {local * 1e6:.1f} us/step")
     results = []
-    print(f"{'backend':8} {'proxied us/step':>16} {'ratio':>7} {'start-to-first-message':>24} {'memory':>9}")
+    print(f"{'backend':8} {'stepped us/step':>16} {'ratio':>7} {'mirrored us/step':>17} {'ratio':>7} "
+          f"{'start-to-first-message':>24} {'memory':>9}")
     for name in available_backends(image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS):
         backend = get_backend(name, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
-        starts, steps, memory = [], [], []
+        starts, memory, per_step = [], [], {False: [], True: []}
         for _ in range(5):
             t0 = time.perf_counter()
             with Session(backend, "x = 1\n", Limits(), request_timeout=30, session_timeout=60) as s:
@@ -138,31 +139,43 @@ def main():
             with Session(backend, LOOP, Limits(), request_timeout=300, session_timeout=600) as s:
                 s.load()
                 memory.append(resident_mb(s.sandbox))
-                host = EnvHost(env_id="CartPole-v1", seed=0, max_episode_steps=500, max_episodes=10**6,
-                               max_steps=10**7)
-                t1 = time.perf_counter()
-                s.call("loop", host.arg(), args.steps, env_host=host, timeout=300)
-                steps.append((time.perf_counter() - t1) / args.steps)
-        per_step = statistics.median(steps)
-        print(f"{name:8} {per_step * 1e6:>16.1f} {per_step / local:>6.1f}x {statistics.median(starts) * 1000:>21.0f} ms "
+                for mirror in (False, True):
+                    host = EnvHost(env_id="CartPole-v1", seed=0, max_episode_steps=500, max_episodes=10**6,
+                                   max_steps=10**7, mirror=mirror)
+                    t1 = time.perf_counter()
+                    s.call("loop", host.arg(), args.steps, env_host=host, timeout=300)
+                    per_step[mirror].append((time.perf_counter() - t1) / args.steps)
+        stepped, mirrored = (statistics.median(per_step[m]) for m in (False, True))
+        print(f"{name:8} {stepped * 1e6:>16.1f} {stepped / local:>6.1f}x {mirrored * 1e6:>17.1f} "
+              f"{mirrored / local:>6.1f}x {statistics.median(starts) * 1000:>21.0f} ms "
               f"{statistics.median(memory):>6.0f} MB")
         results.append((name, dqn_overhead(backend, args.dqn_steps, Session, Limits, EnvHost)))
-    for name, (inside, proxied) in results:
-        print(f"DQN {args.dqn_steps} steps on {name}: env inside the sandbox {inside:.2f} s, proxied {proxied:.2f} s, "
-              f"overhead {100 * (proxied - inside) / inside:.0f}%")
+    for name, (inside, stepped, mirrored) in results:
+        print(f"DQN {args.dqn_steps} steps on {name}: env inside the sandbox {inside:.2f} s; "
+              f"proxied, stepped {stepped:.2f} s (overhead {100 * (stepped - inside) / inside:.1f}%), "
+              f"mirrored {mirrored:.2f} s (overhead {100 * (mirrored - inside) / inside:.1f}%)")
     print("targets: start-to-first-message < 1000 ms (docker), < 100 ms (bwrap); DQN overhead < 5%")
 
 
 def dqn_overhead(backend, steps, Session, Limits, EnvHost):
-    """Median over 3 pairs of (seconds with the env inside the sandbox, seconds proxied)."""
-    inside, proxied = [], []
-    with Session(backend, DQN, Limits(memory_mb=2048), request_timeout=600, session_timeout=1200) as s:
+    """Medians over 5 interleaved rounds of seconds with the env inside the sandbox, proxied stepped and
+    proxied mirrored (same sandbox, same seed: the same computation but for where the env steps)."""
+    times = {"inside": [], False: [], True: []}
+    with Session(backend, DQN, Limits(memory_mb=2048), request_timeout=600, session_timeout=1800) as s:
         s.load()
-        for _ in range(3):
-            inside.append(s.call("train", None, steps).value)
-            host = EnvHost(env_id="CartPole-v1", seed=0, max_episode_steps=500, max_episodes=10**6, max_steps=10**7)
-            proxied.append(s.call("train", host.arg(), steps, env_host=host).value)
-    return statistics.median(inside), statistics.median(proxied)
+        for _ in range(5):
+            # Wall-clock on the trusted side: a mirrored run is over once its last actions are replayed here.
+            t0 = time.perf_counter()
+            s.call("train", None, steps)
+            times["inside"].append(time.perf_counter() - t0)
+            for mirror in (False, True):
+                host = EnvHost(env_id="CartPole-v1", seed=0, max_episode_steps=500, max_episodes=10**6,
+                               max_steps=10**7, mirror=mirror)
+                t0 = time.perf_counter()
+                s.call("train", host.arg(), steps, env_host=host)
+                times[mirror].append(time.perf_counter() - t0)
+                assert host.steps == steps
+    return tuple(statistics.median(times[k]) for k in ("inside", False, True))
 
 
 if __name__ == "__main__":

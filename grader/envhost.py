@@ -2,11 +2,29 @@
 
 The sandbox only ever sees observations; the true rewards, episode returns and lengths
 are recorded here, and the step and episode budgets are enforced here.
+
+Two ways of serving an environment:
+
+- stepped: every ``reset`` and ``step`` inside the sandbox is a round trip to this side.
+- mirrored (environments whose dynamics are deterministic once an episode has started, listed in
+  ``MIRRORED``): each ``reset`` is a round trip that answers with the episode's start (drawn here, from
+  the hidden seed); inside, a copy of the environment started from that state answers ``step`` at
+  once, and the actions stream out in batches. This side replays every action on the real
+  environment, records the true returns from it, and ends the session if the episode the sandbox
+  reports ever differs from the real one (a copy that was tampered with). A training loop then pays
+  one round trip per episode instead of one per step.
 """
 from dataclasses import dataclass, field
 
 import gymnasium
 import numpy as np
+
+from grader.errors import EnvMismatch
+
+
+# Environments served mirrored, with the attribute of the unwrapped environment that holds its state.
+MIRRORED = {"CartPole-v1": "state"}
+MAX_BATCH = 4096  # actions in one message from a mirrored environment
 
 
 @dataclass
@@ -44,30 +62,72 @@ class EnvHost:
     episodes: list = field(default_factory=list)
     steps: int = 0
     refusals: list = field(default_factory=list)
+    mirror: bool = True  # where the environment is in MIRRORED
 
     def __post_init__(self):
         self.env = gymnasium.make(self.env_id, max_episode_steps=self.max_episode_steps)
         self._current = None
         self._resets = 0
+        self.mirror = self.mirror and self.env_id in MIRRORED
 
     def arg(self):
         """The argument that becomes a gymnasium.Env proxy inside the sandbox."""
         # The action space's seed is derived from, not equal to, the hidden environment seed.
         space_seed = (int(self.seed) * 7919 + 17) % 2**31
-        return {"$env": {"handle": self.handle, "id": self.env_id, "space_seed": space_seed,
-                         "observation_space": describe_space(self.env.observation_space),
-                         "action_space": describe_space(self.env.action_space)}}
+        arg = {"handle": self.handle, "id": self.env_id, "space_seed": space_seed,
+               "observation_space": describe_space(self.env.observation_space),
+               "action_space": describe_space(self.env.action_space)}
+        if self.mirror:
+            arg["mirror"] = {"max_episode_steps": self.max_episode_steps, "max_episodes": self.max_episodes,
+                             "max_steps": self.max_steps, "batch": MAX_BATCH,
+                             "state": MIRRORED[self.env_id]}
+        return {"$env": arg}
 
     @property
     def returns(self):
         return [e.ret for e in self.episodes]
 
     def handle_request(self, message):
+        """The reply to one ``env.*`` message from the sandbox, or None for those that get none.
+
+        Raises EnvMismatch when a mirrored environment's report differs from the real one."""
         if message.get("env") != self.handle:
+            if message["op"] == "env.actions":
+                raise EnvMismatch("the sandbox reported steps of an unknown environment")
             return self._refuse("unknown environment")
-        if message["op"] == "env.reset":
-            return self._reset()
-        return self._step(message.get("action"))
+        if message["op"] == "env.step":
+            if self.mirror:
+                raise EnvMismatch("the sandbox stepped a mirrored environment one step at a time")
+            return self._step(message.get("action"))
+        if self.mirror:
+            self._replay(message.get("actions"), message.get("done"))
+        if message["op"] == "env.actions":
+            return None
+        return self._reset()
+
+    def _replay(self, actions, done):
+        """Step the real environment with the actions a mirrored copy has taken since the last report."""
+        if not isinstance(actions, list) or len(actions) > MAX_BATCH or not isinstance(done, bool):
+            raise EnvMismatch("the sandbox sent a malformed report of its steps")
+        if not actions:
+            if done:
+                raise EnvMismatch("the sandbox reported the end of an episode without a step")
+            return
+        for i, action in enumerate(actions):
+            if self._current is None:
+                raise EnvMismatch("the sandbox stepped after the end of an episode")
+            reply = self._step(action)
+            if reply["op"] == "env.error":
+                raise EnvMismatch(f"the sandbox stepped where the environment refuses: {reply['message']}")
+            ended = reply["terminated"] or reply["truncated"]
+            if ended != (done and i == len(actions) - 1):
+                where = "ended" if ended else "went on"
+                raise EnvMismatch(f"the environment inside the sandbox no longer matches the real one: the real "
+                                  f"episode {where} at step {self._current_length(ended)} (was the environment "
+                                  f"changed?)")
+
+    def _current_length(self, ended):
+        return self.episodes[-1].length if ended and self.episodes else (self._current.length if self._current else 0)
 
     def _refuse(self, why):
         self.refusals.append(why)
@@ -85,7 +145,10 @@ class EnvHost:
         obs, _ = self.env.reset(seed=self.seed if self._resets == 0 else None)
         self._resets += 1
         self._current = Episode()
-        return {"op": "env.obs", "obs": _obs(obs), "reward": 0.0, "terminated": False, "truncated": False}
+        reply = {"op": "env.obs", "obs": _obs(obs), "reward": 0.0, "terminated": False, "truncated": False}
+        if self.mirror:
+            reply["state"] = _obs(getattr(self.env.unwrapped, MIRRORED[self.env_id]))
+        return reply
 
     def _step(self, action):
         if self._current is None:

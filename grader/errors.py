@@ -22,7 +22,7 @@ class StudentCodeError(BellmanError):
 class SessionEnded(BellmanError):
     """The sandbox session is over: timed out, killed for a limit, or broke the protocol.
 
-    ``verdict`` is a stable short code (timeout, memory, output, protocol, crashed).
+    ``verdict`` is a stable short code (timeout, memory, output, protocol, crashed, environment).
     """
 
     def __init__(self, message, *, verdict):
@@ -36,3 +36,7 @@ class InfrastructureError(BellmanError):
 
 class AssignmentError(BellmanError):
     """An assignment folder is incomplete or inconsistent."""
+
+
+class EnvMismatch(BellmanError):
+    """A mirrored environment's report of its steps does not match the real environment."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.errors import InfrastructureError, SessionEnded, StudentCodeError
+from grader.errors import EnvMismatch, InfrastructureError, SessionEnded, StudentCodeError
 from sandbox.base import RUNNER_DIR, SandboxTimeout, SandboxUnavailable
 from sandbox.runner import framing
 
@@ -28,6 +28,7 @@ FROM_SANDBOX = {
     "raise": {"kind": str, "type": str, "message": str, "traceback": str},
     "env.reset": {"env": str},
     "env.step": {"env": str},
+    "env.actions": {"env": str, "actions": list},
 }
 
 
@@ -203,6 +204,15 @@ class Session:
             self.sandbox.kill(verdict)
         raise self.ended
 
+    def _serve(self, env_host, request):
+        """Answer one environment request (a mirrored environment's report of its steps gets no answer)."""
+        try:
+            answer = env_host.handle_request(request)
+        except EnvMismatch as exc:
+            self._end("environment", str(exc))
+        if answer is not None:
+            self._send(answer)
+
     def _check_alive(self):
         if self.ended is not None:
             raise self.ended
@@ -222,7 +232,7 @@ class Session:
         deadline = time.monotonic() + (timeout or self.request_timeout)
         reply = self._receive(deadline)
         while reply["op"].startswith("env.") and env_host is not None:
-            self._send(env_host.handle_request(reply))
+            self._serve(env_host, reply)
             reply = self._receive(deadline)
         if reply["op"] == "ready":
             self.names = [n for n in reply["names"] if isinstance(n, str)]
@@ -260,7 +270,7 @@ class Session:
             if op.startswith("env."):
                 if env_host is None:
                     self._end("protocol", "the sandbox asked for an environment it was not given")
-                self._send(env_host.handle_request(reply))
+                self._serve(env_host, reply)
                 continue
             if op == "raise":
                 raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],

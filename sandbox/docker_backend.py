@@ -1,5 +1,6 @@
 """Sandboxes as Docker containers, driven through the Docker SDK."""
 import logging
+import os
 import socket
 import struct
 import threading
@@ -13,6 +14,7 @@ from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID
 log = logging.getLogger(__name__)
 
 LABEL = "bellman.sandbox"
+TAG_LABEL = "bellman.tag"  # BELLMAN_SANDBOX_TAG, to tell apart the sandboxes of services sharing an engine
 CHANNEL_MOUNT = "/run/bellman"
 CONNECT_TIMEOUT = 30
 
@@ -86,7 +88,7 @@ class DockerSandbox(Sandbox):
                 backend.image,
                 command=RUNNER_COMMAND,
                 name=f"bellman-sbx-{uuid.uuid4().hex[:12]}",
-                labels={LABEL: "1"},
+                labels={LABEL: "1", TAG_LABEL: os.environ.get("BELLMAN_SANDBOX_TAG", "")},
                 user=f"{SANDBOX_UID}:{SANDBOX_UID}",
                 working_dir=WORK_DIR,
                 environment={**SANDBOX_ENV, "BELLMAN_CHANNEL": f"{CHANNEL_MOUNT}/sock"},

@@ -39,27 +39,23 @@ def container_is_gone(backend, container_id) -> bool:
     return False
 
 
-def _sandbox_containers():
-    """Ids of the sandbox containers the engine lists, or None where no engine answers."""
-    try:
-        import docker
-
-        client = docker.from_env(timeout=10)
-        return {c.id for c in client.containers.list(all=True, filters={"label": "bellman.sandbox"})}
-    except Exception:  # noqa: BLE001 - no engine: nothing to check
-        return None
+# This run's sandboxes carry a tag of their own (worker and CLI subprocesses inherit it), so that the
+# check below is not confused by another run, or a demo, on the same Docker Engine.
+RUN_TAG = os.environ.setdefault("BELLMAN_SANDBOX_TAG", f"test-{os.getpid()}-{int(time.time())}")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_sandbox_outlives_the_suite():
-    """Every container a test creates is removed by the time the suite ends (those that were there
-    before it, from some earlier run, are not this run's business)."""
-    before = _sandbox_containers()
+    """Every container this test run creates is removed by the time it ends."""
     yield
-    after = _sandbox_containers()
-    if before is not None and after is not None:
-        left = after - before
-        assert not left, f"sandbox containers left behind by this test run: {sorted(left)}"
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        left = client.containers.list(all=True, filters={"label": f"bellman.tag={RUN_TAG}"})
+    except Exception:  # noqa: BLE001 - no engine: nothing to check
+        return
+    assert not left, f"sandbox containers left behind by this test run: {[c.name for c in left]}"
 
 
 @pytest.fixture(params=BACKENDS)

@@ -40,6 +40,9 @@ class Channel:
             self._out = os.fdopen(os.dup(1), "wb", buffering=0)
         self._fd = self._in.fileno()
         self._buf = bytearray()  # one read() may bring several frames, or a header with its body
+        # Called before any message other than an environment's: mirrored environments report
+        # their last steps first, so that the trusted side has replayed them all by then.
+        self.before_reply = []
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
@@ -58,6 +61,9 @@ class Channel:
         return out
 
     def send(self, message):
+        if not message["op"].startswith("env."):
+            for flush in self.before_reply:
+                flush()
         data = memoryview(framing.encode(message, max_bytes=MAX_OUT))
         while data:  # unbuffered writes may be partial
             data = data[self._out.write(data):]
@@ -69,13 +75,19 @@ class Channel:
         return message
 
 
+REAL_MAKE = None  # gymnasium.make as it was before a training script's gym.make was redirected
+
+
 class EnvError(RuntimeError):
     """The trusted environment refused a request (budget spent, episode over, bad action)."""
 
 
 def make_proxy_env(channel, handle, spec):
+    global REAL_MAKE
     import gymnasium
     import numpy as np
+
+    REAL_MAKE = REAL_MAKE or gymnasium.make
 
     def make_space(desc):
         if desc["type"] == "discrete":
@@ -89,6 +101,13 @@ def make_proxy_env(channel, handle, spec):
 
     def to_obs(value):
         return np.asarray(value, dtype=np.float32) if isinstance(value, list) else value
+
+    def valid_action(action):
+        value = encode_value(action)
+        n = spec["action_space"].get("n")
+        if isinstance(value, bool) or not isinstance(value, int) or (n is not None and not 0 <= value < n):
+            raise EnvError(f"an action must be an integer from 0 to {n - 1}, got {str(action)[:40]}")
+        return value
 
     class ProxyEnv(gymnasium.Env):
         """Looks like the real environment; every reset and step is answered outside."""
@@ -119,7 +138,58 @@ def make_proxy_env(channel, handle, spec):
         def close(self):
             pass
 
-    return ProxyEnv()
+    class MirroredEnv(ProxyEnv):
+        """A copy of the real environment, started at each reset from the state the trusted side drew.
+
+        ``step`` is answered here at once; the actions go out in batches, and the trusted side replays
+        them on the real environment (which is what it records). The budgets are the trusted side's."""
+
+        def __init__(self):
+            super().__init__()
+            self._budget = spec["mirror"]
+            self._copy = REAL_MAKE(spec["id"], max_episode_steps=self._budget["max_episode_steps"])
+            self._state_attr = spec["mirror"].get("state", "state")
+            self._pending, self._done = [], False
+            self._open, self._steps = False, 0
+            channel.before_reply.append(self._flush)
+
+        def _report(self):
+            report = {"env": handle, "actions": self._pending, "done": self._done}
+            self._pending, self._done = [], False
+            return report
+
+        def _flush(self):
+            if self._pending or self._done:
+                channel.send({"op": "env.actions", **self._report()})
+
+        def reset(self, *, seed=None, options=None):
+            reply = self._ask({"op": "env.reset", **self._report()})
+            self._copy.reset()
+            inner = self._copy.unwrapped
+            state = reply["state"]
+            setattr(inner, self._state_attr, np.array(state, dtype=np.float64) if isinstance(state, list) else state)
+            if hasattr(inner, "steps_beyond_terminated"):
+                inner.steps_beyond_terminated = None
+            self._open = True
+            return to_obs(reply["obs"]), {}
+
+        def step(self, action):
+            if not self._open:
+                raise EnvError("call env.reset() before env.step(), and again after an episode ends")
+            if self._steps >= self._budget["max_steps"]:
+                raise EnvError(f"the step budget of {self._budget['max_steps']} steps is spent")
+            value = valid_action(action)
+            obs, reward, terminated, truncated, _ = self._copy.step(value)
+            self._steps += 1
+            self._pending.append(value)
+            if terminated or truncated:
+                self._open, self._done = False, True
+                self._flush()
+            elif len(self._pending) >= self._budget["batch"]:
+                self._flush()
+            return obs, float(reward), bool(terminated), bool(truncated), {}
+
+    return MirroredEnv() if spec.get("mirror") else ProxyEnv()
 
 
 def make_mlp(layers):

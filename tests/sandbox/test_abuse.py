@@ -344,3 +344,71 @@ def train(env, episodes, **kw):
     after = graded(grading_config, GOOD)
     assert after.score == 100
     assert set(glob.glob("/tmp/bellman-*")) <= staged_before
+
+
+MIRRORED = r'''
+import numpy as np
+
+def play(env, steps):
+    """Random actions; what the student's side saw of the last observation."""
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset()
+    for _ in range(steps):
+        obs, _, terminated, truncated, _ = env.step(int(rng.integers(2)))
+        if terminated or truncated:
+            obs, _ = env.reset()
+    return obs.tolist()
+
+def tamper(env, steps):
+    """Loosen the copy's pole limit so that episodes never end, and inflate the rewards."""
+    env.reset()
+    for name in dir(env):
+        inner = getattr(getattr(env, name), "unwrapped", None)
+        if inner is not None and hasattr(inner, "theta_threshold_radians"):
+            inner.theta_threshold_radians = 10.0
+    for _ in range(steps):
+        env.step(0)
+    return "trained"
+
+def inflate(env, steps):
+    step = type(env).step
+    type(env).step = lambda self, a: (lambda r: (r[0], 1000.0, r[2], r[3], r[4]))(step(self, a))
+    return play(env, steps)
+'''
+
+
+def cartpole(mirror):
+    from grader.envhost import EnvHost
+
+    return EnvHost(env_id="CartPole-v1", seed=3, max_episode_steps=500, max_episodes=10_000, max_steps=100_000,
+                   mirror=mirror)
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_the_mirrored_environment_serves_what_the_stepped_one_does(backend):
+    seen = {}
+    for mirror in (False, True):
+        host = cartpole(mirror)
+        with Session(backend, MIRRORED, Limits(), request_timeout=60, session_timeout=120) as session:
+            assert session.load() is None
+            seen[mirror] = (session.call("play", host.arg(), 3000, env_host=host).value, host.returns, host.steps)
+    assert seen[True] == seen[False]
+    assert len(seen[True][1]) > 50 and seen[True][2] == 3000
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_a_tampered_mirror_ends_the_session_and_inflated_rewards_change_nothing(backend):
+    host = cartpole(True)
+    with Session(backend, MIRRORED, Limits(), request_timeout=60, session_timeout=120) as session:
+        session.load()
+        verdict, message = verdict_of(lambda: session.call("tamper", host.arg(), 1000, env_host=host))
+    assert verdict == "environment" and "no longer matches the real one" in message
+    # The real episode ended after a few steps, whatever the copy said; that is what is recorded.
+    assert len(host.returns) == 1 and host.returns[0] == host.steps < 50
+
+    inflated, honest = cartpole(True), cartpole(True)
+    with Session(backend, MIRRORED, Limits(), request_timeout=60, session_timeout=120) as session:
+        session.load()
+        session.call("play", honest.arg(), 2000, env_host=honest)
+        session.call("inflate", inflated.arg(), 2000, env_host=inflated)
+    assert inflated.returns == honest.returns and max(honest.returns) < 500
