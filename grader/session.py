@@ -246,8 +246,11 @@ class Session:
             return self.load_error
         self._end("protocol", f"unexpected {reply['op']!r} while loading")
 
-    def call(self, fn, *args, env_host=None, repeat=1, return_args=False, timeout=None, **kwargs):
+    def call(self, fn, *args, env_host=None, repeat=1, return_args=False, timeout=None, keep=None, **kwargs):
         """Call ``fn`` in the sandbox; serve ``env_host`` while it runs; return a CallResult.
+
+        With ``keep``, the returned object stays in the sandbox under that name (for ``act``, say) and
+        only the name of its type comes back.
 
         Raises StudentCodeError if the function raised or returned something undecodable,
         and SessionEnded if the sandbox timed out, crashed or misbehaved.
@@ -256,7 +259,8 @@ class Session:
         if self.load_error is not None:
             raise self.load_error
         self._send({"op": "call", "fn": fn, "args": encode_value(list(args)),
-                    "kwargs": encode_value(kwargs), "repeat": repeat, "return_args": return_args})
+                    "kwargs": encode_value(kwargs), "repeat": repeat, "return_args": return_args,
+                    **({"keep": keep} if keep else {})})
         limit = timeout or self.request_timeout
         deadline = time.monotonic() + limit
         while True:
@@ -299,15 +303,18 @@ class Session:
             self._end("protocol", "the sandbox answered an action request with something else")
         return value
 
-    def exec(self, code, *, inputs, outputs, imports="", line=1, no_grad=False, repeat=1, timeout=None):
+    def exec(self, code, *, inputs, outputs, imports="", line=1, no_grad=False, repeat=1, timeout=None,
+             with_module=False):
         """Run ``code`` (a statement of the student's, from ``line`` of their file) after ``imports`` in a
-        fresh namespace of ``inputs`` (under ``torch.no_grad()`` if asked); no module is loaded.
+        fresh namespace of ``inputs`` (under ``torch.no_grad()`` if asked); that namespace starts from the
+        loaded module's names when ``with_module``, else empty.
 
         Returns one dict of ``outputs`` per repetition. Raises StudentCodeError or SessionEnded as ``call``.
         """
         self._check_alive()
         self._send({"op": "exec", "code": code, "imports": imports, "line": line, "no_grad": no_grad,
-                    "inputs": encode_value(inputs), "outputs": outputs, "repeat": repeat})
+                    "inputs": encode_value(inputs), "outputs": outputs, "repeat": repeat,
+                    "with_module": with_module})
         limit = timeout or self.request_timeout
         try:
             reply = self._receive(time.monotonic() + limit)

@@ -229,10 +229,12 @@ class FakeEnv:
         return np.zeros(self.observation_space.shape, dtype=np.float32), {}
 
 
-def run_snippet(channel, request):
-    """Run a statement the trusted side took from the student's file, on inputs it chose.
+def run_snippet(channel, request, module=None):
+    """Run a statement the trusted side took from the student's file (or wrote to drive the student's
+    functions and classes), on inputs it chose.
 
-    Each repetition gets a fresh namespace over the same input objects; the named outputs come back.
+    Each repetition gets a fresh namespace over the same input objects (over the loaded module's names
+    when ``with_module``); the named outputs come back.
     """
     try:
         path = "/submission/submission.py"
@@ -246,7 +248,7 @@ def run_snippet(channel, request):
             context = torch.no_grad
         results = []
         for _ in range(int(request.get("repeat", 1))):
-            namespace = {}
+            namespace = dict(vars(module)) if request.get("with_module") and module is not None else {}
             exec(setup, namespace)
             namespace.update(inputs)
             with context():
@@ -407,6 +409,10 @@ def call(channel, module, request):
     except BaseException as exc:  # noqa: BLE001 - reported to the trusted side as the student's fault
         channel.send(fault("call", exc))
         return
+    if request.get("keep"):
+        # The value stays here under a name (a trained policy, for `act`); only its type goes out.
+        vars(module)[str(request["keep"])] = values[-1]
+        values = [type(v).__name__ for v in values]
     try:
         reply = {"op": "return", "values": [encode_value(v) for v in values]}
         if request.get("return_args"):
@@ -428,7 +434,7 @@ def main():
         elif op == "call" and module is not None:
             call(channel, module, request)
         elif op == "exec":
-            run_snippet(channel, request)
+            run_snippet(channel, request, module)
         elif op == "act" and module is not None:
             act(channel, module, request)
         elif op == "bye":
