@@ -4,7 +4,9 @@ Trains the reference solution on many seeds (other than the hidden grading seeds
 own sandbox through the proxied environment exactly as grading does, then estimates how often a
 correct solution gets full credit under the spec's rule by resampling the measured runs.
 
-    .venv/bin/python bench/calibrate.py dqn-cartpole [--seeds 20] [--backend bwrap]
+    .venv/bin/python bench/calibrate.py dqn-cartpole [--seeds 20] [--backend bwrap] [--file FILE]
+
+With --file, the same measurement for another solution (a broken one, to see that it fails).
 """
 import argparse
 import os
@@ -35,12 +37,14 @@ def main():
     parser.add_argument("slug")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--backend", default="bwrap")
+    parser.add_argument("--file", type=Path, help="the solution to train (default: the assignment's reference.py)")
     args = parser.parse_args()
     assignment = assignments.get(args.slug)
     checks = assignment.check_functions()
     cfg = assignment.spec["learning_curve"]
     backend = get_backend(args.backend, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
-    job = Job(assignment=assignment, filename="reference.py", data=assignment.file("reference.py").read_bytes(),
+    path = args.file or assignment.file("reference.py")
+    job = Job(assignment=assignment, filename=path.name, data=path.read_bytes(),
               config=GradingConfig(backend=backend, parallel_runs=settings.GRADER_PARALLEL_RUNS))
     normalise(job)
     seeds = [100_000 + i for i in range(args.seeds)]
@@ -50,7 +54,7 @@ def main():
     elapsed = time.perf_counter() - started
     evals = np.array([r["eval"] if r["eval"] is not None else 0.0 for r in runs])
     problems = [r["problem"] for r in runs if r["problem"]]
-    print(f"{args.slug}: reference on {len(seeds)} seeds ({args.backend}, {elapsed / len(seeds):.1f} s per run "
+    print(f"{args.slug}: {path.name} on {len(seeds)} seeds ({args.backend}, {elapsed / len(seeds):.1f} s per run "
           f"with {settings.GRADER_PARALLEL_RUNS} in parallel)")
     print(f"per-run evaluation: min {evals.min():.1f}, median {np.median(evals):.1f}, max {evals.max():.1f}; "
           f"problems: {len(problems)}")

@@ -79,7 +79,6 @@ def train(env, steps, seed=0):
 
 def in_process(steps):
     import gymnasium
-    import numpy as np
 
     env = gymnasium.make("CartPole-v1")
     namespace = {}

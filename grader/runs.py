@@ -3,7 +3,12 @@
 Each way a run can fail (the student's code raised, timed out, returned something unusable,
 was refused by the environment) becomes the run's ``problem``, in words for the student.
 """
+import numpy as np
+
+from grader.envhost import EnvHost
 from grader.errors import BellmanError, SessionEnded, StudentCodeError
+from grader.report import Outcome
+from grader.scoring import bootstrap_ci, iqm
 
 
 class RunProblem(BellmanError):
@@ -35,3 +40,46 @@ def training_run(host, seed, gave_up, train) -> dict:
             run["problem"] = run["problem"] or f"the environment refused: {host.refusals[0]}"
         host.close()
     return run
+
+
+def greedy_evaluation(session, cfg, seed, *, policy) -> float:
+    """Mean return of ``cfg["eval_episodes"]`` episodes on held-out seeds, stepped here; the sandbox only
+    answers with the argmax of ``policy`` (a network kept in the sandbox) for each observation."""
+    host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
+                   max_episodes=cfg["eval_episodes"], max_steps=cfg["eval_episodes"] * cfg["max_episode_steps"])
+    try:
+        returns = []
+        for episode in range(cfg["eval_episodes"]):
+            obs, _ = host.env.reset(seed=seed * 1000 + episode)
+            total, done = 0.0, False
+            while not done:
+                obs, reward, terminated, truncated, _ = host.env.step(session.act(obs.tolist(), policy=policy))
+                total += reward
+                done = terminated or truncated
+            returns.append(total)
+        return float(np.mean(returns))
+    finally:
+        host.close()
+
+
+def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
+    """Credit by tiers of the interquartile mean of the runs' evaluations (a run without one counts 0),
+    with a bootstrap 95% CI; the report carries each run's training curve."""
+    evals = np.array([r["eval"] if r["eval"] is not None else 0.0 for r in runs])
+    center = iqm(evals)
+    low, high = bootstrap_ci(evals, rng=np.random.default_rng(0))
+    tiers = sorted(((t["min_iqm"], t["credit"]) for t in cfg["tiers"]), reverse=True)
+    fraction = next((credit for bound, credit in tiers if center >= bound), 0.0)
+    lines = [f"Greedy return on held-out episodes, interquartile mean over {len(runs)} runs: {center:.0f} "
+             f"(95% CI [{low:.0f}, {high:.0f}]); per run: {', '.join(f'{v:.0f}' for v in evals)}. "
+             f"Full credit from {tiers[0][0]:g}."]
+    problems = [f"run {i + 1}: {r['problem']}" for i, r in enumerate(runs) if r["problem"]]
+    if problems:
+        lines.append("Problems: " + "; ".join(p[:300] for p in problems[:3]))
+    elif fraction < 1.0 and hint:
+        lines.append(hint)
+    outcome = Outcome(fraction, "\n".join(lines), {
+        "metric": metric, "value": round(center, 2), "threshold": tiers[0][0],
+        "ci95": [round(low, 2), round(high, 2)], "eval_returns": evals.tolist()})
+    outcome.curves = [{"label": f"run {i + 1}", "episode_returns": r["returns"]} for i, r in enumerate(runs)]
+    return outcome

@@ -11,9 +11,8 @@ import numpy as np
 from grader import gaps
 from grader.envhost import EnvHost
 from grader.errors import StudentCodeError
-from grader.report import Outcome, failed, passed
-from grader.runs import RunProblem, training_run
-from grader.scoring import bootstrap_ci, iqm
+from grader.report import failed, passed
+from grader.runs import RunProblem, greedy_evaluation, tiered_outcome, training_run
 from grader.session import TensorValue, tensor_arg
 
 GAP_IDS = ("td_target", "td_loss", "explore_action", "greedy_action", "env_step")
@@ -217,25 +216,6 @@ def env_step(ctx, code):
 
 
 # -- learning_curve ----------------------------------------------------------------------------
-def _evaluate(session, cfg, seed):
-    """Greedy episodes on held-out seeds, stepped here; the sandbox only answers with actions."""
-    host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
-                   max_episodes=cfg["eval_episodes"], max_steps=cfg["eval_episodes"] * cfg["max_episode_steps"])
-    try:
-        returns = []
-        for episode in range(cfg["eval_episodes"]):
-            obs, _ = host.env.reset(seed=seed * 1000 + episode)
-            total, done = 0.0, False
-            while not done:
-                obs, reward, terminated, truncated, _ = host.env.step(session.act(obs.tolist()))
-                total += reward
-                done = terminated or truncated
-            returns.append(total)
-        return float(np.mean(returns))
-    finally:
-        host.close()
-
-
 def _one_run(ctx, cfg, seed, gave_up):
     host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
                    max_episodes=cfg["max_episodes"], max_steps=cfg["max_episodes"] * cfg["max_episode_steps"])
@@ -245,7 +225,7 @@ def _one_run(ctx, cfg, seed, gave_up):
                                  session_timeout=cfg["run_timeout_s"] + 60) as session:
             if session.load_error is not None:
                 raise RunProblem(str(session.load_error))
-            return _evaluate(session, cfg, cfg["eval_seed_base"] + seed)
+            return greedy_evaluation(session, cfg, cfg["eval_seed_base"] + seed, policy="q")
 
     return training_run(host, seed, gave_up, train)
 
@@ -254,19 +234,4 @@ def learning_curve(ctx):
     cfg = ctx.spec["learning_curve"]
     gave_up = threading.Event()
     runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed, gave_up), cfg["seeds"])
-    evals = np.array([r["eval"] if r["eval"] is not None else 0.0 for r in runs])
-    center = iqm(evals)
-    low, high = bootstrap_ci(evals, rng=np.random.default_rng(0))
-    tiers = sorted(((t["min_iqm"], t["credit"]) for t in cfg["tiers"]), reverse=True)
-    fraction = next((credit for bound, credit in tiers if center >= bound), 0.0)
-    lines = [f"Greedy return on held-out episodes, interquartile mean over {len(runs)} runs: {center:.0f} "
-             f"(95% CI [{low:.0f}, {high:.0f}]); per run: {', '.join(f'{v:.0f}' for v in evals)}. "
-             f"Full credit from {tiers[0][0]:g}."]
-    problems = [f"run {i + 1}: {r['problem']}" for i, r in enumerate(runs) if r["problem"]]
-    if problems:
-        lines.append("Problems: " + "; ".join(p[:300] for p in problems[:3]))
-    outcome = Outcome(fraction, "\n".join(lines), {
-        "metric": "mean greedy return over held-out evaluation episodes (IQM over runs)", "value": round(center, 2),
-        "threshold": tiers[0][0], "ci95": [round(low, 2), round(high, 2)], "eval_returns": evals.tolist()})
-    outcome.curves = [{"label": f"run {i + 1}", "episode_returns": r["returns"]} for i, r in enumerate(runs)]
-    return outcome
+    return tiered_outcome(runs, cfg, metric="mean greedy return over held-out evaluation episodes (IQM over runs)")

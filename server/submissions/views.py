@@ -7,7 +7,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from grader import assignments as folders
 from grader.errors import AssignmentError, SubmissionRejected
-from server.courses.models import Assignment, Course, Enrolment
+from server.courses.models import Assignment, Enrolment
 from server.submissions.forms import UploadForm
 from server.submissions.models import Submission
 from server.submissions.services import submission_create

@@ -56,7 +56,7 @@ def test_a_student_uploads_and_sees_the_graded_result(live_server, celery_worker
     WebDriverWait(browser, 30).until(lambda b: "/submissions/" in b.current_url)
     WebDriverWait(browser, 180, poll_frequency=1).until(
         lambda b: b.find_element(By.ID, "status").get_attribute("data-status") in ("graded", "error"),
-        message=f"not graded in time; see var/test/worker.log")
+        message="not graded in time; see var/test/worker.log")
     assert browser.find_element(By.ID, "status").get_attribute("data-status") == "graded"
     assert "Score: 70 / 100" in browser.find_element(By.ID, "score").text
     failed = browser.find_element(By.ID, "check-epsilon_greedy")

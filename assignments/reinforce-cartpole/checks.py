@@ -1,0 +1,284 @@
+"""Checks of the REINFORCE assignment. Everything here runs on the trusted side.
+
+Each check drives the student's functions inside the sandbox on inputs chosen here and gets plain
+values back (probabilities, actions, log-probabilities, returns, gradients); the verdict is computed
+here, against the definitions, with feedback that names the concept that is wrong.
+"""
+import threading
+
+import numpy as np
+
+from grader.envhost import EnvHost
+from grader.errors import StudentCodeError
+from grader.report import failed, passed
+from grader.runs import RunProblem, greedy_evaluation, tiered_outcome, training_run
+from grader.session import TensorValue
+
+IMPORTS = "import numpy as np\nimport torch\n"
+
+
+def _values(value):
+    """A tensor or array that came out of the sandbox as a float array, or None."""
+    if isinstance(value, TensorValue):
+        return value.array.astype(float)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+        return value.astype(float)
+    return None
+
+
+def _show(array):
+    return np.array2string(np.asarray(array, dtype=float), precision=3, max_line_width=200)
+
+
+def _run(ctx, code, inputs, outputs):
+    return ctx.session().exec(code, inputs=inputs, outputs=outputs, imports=IMPORTS, with_module=True)[0]
+
+
+# -- policy ------------------------------------------------------------------------------------
+POLICY_PROBE = """
+torch.manual_seed(seed)
+policy = Policy()
+single = policy(torch.as_tensor(state, dtype=torch.float32))
+batch = policy(torch.as_tensor(states, dtype=torch.float32))
+"""
+
+
+def policy(ctx):
+    states = ctx.rng.normal(scale=[1.0, 1.0, 0.1, 1.0], size=(6, 4))
+    out = _run(ctx, POLICY_PROBE, {"seed": 5, "state": states[0].tolist(), "states": states.tolist()},
+               ["single", "batch"])
+    single, batch = _values(out["single"]), _values(out["batch"])
+    if single is None or batch is None:
+        kind = type(out["single"] if single is None else out["batch"]).__name__
+        return failed(f"Policy()(state) must return a tensor of probabilities; it returned {kind}.")
+    if single.shape != (2,) or batch.shape != (6, 2):
+        return failed(f"Policy()(state) must have shape (2,) for one state and (batch, 2) for a batch; yours gave "
+                      f"{single.shape} for one state and {batch.shape} for a batch of 6.")
+    rows_ok = np.allclose(batch.sum(axis=1), 1.0, atol=1e-4) and (batch >= 0).all()
+    if not rows_ok:
+        if np.allclose(batch.sum(axis=0), 1.0, atol=1e-4) and (batch >= 0).all():
+            return failed("For a batch, each column sums to 1 instead of each row: the softmax is taken over the "
+                          "batch dimension. Take it over the actions, the last dimension (dim=-1).")
+        return failed("forward must return probabilities, non-negative and summing to 1 over the actions; for a "
+                      f"batch yours returned rows like {_show(batch[:2])}, which look like raw scores (logits). "
+                      "Apply a softmax over the last dimension.")
+    if not np.allclose(single, batch[0], atol=1e-5):
+        return failed(f"One state gave {_show(single)}, but the same state in a batch gave {_show(batch[0])}: "
+                      "forward must treat a batch row by row (a softmax over dim=-1).")
+    if not out["single"].requires_grad:
+        return failed("The probabilities carry no gradient: forward must compute them with torch operations on "
+                      "self.net(x), without .detach(), .numpy() or torch.tensor(...), or the policy cannot learn.")
+    return passed("Policy returns a probability distribution over the actions, for one state and for a batch.")
+
+
+# -- select_action -----------------------------------------------------------------------------
+SAMPLER = """
+class KnownPolicy(torch.nn.Module):
+    def __init__(self, probs):
+        super().__init__()
+        self.logits = torch.nn.Parameter(torch.log(torch.tensor(probs, dtype=torch.float32)))
+
+    def forward(self, x):
+        x = torch.as_tensor(x, dtype=torch.float32)
+        p = torch.softmax(self.logits, dim=-1)
+        return p.expand(*x.shape[:-1], p.shape[-1])
+
+known = KnownPolicy(probs)
+torch.manual_seed(seed)
+np.random.seed(seed)
+actions, log_probs, with_grad = [], [], []
+for _ in range(n):
+    a, lp = select_action(known, np.asarray(state, dtype=np.float32))
+    actions.append(a)
+    is_number = torch.is_tensor(lp) and lp.numel() == 1
+    log_probs.append(float(lp.reshape(-1)[0]) if is_number else float(lp) if isinstance(lp, (int, float)) else None)
+    with_grad.append(bool(is_number and lp.requires_grad))
+"""
+
+
+def select_action(ctx):
+    probs, n = [0.25, 0.75], 1000
+    state = ctx.rng.normal(size=4).tolist()
+    out = _run(ctx, SAMPLER, {"probs": probs, "n": n, "seed": 17, "state": state},
+               ["actions", "log_probs", "with_grad"])
+    actions, log_probs = out["actions"], out["log_probs"]
+    bad = [a for a in actions if isinstance(a, bool) or not isinstance(a, int) or a not in (0, 1)]
+    if bad:
+        what = "a tensor" if isinstance(bad[0], TensorValue) else repr(bad[0])[:40]
+        return failed(f"select_action must return the action as an int (0 or 1), like action.item(); it returned "
+                      f"{what}.")
+    zeros = actions.count(0)
+    # With p(0) = 0.25, 1000 samples give 250 zeros, sd 13.7: anything in [180, 320] is sampling.
+    if zeros == 0:
+        return failed("With action probabilities [0.25, 0.75], select_action always chose action 1, the most "
+                      "likely one: REINFORCE must sample its actions from the policy's distribution "
+                      "(torch.distributions.Categorical), not act greedily, or it never explores.")
+    if not 180 <= zeros <= 320:
+        return failed(f"With action probabilities [0.25, 0.75], select_action chose action 0 in {zeros} of {n} "
+                      "calls instead of about 250: the actions must be sampled from the policy's probabilities.")
+    if any(lp is None for lp in log_probs):
+        return failed("select_action must return the log-probability as a tensor holding one number.")
+    logs = np.log(probs)
+    chosen = np.array([logs[a] for a in actions])
+    got = np.array(log_probs)
+    if not np.allclose(got, chosen, atol=1e-4):
+        if np.allclose(got, np.exp(chosen), atol=1e-4):
+            why = "they are the probabilities themselves: take their logarithm (distribution.log_prob(action))."
+        elif np.allclose(got, np.array([logs[1 - a] for a in actions]), atol=1e-4):
+            why = "they are those of the other action: log_prob must be taken of the action that was returned."
+        elif np.allclose(got, np.array([np.log(np.exp(probs) / np.exp(probs).sum())[a] for a in actions]), atol=1e-4):
+            why = ("the distribution was built as if the probabilities were logits: use "
+                   "Categorical(probs=policy(state)), or give Categorical the network's raw scores as logits.")
+        else:
+            why = f"for action 0 expected {logs[0]:.4f}, for action 1 {logs[1]:.4f}."
+        return failed(f"The log-probabilities do not match the chosen actions: {why}")
+    if not all(out["with_grad"]):
+        return failed("The log-probability carries no gradient (.item(), .detach() or torch.tensor(...) cut it off): "
+                      "the loss needs it to move the policy.")
+    return passed("select_action samples from the policy and returns the log-probability of the action it chose, "
+                  "with its gradient.")
+
+
+# -- discounted_returns ------------------------------------------------------------------------
+def _rewards_to_go(rewards, gamma):
+    out, G = np.zeros(len(rewards)), 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        G = rewards[t] + gamma * G
+        out[t] = G
+    return out
+
+
+def _diagnose_returns(got, rewards, gamma):
+    r, want, T = np.asarray(rewards), _rewards_to_go(rewards, gamma), len(rewards)
+    forward = np.zeros(T)
+    for t in range(T):
+        forward[t] = r[t] + (gamma * forward[t - 1] if t else 0.0)
+    candidates = [
+        (_rewards_to_go(rewards, 1.0), "gamma is not applied: a reward k steps later counts gamma^k times."),
+        (forward, "the returns are accumulated forward in time: G_t sums the rewards from step t to the end of "
+                  "the episode (compute them backwards, G_t = r_t + gamma * G_{t+1}), not from the start to t."),
+        (want[::-1], "the returns come out in reverse order: G[0] must be the return from the first step."),
+        (np.full(T, want[0]), "every step got the whole episode's return G_0: the return of step t counts only the "
+                              "rewards from t on."),
+        (np.append(want[1:], 0.0), "G_t must include the reward r_t of step t itself."),
+        (np.array([sum(gamma ** k * r[k] for k in range(t, T)) for t in range(T)]),
+         "the discount is counted from the start of the episode: in G_t the reward r_k counts gamma^(k - t)."),
+    ]
+    if T > 1 and want.std() > 0:
+        candidates.append(((want - want.mean()) / want.std(), "the returns are normalised: return G_t itself "
+                                                              "(normalise in the loss if you want to)."))
+        candidates.append(((want - want.mean()) / want.std(ddof=1), "the returns are normalised: return G_t itself "
+                                                                    "(normalise in the loss if you want to)."))
+    return next((why for values, why in candidates if np.allclose(got, values, rtol=1e-4, atol=1e-4)), "")
+
+
+def discounted_returns(ctx):
+    session = ctx.session()
+    cases = [(1, 0.9), (2, 0.5), (9, 0.99), (30, 0.8)]
+    for T, gamma in cases:
+        rewards = np.round(ctx.rng.normal(1.0, 2.0, size=T), 3).tolist()
+        try:
+            value = session.call("discounted_returns", rewards, gamma).value
+        except StudentCodeError as exc:
+            return failed(f"discounted_returns({rewards[:4]}{'...' if T > 4 else ''}, gamma={gamma}) raised {exc}")
+        got = _values(value)
+        if got is None:
+            return failed(f"discounted_returns must return a 1-D float tensor; it returned {type(value).__name__}.")
+        if got.shape != (T,):
+            return failed(f"discounted_returns must return one value per step, shape ({T},); it returned shape "
+                          f"{got.shape} for {T} rewards.")
+        want = _rewards_to_go(rewards, gamma)
+        if not np.allclose(got, want, rtol=1e-4, atol=1e-4):
+            why = _diagnose_returns(got, rewards, gamma)
+            shown = f"{rewards}" if T <= 9 else f"{T} rewards"
+            return failed(f"For rewards {shown} and gamma={gamma}, expected {_show(want[:6])}"
+                          f"{'...' if T > 6 else ''}, got {_show(got[:6])}{'...' if T > 6 else ''}. {why}".strip())
+    return passed("discounted_returns matches G_t = r_t + gamma * G_{t+1} on episodes of 1 to 30 steps.")
+
+
+# -- reinforce_loss ----------------------------------------------------------------------------
+GRADIENT = """
+lp = torch.tensor(log_probs, dtype=torch.float32, requires_grad=True)
+loss = reinforce_loss(lp, torch.tensor(returns, dtype=torch.float32))
+is_tensor = torch.is_tensor(loss)
+size = loss.numel() if is_tensor else 0
+grad = None
+if is_tensor and size == 1 and loss.requires_grad:
+    loss.reshape(()).backward()
+    grad = lp.grad
+"""
+
+
+def _affine_fit(x, y):
+    """(slope, relative residual) of the least-squares fit y ~ slope * x + intercept."""
+    A = np.stack([x, np.ones_like(x)], axis=1)
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    residual = np.linalg.norm(A @ coef - y) / max(np.linalg.norm(y - y.mean()), 1e-12)
+    return coef[0], residual
+
+
+def reinforce_loss(ctx):
+    """The gradient of every correct loss with respect to log pi(a_t|s_t) is -c (G_t - b) / s with c, s > 0 and
+    one b for the episode (sum or mean, a baseline, normalisation): an increasing affine function of G_t."""
+    for T in (12, 7):
+        log_probs = -ctx.rng.uniform(0.05, 2.5, size=T)
+        returns = np.round(ctx.rng.uniform(0.0, 40.0, size=T), 2)
+        out = _run(ctx, GRADIENT, {"log_probs": log_probs.tolist(), "returns": returns.tolist()},
+                   ["is_tensor", "size", "grad"])
+        if not out["is_tensor"]:
+            return failed("reinforce_loss must return a tensor (built from log_probs) that the optimiser can "
+                          "differentiate.")
+        if out["size"] != 1:
+            return failed(f"reinforce_loss must return a scalar (sum or average over the steps); yours has "
+                          f"{out['size']} elements.")
+        grad = _values(out["grad"])
+        if grad is None or np.allclose(grad, 0.0):
+            return failed("The loss does not depend on the log-probabilities (was something detached, or turned "
+                          "into a number?): its gradient with respect to them is zero.")
+        ascent = -grad
+        slope, residual = _affine_fit(returns, ascent)
+        if residual > 1e-3 or abs(slope) < 1e-9:
+            if _affine_fit(returns[::-1], ascent)[1] < 1e-3:
+                return failed("Each log-probability must be multiplied by the return of its own step; yours are "
+                              "paired with the returns in reverse order.")
+            if np.allclose(ascent, ascent[0], rtol=1e-4):
+                return failed("The loss gives every log-probability the same weight: it ignores the returns. "
+                              "Weight each log pi(a_t|s_t) by its return G_t.")
+            return failed("The loss must weight each log pi(a_t|s_t) by its own step's return G_t (optionally "
+                          "minus one baseline for the episode, or normalised): its gradient with respect to "
+                          "log pi(a_t|s_t) must be proportional to -(G_t - b). Yours is not.")
+        if slope < 0:
+            return failed("The sign is backwards: minimising your loss makes the actions that led to high returns "
+                          "less likely. REINFORCE climbs sum_t log pi(a_t|s_t) G_t, so the loss to minimise is its "
+                          "negative, -sum_t log pi(a_t|s_t) G_t.")
+    return passed("Minimising the loss raises the log-probability of each action in proportion to its return "
+                  "(up to a baseline and a scale), as the policy gradient requires.")
+
+
+# -- learning_curve ----------------------------------------------------------------------------
+def _one_run(ctx, cfg, seed, gave_up):
+    host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
+                   max_episodes=cfg["episodes"] + cfg["extra_episodes"],
+                   max_steps=(cfg["episodes"] + cfg["extra_episodes"]) * cfg["max_episode_steps"])
+
+    def train():
+        with ctx.running_session(session_timeout=cfg["run_timeout_s"] + 60) as session:
+            kind = session.call("train", host.arg(), cfg["episodes"], seed=seed, env_host=host,
+                                timeout=cfg["run_timeout_s"], keep="_trained_policy").value
+            if len(host.episodes) < cfg["episodes"]:
+                raise RunProblem(f"train played {len(host.episodes)} episodes instead of {cfg['episodes']}")
+            try:
+                return greedy_evaluation(session, cfg, cfg["eval_seed_base"] + seed, policy="_trained_policy")
+            except StudentCodeError as exc:
+                raise RunProblem(f"train returned a {kind} that cannot choose actions: {exc}") from None
+
+    return training_run(host, seed, gave_up, train)
+
+
+def learning_curve(ctx):
+    cfg = ctx.spec["learning_curve"]
+    gave_up = threading.Event()
+    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed, gave_up), cfg["seeds"])
+    return tiered_outcome(runs, cfg, metric="mean greedy return over held-out evaluation episodes (IQM over runs)",
+                          hint="A correct REINFORCE keeps the pole up for well over 100 steps after "
+                               f"{cfg['episodes']} episodes; check the checks above, the sign of the loss first.")
