@@ -237,7 +237,8 @@ def run_snippet(channel, request, module=None):
     when ``with_module``); the named outputs come back.
     """
     try:
-        path = "/submission/submission.py"
+        # A statement of the student's keeps their file's name and line; the grader's own code is "<check>".
+        path = "<check>" if request.get("with_module") else "/submission/submission.py"
         setup = compile(request.get("imports", ""), path, "exec")
         # Padded to its line in the student's file, so that a traceback points at the right line.
         code = compile("\n" * (int(request.get("line", 1)) - 1) + request["code"], path, "exec")
