@@ -1,0 +1,86 @@
+"""A correct solution with the textbook loss, -sum log pi(a_t|s_t) G_t, without a baseline."""
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class Policy(nn.Module):
+    """A small network from a state to the probability of each action."""
+
+    def __init__(self, n_obs=4, n_actions=2, hidden=128):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(n_obs, hidden), nn.ReLU(), nn.Linear(hidden, n_actions))
+
+    def forward(self, x):
+        """Action probabilities: shape (n_actions,) for one state, (batch, n_actions) for a batch."""
+        x = torch.as_tensor(x, dtype=torch.float32)
+        return torch.softmax(self.net(x), dim=-1)
+
+
+def select_action(policy, state):
+    """Sample an action from the policy's distribution in ``state``.
+
+    Returns the action (an int) and its log-probability (a tensor that keeps its gradient).
+    """
+    distribution = torch.distributions.Categorical(probs=policy(state))
+    action = distribution.sample()
+    return int(action.item()), distribution.log_prob(action)
+
+
+def discounted_returns(rewards, gamma):
+    """The return from every step of one episode: G_t = r_t + gamma * r_{t+1} + gamma^2 * r_{t+2} + ...
+
+    ``rewards`` is the episode's list of rewards; the result is a 1-D float tensor of the same length.
+    """
+    returns, G = [], 0.0
+    for r in reversed(rewards):  # backwards: G_t = r_t + gamma * G_{t+1}
+        G = r + gamma * G
+        returns.append(G)
+    return torch.tensor(returns[::-1], dtype=torch.float32)
+
+
+def reinforce_loss(log_probs, returns):
+    """A loss whose gradient descent is gradient ascent on the expected return.
+
+    ``log_probs``: 1-D tensor, log pi(a_t | s_t) for each step; ``returns``: 1-D tensor, G_t for each step.
+    Returns a scalar tensor.
+    """
+    return -(log_probs * returns).sum()  # the textbook loss: no baseline, no normalisation
+
+
+def train(env, episodes, gamma=0.99, lr=1e-2, seed=0):
+    """Plays ``episodes`` episodes, updating the policy after each; returns the trained policy."""
+    torch.manual_seed(seed)
+    policy = Policy()
+    optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
+    for episode in range(episodes):
+        state, _ = env.reset(seed=seed if episode == 0 else None)
+        log_probs, rewards, done = [], [], False
+        while not done:
+            action, log_prob = select_action(policy, state)
+            state, reward, terminated, truncated, _ = env.step(action)
+            log_probs.append(log_prob.reshape(()))
+            rewards.append(reward)
+            done = terminated or truncated
+        loss = reinforce_loss(torch.stack(log_probs), discounted_returns(rewards, gamma))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if (episode + 1) % 50 == 0:
+            print(f"episode {episode + 1}: return {sum(rewards):.0f}")
+    return policy
+
+
+if __name__ == "__main__":
+    env = gym.make("CartPole-v1")
+    policy = train(env, episodes=600)
+    state, _ = env.reset(seed=1)
+    total, done = 0.0, False
+    while not done:
+        with torch.no_grad():
+            action = int(torch.argmax(policy(state)))
+        state, reward, terminated, truncated, _ = env.step(action)
+        total += reward
+        done = terminated or truncated
+    print(f"greedy return after training: {total:.0f}")

@@ -1,0 +1,81 @@
+"""REINFORCE: each function checked for what is really wrong; the whole thing trained through the CLI."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from grader import assignments, pipeline
+from tests.conftest import ROOT
+
+RF = assignments.get("reinforce-cartpole")
+EXAMPLES = RF.path / "examples"
+UNITS = ["policy", "select_action", "discounted_returns", "reinforce_loss"]
+
+# example -> {check it must lose: words its feedback must contain}
+EXPECTED = {
+    "passes_all.py": {},
+    "passes_plain_sum.py": {},  # the textbook loss, no baseline
+    "passes_all_other_forms.py": {},  # log_softmax, multinomial, a mean loss with a baseline, vectorised returns
+    "wrong_sign.py": {"reinforce_loss": "sign is backwards"},
+    "wrong_undiscounted.py": {"discounted_returns": "gamma is not applied"},
+    "wrong_forward_returns.py": {"discounted_returns": "accumulated forward in time"},
+    "wrong_greedy_action.py": {"select_action": "must sample"},
+    "wrong_logits.py": {"policy": "raw scores (logits)"},
+    "wrong_softmax_dim.py": {"policy": "over the batch dimension"},
+    "wrong_reversed_pairing.py": {"reinforce_loss": "return of its own step"},
+    "wrong_prob_not_log.py": {"select_action": "probabilities themselves"},
+    "wrong_detached_log_prob.py": {"select_action": "carries no gradient"},
+    "wrong_ignores_returns.py": {"reinforce_loss": "ignores the returns"},
+    "template.py": {check: "not implemented yet" for check in UNITS},
+    "template.ipynb": {check: "not implemented yet" for check in UNITS},
+}
+
+
+@pytest.mark.parametrize("example", sorted(EXPECTED))
+def test_each_function_is_checked_on_its_own(example, grading_config):
+    path = EXAMPLES / example if example.startswith(("passes", "wrong")) else RF.file(example)
+    report = pipeline.grade(RF, path.name, path.read_bytes(), grading_config, only=UNITS)
+    assert report.status == "graded" and report.max_score == 60
+    for check in report.checks:
+        if check.id in EXPECTED[example]:
+            assert check.score == 0, check
+            assert EXPECTED[example][check.id] in check.feedback, check.feedback
+        else:
+            assert check.score == check.max_score, check
+
+
+def test_only_the_gradient_direction_decides_the_loss(grading_config):
+    """Sum or mean, with a baseline or normalised: correct. Scaled by a negative number: the sign error."""
+    base = (EXAMPLES / "passes_all.py").read_text()
+    old = "    return -(log_probs * returns).sum()"
+    variants = {
+        "    return -(log_probs * (returns - 3.0)).mean()": 20,
+        "    return -(log_probs * returns).sum() / len(returns)": 20,
+        "    return torch.sum(-log_probs * returns)": 20,
+        "    return -(torch.exp(log_probs) * returns).sum()": 0,  # probabilities, not log-probabilities
+        "    return -(log_probs * returns.sort().values).sum()": 0,  # returns paired with the wrong steps
+        "    return 0.5 * (log_probs * returns).mean()": 0,
+    }
+    for line, points in variants.items():
+        source = base.replace(old, line)
+        report = pipeline.grade(RF, "loss.py", source.encode(), grading_config, only=["reinforce_loss"])
+        assert report.checks[0].score == points, (line, report.checks[0].feedback)
+
+
+@pytest.mark.parametrize("example, full", [("passes_all.py", True), ("wrong_sign.py", False)])
+def test_training_through_the_cli(example, full):
+    proc = subprocess.run([sys.executable, "manage.py", "grade", "reinforce-cartpole", str(EXAMPLES / example),
+                           "--json", "--only", "learning_curve"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=500)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    curve = report["checks"][0]
+    assert curve["id"] == "learning_curve" and len(report["curves"]) == 5
+    episodes = RF.spec["learning_curve"]["episodes"]
+    assert all(len(c["episode_returns"]) == episodes for c in report["curves"])
+    if full:
+        assert curve["score"] == curve["max_score"] and curve["details"]["value"] >= 60, curve
+    else:
+        # Descending the policy gradient: the pole falls at once, far below what a random policy does.
+        assert curve["score"] == 0 and curve["details"]["value"] < 20, curve
