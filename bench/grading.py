@@ -3,7 +3,8 @@
 - start-up: from asking for a sandbox to the runner's first message (a trivial module loaded)
 - per call: one round trip through the protocol (a trivial function)
 - warm-up graded: the whole grading of qlearning-cliffwalking's reference solution, end to end
-- DQN graded: the whole grading of dqn-cartpole's reference (five gaps and five training runs), once
+- DQN and REINFORCE graded: the whole grading of the dqn-cartpole and reinforce-cartpole references
+  (unit checks and five training runs each), once
 
     .venv/bin/python bench/grading.py [--repeat N] [--no-dqn]
 """
@@ -32,14 +33,15 @@ def main():
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--no-dqn", action="store_true", help="skip the DQN grading (about a minute per backend)")
+    parser.add_argument("--no-dqn", action="store_true",
+                        help="skip the gradings of the DQN and REINFORCE references (about a minute each per backend)")
     args = parser.parse_args()
     names = available_backends(image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
     warmup = assignments.get("qlearning-cliffwalking")
     reference = warmup.file("reference.py").read_bytes()
     print(f"machine: {os.cpu_count()} cores; backends: {', '.join(names)}; repeat {args.repeat}")
     print(f"{'backend':8} {'start-up (median)':>18} {'per call':>10} {'warm-up graded (median)':>24} {'score':>7}")
-    dqn_times = []
+    rl_times = []
     for name in names:
         backend = get_backend(name, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
         starts, calls = [], []
@@ -62,13 +64,14 @@ def main():
             score = report.score
         print(f"{name:8} {statistics.median(starts) * 1000:>15.0f} ms {statistics.median(calls) * 1e6:>7.0f} us "
               f"{statistics.median(grades):>22.2f} s {score:>7g}")
-        if not args.no_dqn:
-            dqn = assignments.get("dqn-cartpole")
+        for slug in () if args.no_dqn else ("dqn-cartpole", "reinforce-cartpole"):
+            rl = assignments.get(slug)
             t0 = time.perf_counter()
-            report = pipeline.grade(dqn, "reference.py", dqn.file("reference.py").read_bytes(), config)
-            dqn_times.append(f"DQN graded on {name}: {time.perf_counter() - t0:.1f} s, score {report.score:g}")
-    print("\n".join(dqn_times))
-    print("targets: warm-up graded < 10 s; start-up < 1000 ms (docker), < 100 ms (bwrap); DQN graded < 180 s")
+            report = pipeline.grade(rl, "reference.py", rl.file("reference.py").read_bytes(), config)
+            rl_times.append(f"{slug} graded on {name}: {time.perf_counter() - t0:.1f} s, "
+                             f"score {report.score:g} / {report.max_score:g}")
+    print("\n".join(rl_times))
+    print("targets: warm-up graded < 10 s; start-up < 1000 ms (docker), < 100 ms (bwrap); DQN and REINFORCE graded < 180 s")
 
 
 if __name__ == "__main__":
