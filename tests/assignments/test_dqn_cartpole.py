@@ -101,3 +101,35 @@ def test_a_correct_script_trains_and_gets_full_marks_through_the_cli(backend, ex
     assert curve["score"] == 50 and curve["details"]["value"] >= 150, curve
     # 150 training episodes, after the random exploration episodes that fill the replay buffer
     assert len(report["curves"]) == 5 and all(len(c["episode_returns"]) > 150 for c in report["curves"])
+
+
+# example -> (the learning curve's score, words its feedback must contain): graded end to end through the CLI.
+BROKEN_THROUGH_THE_CLI = {
+    # The mask keeps bootstrapping past the pole's fall and zeroes it everywhere else: nothing is learned.
+    "wrong_mask_inverted.py": (0, "per run:"),
+    # Crashes in every run; the feedback carries the error the student's loop raised.
+    "wrong_four_value_step.py": (0, "too many values to unpack (expected 4)"),
+    "wrong_loss_item.py": (0, "'float' object has no attribute 'backward'"),
+    # Q-learning is off-policy: a network trained while acting by argmin still learns Q, and the greedy
+    # evaluation (argmax on the trusted side) credits it; only the gap's own points are lost.
+    "wrong_greedy_argmin.py": (50, "Full credit from 150"),
+}
+
+
+@pytest.mark.bwrap
+@pytest.mark.parametrize("example", sorted(BROKEN_THROUGH_THE_CLI))
+def test_a_broken_script_is_graded_end_to_end_through_the_cli(example):
+    proc = subprocess.run([sys.executable, "manage.py", "grade", "dqn-cartpole",
+                           str(EXAMPLES / example), "--json", "--backend", "bwrap"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["status"] == "graded"
+    scores = {c["id"]: c["score"] for c in report["checks"]}
+    (lost_gap,) = EXPECTED[example]
+    assert scores[lost_gap] == 0 and all(scores[g] == 10 for g in GAPS if g != lost_gap)
+    curve_score, words = BROKEN_THROUGH_THE_CLI[example]
+    curve = next(c for c in report["checks"] if c["id"] == "learning_curve")
+    assert curve["score"] == curve_score and words in curve["feedback"], curve
+    assert report["score"] == 40 + curve_score
+    assert len(report["curves"]) == 5
