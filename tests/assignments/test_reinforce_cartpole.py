@@ -71,7 +71,7 @@ def test_training_through_the_cli(example, full):
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     curve = report["checks"][0]
-    assert curve["id"] == "learning_curve" and len(report["curves"]) == 5
+    assert curve["id"] == "learning_curve" and len(report["curves"]) == 7
     episodes = RF.spec["learning_curve"]["episodes"]
     assert all(len(c["episode_returns"]) == episodes for c in report["curves"])
     if full:
