@@ -11,6 +11,8 @@ from grader.errors import AssignmentError
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "assignments"
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED_FILES = ("spec.toml", "README.md", "checks.py", "reference.py", "template.py")
+# Written answers are data scored against a rubric: no checks.py, no sandbox.
+WRITTEN_FILES = ("spec.toml", "README.md", "rubric.toml", "reference.md", "template.md")
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,28 @@ class Assignment:
     title: str
     spec: dict = field(hash=False)
     checks: tuple = ()
+    kind: str = "code"  # or "written"
+
+    @property
+    def is_written(self) -> bool:
+        return self.kind == "written"
 
     @property
     def max_score(self) -> float:
-        return float(sum(c.points for c in self.checks))
+        return self.max_score_of(self.checks)
+
+    def max_score_of(self, checks) -> float:
+        """The most ``checks`` can give; of a written assignment's essays, only the counted ones."""
+        if not self.is_written:
+            return float(sum(c.points for c in checks))
+        essays = [c for c in checks if c.id in self.rubric().essays]
+        counted = sorted((c.points for c in essays), reverse=True)[:self.spec["written"]["essays_counted"]]
+        return float(sum(c.points for c in checks if c not in essays) + sum(counted))
+
+    def rubric(self):
+        from grader.written import load_rubric
+
+        return load_rubric(self.file("rubric.toml"))
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -45,7 +65,8 @@ class Assignment:
         return module
 
     def templates(self):
-        return [p for p in (self.file("template.py"), self.file("template.ipynb")) if p.exists()]
+        names = ("template.md",) if self.is_written else ("template.py", "template.ipynb")
+        return [self.file(name) for name in names if self.file(name).exists()]
 
 
 def load(path: Path) -> Assignment:
@@ -53,13 +74,20 @@ def load(path: Path) -> Assignment:
     slug = path.name
     if not SLUG.match(slug):
         raise AssignmentError(f"{slug!r}: a folder name must be a slug (lowercase words joined by '-')")
-    missing = [name for name in REQUIRED_FILES if not (path / name).exists()]
-    if missing:
-        raise AssignmentError(f"{slug}: missing {', '.join(missing)}")
+    if not (path / "spec.toml").exists():
+        raise AssignmentError(f"{slug}: missing spec.toml")
     try:
         spec = tomllib.loads((path / "spec.toml").read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise AssignmentError(f"{slug}: spec.toml does not parse: {exc}") from None
+    kind = spec.get("kind", "code")
+    if kind not in ("code", "written"):
+        raise AssignmentError(f"{slug}: kind must be 'code' or 'written', not {kind!r}")
+    missing = [name for name in (WRITTEN_FILES if kind == "written" else REQUIRED_FILES) if not (path / name).exists()]
+    if missing:
+        raise AssignmentError(f"{slug}: missing {', '.join(missing)}")
+    if kind == "written":
+        return _load_written(path, slug, spec)
     checks = []
     for raw in spec.get("checks", []):
         try:
@@ -77,8 +105,30 @@ def load(path: Path) -> Assignment:
     return Assignment(slug=slug, path=path, title=spec.get("title", slug), spec=spec, checks=tuple(checks))
 
 
+def _load_written(path: Path, slug: str, spec: dict) -> Assignment:
+    from grader.written import load_rubric
+
+    written = spec.get("written", {})
+    try:
+        question_points, essay_points = float(written["question_points"]), float(written["essay_points"])
+        counted = int(written["essays_counted"])
+    except (KeyError, TypeError, ValueError):
+        raise AssignmentError(f"{slug}: [written] needs question_points, essay_points and essays_counted") from None
+    rubric = load_rubric(path / "rubric.toml")
+    if not rubric.questions and not rubric.essays:
+        raise AssignmentError(f"{slug}: rubric.toml has no questions and no essays")
+    if counted > len(rubric.essays):
+        raise AssignmentError(f"{slug}: essays_counted is {counted} but the rubric has {len(rubric.essays)} essays")
+    checks = [CheckSpec(id=q.id, points=question_points, title=q.title) for q in rubric.questions.values()]
+    checks += [CheckSpec(id=e.id, points=essay_points, title=e.title) for e in rubric.essays.values()]
+    return Assignment(slug=slug, path=path, title=spec.get("title", slug), spec=spec, checks=tuple(checks),
+                      kind="written")
+
+
 def validate(assignment: Assignment) -> None:
     """Deeper checks than ``load``: every check id has a function in checks.py."""
+    if assignment.is_written:
+        return  # load() read the rubric and made one check per question and essay
     module = assignment.check_functions()
     for check in assignment.checks:
         if not callable(getattr(module, check.id.replace("-", "_"), None)):

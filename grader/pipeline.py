@@ -15,7 +15,7 @@ import numpy as np
 
 from grader.assignments import Assignment
 from grader.errors import AssignmentError, InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
-from grader.normalise import to_source
+from grader.normalise import decode, to_source
 from grader.report import ERROR, FAILED, PASSED, CheckResult, Outcome, Report
 from grader.session import Session
 from sandbox import Limits
@@ -47,12 +47,13 @@ class Job:
     timings: dict = field(default_factory=dict)
     done: bool = False
     only: tuple = ()  # check ids to run; all when empty
+    answers: dict = field(default_factory=dict)  # written assignments: item id -> text
 
     def __post_init__(self):
         unknown = set(self.only) - {c.id for c in self.assignment.checks}
         if unknown:
             raise AssignmentError(f"{self.assignment.slug} has no check {', '.join(sorted(unknown))}")
-        self.report = Report(assignment=self.assignment.slug, max_score=sum(c.points for c in self.checks))
+        self.report = Report(assignment=self.assignment.slug, max_score=self.assignment.max_score_of(self.checks))
 
     @property
     def checks(self):
@@ -128,13 +129,54 @@ def finalise(job: Job):
 STEPS = (normalise, static_checks, run_checks, finalise)
 
 
+# -- written answers: data, scored here; no sandbox ---------------------------------------------------
+def read_answers(job: Job):
+    from grader import written
+
+    cfg = job.assignment.spec["written"]
+    try:
+        max_bytes = min(job.config.max_upload_bytes, int(cfg.get("max_upload_bytes", job.config.max_upload_bytes)))
+        written.validate_upload(job.filename, job.data, max_bytes=max_bytes)
+        job.source = decode(job.filename, job.data)
+        job.answers, notices = written.parse(job.source, [c.id for c in job.assignment.checks],
+                                             max_chars=int(cfg.get("max_answer_chars", 20000)))
+    except SubmissionRejected as exc:
+        job.report.status = ERROR
+        job.report.error = str(exc)
+        job.done = True
+        return
+    job.report.notices.extend(notices)
+
+
+def score_answers(job: Job):
+    from grader import embeddings, written
+
+    cfg = job.assignment.spec["written"]
+    rubric = job.assignment.rubric()
+    wanted = {c.id for c in job.checks}
+    thresholds = written.Thresholds(**cfg.get("thresholds", {}), essay_words=int(cfg.get("essay_words", 200)))
+    try:
+        suggestions = written.suggest(rubric, {k: v for k, v in job.answers.items() if k in wanted}, thresholds,
+                                      vocabulary=embeddings.vocabulary(), encode=embeddings.encode,
+                                      encode_fixed=embeddings.encode_fixed)
+    except (OSError, ImportError) as exc:
+        raise InfrastructureError(f"the text model could not be loaded: {exc}") from exc
+    for result in written.check_results(rubric, job.assignment.checks, suggestions, essays_counted=cfg["essays_counted"]):
+        if result.id in wanted:
+            job.report.add(result)
+    job.report.notices.append("These scores are suggestions: your instructor reviews them before they are final.")
+
+
+WRITTEN_STEPS = (read_answers, score_answers)
+
+
 def grade(assignment: Assignment, filename: str, data: bytes, config: GradingConfig, *, only=()) -> Report:
     """Grade one file for one assignment (only the checks ``only`` names, if given).
 
     Raises InfrastructureError only for faults of the machine.
     """
     job = Job(assignment=assignment, filename=filename, data=data, config=config, only=tuple(only))
-    for step in STEPS:
+    for step in WRITTEN_STEPS if assignment.is_written else STEPS:
         started = time.monotonic()
         step(job)
         job.timings[step.__name__] = round(time.monotonic() - started, 3)
