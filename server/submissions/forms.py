@@ -22,3 +22,19 @@ class UploadForm(forms.Form):
                 f"The file is larger than the limit of {self.limit_text()}. Clear the notebook's outputs "
                 "(Edit > Clear all outputs) or remove large data, then upload it again.")
         return super().clean()
+
+
+class WrittenUploadForm(forms.Form):
+    file = forms.FileField(label="Or upload your answers as Markdown (.md)")
+
+    def __init__(self, *args, limit: int, too_large=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit, self.too_large = limit, too_large
+        self.fields["file"].help_text = (f"One `## s1` ... `## e5` heading per answer (see template.md), at most "
+                                         f"{filesizeformat(limit)}.")
+        self.fields["file"].widget.attrs["accept"] = ".md,.markdown,.txt"
+
+    def clean(self):
+        if self.too_large:
+            raise forms.ValidationError(f"The file is larger than the limit of {filesizeformat(self.limit)}.")
+        return super().clean()

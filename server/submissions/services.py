@@ -41,7 +41,13 @@ def submission_create(*, assignment: Assignment, student, filename: str, data: b
 
     Raises SubmissionRejected (nothing stored) when the file cannot be graded as it is.
     """
-    source, _notices = to_source(filename, data, max_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES)
+    folder = assignments.get(assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+    if folder.is_written:
+        from server.submissions import written
+
+        source, _answers = written.read(folder, filename, data)
+    else:
+        source, _notices = to_source(filename, data, max_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES)
     submission = Submission.objects.create(assignment=assignment, student=student, filename=filename,
                                            original=data, source=source)
     submission_enqueue(submission=submission)
@@ -95,6 +101,10 @@ def submission_grade(*, submission_id: int, attempt: int = 1, final_attempt: boo
     except (InfrastructureError, AssignmentError) as exc:
         return _grading_failed(submission, run, exc, final=final_attempt or isinstance(exc, AssignmentError))
     _persist(submission, run, report)
+    if folder.is_written and submission.status == Submission.GRADED:
+        from server.submissions import written
+
+        written.answers_store(submission, folder)
     return submission.status
 
 

@@ -6,5 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("c/<slug:course_slug>/<slug:slug>/", views.assignment_page, name="assignment"),
     path("c/<slug:course_slug>/<slug:slug>/files/<str:name>", views.template_download, name="template"),
+    path("c/<slug:course_slug>/<slug:slug>/review/", views.review_queue, name="review_queue"),
     path("submissions/<int:pk>/", views.submission_page, name="submission"),
+    path("submissions/<int:pk>/review/", views.review_submission, name="review_submission"),
 ]

@@ -1,14 +1,16 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.contrib import messages
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from grader import assignments as folders
 from grader.errors import AssignmentError, SubmissionRejected
 from server.courses.models import Assignment, Enrolment
-from server.submissions.forms import UploadForm
+from server.submissions import written
+from server.submissions.forms import UploadForm, WrittenUploadForm
 from server.submissions.models import Submission
 from server.submissions.services import submission_create
 from server.submissions.uploads import SizeLimitHandler
@@ -36,9 +38,19 @@ def assignment_page(request, course_slug, slug):
     return _assignment_page(request, course_slug, slug)
 
 
+def _folder(assignment):
+    try:
+        return folders.get(assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+    except AssignmentError:
+        return None
+
+
 @csrf_protect
 def _assignment_page(request, course_slug, slug):
     assignment, role = _assignment_for(request, course_slug, slug)
+    folder = _folder(assignment)
+    if folder is not None and folder.is_written:
+        return _written_page(request, assignment, role, folder)
     form = UploadForm()
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES, too_large=getattr(request, "upload_too_large", False))
@@ -56,11 +68,7 @@ def _assignment_page(request, course_slug, slug):
     submissions = assignment.submissions.select_related("student")
     if role != Enrolment.INSTRUCTOR:
         submissions = submissions.filter(student=request.user)
-    try:
-        folder = folders.get(slug, settings.BELLMAN_ASSIGNMENTS_DIR)
-        templates = [p.name for p in folder.templates()]
-    except AssignmentError:
-        folder, templates = None, []
+    templates = [p.name for p in folder.templates()] if folder else []
     return render(request, "submissions/assignment.html", {
         "assignment": assignment, "role": role, "form": form, "submissions": submissions[:50],
         "folder": folder, "templates": templates})
@@ -83,8 +91,118 @@ def submission_page(request, pk):
     if submission.student_id != request.user.pk and role != Enrolment.INSTRUCTOR:
         raise PermissionDenied("This is not your submission.")
     report = submission.report or {}
+    folder = _folder(submission.assignment)
+    if folder is not None and folder.is_written:
+        publication = getattr(submission, "publication", None)
+        titles = {c.id: c.title for c in folder.checks}
+        rows = written.final_checks(submission) if (publication or role == Enrolment.INSTRUCTOR) else []
+        for row in rows:
+            row["title"] = titles.get(row["check"].check_id, "")
+        return render(request, "submissions/written_result.html", {
+            "submission": submission, "report": report, "role": role, "publication": publication, "rows": rows})
     curve_check = next((c for c in report.get("checks", []) if c.get("id") == "learning_curve"), None)
     return render(request, "submissions/submission.html", {
         "submission": submission, "report": report, "role": role,
         "threshold": (curve_check or {}).get("details", {}).get("threshold"),
         "check_results": submission.check_results.all()})
+
+
+# -- written assignments ------------------------------------------------------------------------------
+def _written_page(request, assignment, role, folder):
+    rubric = folder.rubric()
+    upload = WrittenUploadForm(limit=written.max_bytes(folder))
+    answers = written.draft_answers(assignment, request.user)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action in ("draft", "autosave", "submit"):
+            answers = written.answers_from_post(request.POST)
+            written.draft_save(assignment=assignment, student=request.user, answers=answers, folder=folder)
+            if action == "autosave":
+                return JsonResponse({"saved": True})
+            if action == "draft":
+                messages.success(request, "Draft saved.")
+                return redirect(assignment.get_absolute_url())
+        if action in ("submit", "upload"):
+            try:
+                if not assignment.is_open:
+                    raise folders_closed()
+                if action == "submit":
+                    filename, data = "answers.md", written.form_to_file(folder, answers)
+                else:
+                    upload = WrittenUploadForm(request.POST, request.FILES, limit=written.max_bytes(folder),
+                                               too_large=getattr(request, "upload_too_large", False))
+                    if not upload.is_valid():
+                        raise SubmissionRejected(" ".join(e for errors in upload.errors.values() for e in errors))
+                    filename, data = upload.cleaned_data["file"].name, upload.cleaned_data["file"].read()
+                submission = submission_create(assignment=assignment, student=request.user, filename=filename,
+                                               data=data)
+            except SubmissionRejected as exc:
+                messages.error(request, str(exc))
+            else:
+                return redirect(submission)
+    submissions = assignment.submissions.select_related("student", "publication")
+    if role != Enrolment.INSTRUCTOR:
+        submissions = submissions.filter(student=request.user)
+    items = [{"id": i, "item": rubric.item(i), "answer": answers.get(i, ""), "essay": i in rubric.essays}
+             for i in rubric.ids]
+    return render(request, "submissions/written.html", {
+        "assignment": assignment, "role": role, "folder": folder, "items": items, "upload": upload,
+        "submissions": submissions[:50], "spec": folder.spec["written"],
+        "templates": [p.name for p in folder.templates()]})
+
+
+def folders_closed():
+    return SubmissionRejected("This assignment is closed for submissions.")
+
+
+def _instructor_assignment(request, course_slug, slug):
+    assignment, role = _assignment_for(request, course_slug, slug)
+    if role != Enrolment.INSTRUCTOR:
+        raise PermissionDenied("Only the course's instructors review answers.")
+    return assignment
+
+
+@login_required
+def review_queue(request, course_slug, slug):
+    assignment = _instructor_assignment(request, course_slug, slug)
+    if request.method == "POST" and request.POST.get("action") == "publish-reviewed":
+        count = written.publish_reviewed(assignment=assignment, by=request.user)
+        messages.success(request, f"Published {count} reviewed submission{'s' if count != 1 else ''}.")
+        return redirect("review_queue", course_slug, slug)
+    flags = assignment.duplicate_flags.select_related("submission__student", "other__student")
+    return render(request, "submissions/review_queue.html", {
+        "assignment": assignment, "rows": written.queue(assignment),
+        "flags": [f for f in flags if f.submission_id < f.other_id]})
+
+
+@login_required
+def review_submission(request, pk):
+    submission = get_object_or_404(Submission.objects.select_related("assignment__course", "student"), pk=pk)
+    if submission.assignment.course.role_of(request.user) != Enrolment.INSTRUCTOR:
+        raise PermissionDenied("Only the course's instructors review answers.")
+    folder = _folder(submission.assignment)
+    if folder is None or not folder.is_written:
+        raise Http404("Only written answers are reviewed here.")
+    error = ""
+    if request.method == "POST":
+        check_ids = list(submission.check_results.values_list("check_id", flat=True))
+        try:
+            written.review_save(submission=submission, grader=request.user,
+                                decisions=written.parse_review_post(request.POST, check_ids))
+            if request.POST.get("action") == "publish":
+                written.publish(submission=submission, by=request.user)
+                messages.success(request, f"Published: {submission.student.get_username()} can see the scores.")
+            else:
+                messages.success(request, "Review saved.")
+            return redirect("review_submission", submission.pk)
+        except written.ReviewError as exc:
+            error = str(exc)
+    rubric = folder.rubric()
+    rows = written.final_checks(submission)
+    for row in rows:
+        item = rubric.item(row["check"].check_id)
+        row["item"] = item
+    flags = submission.duplicate_flags.select_related("other__student")
+    return render(request, "submissions/review.html", {
+        "submission": submission, "rows": rows, "error": error, "flags": flags,
+        "publication": getattr(submission, "publication", None), "reviewed": written.is_reviewed(submission)})
