@@ -230,19 +230,10 @@ class Thresholds:
 
 def sentences(text: str) -> list[str]:
     parts = [p.strip(" -*#>\t\n") for p in SENTENCE.split(text)]
-    parts = [p for p in parts if len(words(p)) >= 3]
-    # Long sentences are also read in halves, so that a point made in a clause is not diluted.
-    out = []
-    for part in parts:
-        out.append(part)
-        tokens = part.split()
-        if len(tokens) > 40:
-            half = len(tokens) // 2
-            out.extend([" ".join(tokens[:half]), " ".join(tokens[half:])])
-    return out or [text.strip()]
+    return [p for p in parts if len(words(p)) >= 3] or [text.strip()]
 
 
-def chunks(text: str, size: int = 120) -> list[str]:
+def chunks(text: str, size: int = 180) -> list[str]:
     tokens = text.split()
     return [" ".join(tokens[i:i + size]) for i in range(0, len(tokens), size)] or [text]
 
@@ -273,10 +264,9 @@ def score_question(question: Question, answer: str, sig: Signals, th: Thresholds
     if sig.meaningful_words < 4:
         return Suggestion(question.id, 0.0, "Too short to assess: answer in a sentence or more.",
                           {**details, "problem": "too short"}, sig.words, sig.meaningful_words, "too short")
-    parts = sentences(answer)
-    vectors = encode(parts + [answer])
+    vectors = encode(texts_to_encode(question, answer))
     points = encode_fixed([k.text for k in question.key_points] + [question.prompt])
-    similarity = vectors @ points[:-1].T  # (parts + whole, key points)
+    similarity = vectors @ points[:-1].T  # (sentences, key points)
     best = similarity.max(axis=0)
     lower = answer.lower()
     covered, partly, missing, per_point = [], [], [], []
@@ -291,7 +281,7 @@ def score_question(question: Question, answer: str, sig: Signals, th: Thresholds
         bucket.append(point.text)
         per_point.append({"key_point": point.text, "similarity": round(float(best[k]), 3),
                           "term": term, "credit": credit})
-    relevance = float((vectors[-1] @ points[-1]))
+    relevance = float((vectors @ points[-1]).max())
     fraction = sum(p["credit"] for p in per_point) / len(per_point)
     details.update(key_points=per_point, relevance=round(relevance, 3))
     if not covered and not partly and relevance < th.question_on_topic:
@@ -313,7 +303,7 @@ def score_essay(essay: Essay, rubric: Rubric, answer: str, sig: Signals, th: Thr
                           sig.words, sig.meaningful_words, sig.problem)
     essays = list(rubric.essays.values())
     targets = encode_fixed([e.prompt for e in essays] + [e.topic for e in essays])
-    vectors = encode(chunks(answer))
+    vectors = encode(texts_to_encode(essay, answer))
     centre = vectors.mean(axis=0)
     centre /= max(1e-9, float(np.linalg.norm(centre)))
     n = len(essays)
@@ -340,16 +330,29 @@ def score_essay(essay: Essay, rubric: Rubric, answer: str, sig: Signals, th: Thr
                       sig.words, sig.meaningful_words)
 
 
+def texts_to_encode(item, answer: str) -> list[str]:
+    """What of an answer is embedded: its sentences (a question), or chunks of 180 words (an essay)."""
+    return sentences(answer) if isinstance(item, Question) else chunks(answer)
+
+
 def suggest(rubric: Rubric, answers: dict, th: Thresholds, *, vocabulary, encode, encode_fixed) -> dict:
-    """{item id: Suggestion} for every answered item."""
-    out = {}
+    """{item id: Suggestion} for every answered item. The texts of all answers are embedded in one batch."""
+    out, sig = {}, {}
+    for item_id, answer in answers.items():
+        sig[item_id] = signals(answer, rubric.item(item_id).prompt, vocabulary)
+    wanted = list(dict.fromkeys(t for item_id, answer in answers.items() if not sig[item_id].problem
+                                for t in texts_to_encode(rubric.item(item_id), answer)))
+    memo = dict(zip(wanted, encode(wanted)))
+
+    def encoded(texts):
+        return np.stack([memo[t] for t in texts])
+
     for item_id, answer in answers.items():
         item = rubric.item(item_id)
-        sig = signals(answer, item.prompt, vocabulary)
         if isinstance(item, Question):
-            out[item_id] = score_question(item, answer, sig, th, encode, encode_fixed)
+            out[item_id] = score_question(item, answer, sig[item_id], th, encoded, encode_fixed)
         else:
-            out[item_id] = score_essay(item, rubric, answer, sig, th, encode, encode_fixed)
+            out[item_id] = score_essay(item, rubric, answer, sig[item_id], th, encoded, encode_fixed)
     return out
 
 
