@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from server.courses.models import Enrolment
-from server.submissions.models import CheckResult, GradingRun, Submission
+from server.submissions.models import CheckResult, GradingRun, ManualGrade, Submission, WrittenAnswer
 
 
 class CheckResultInline(admin.TabularInline):
@@ -18,6 +18,20 @@ class GradingRunInline(admin.TabularInline):
     can_delete = False
 
 
+class WrittenAnswerInline(admin.StackedInline):
+    model = WrittenAnswer
+    extra = 0
+    readonly_fields = ("item_id", "text")
+    can_delete = False
+
+
+class ManualGradeInline(admin.TabularInline):
+    model = ManualGrade
+    extra = 0
+    readonly_fields = ("check_id", "suggested", "score", "comment", "grader", "created_at")
+    can_delete = False
+
+
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
     """Instructors see the submissions of the courses they teach; superusers see all."""
@@ -28,7 +42,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     readonly_fields = ("assignment", "student", "created_at", "filename", "source", "status", "score",
                        "max_score", "report", "error")
     exclude = ("original",)
-    inlines = [CheckResultInline, GradingRunInline]
+    inlines = [CheckResultInline, WrittenAnswerInline, ManualGradeInline, GradingRunInline]
 
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("student", "assignment__course")
