@@ -111,7 +111,8 @@ def parse(text: str, ids: list[str], *, max_chars: int) -> tuple[dict, list[str]
     if not matches:
         raise SubmissionRejected("No answer headings found: put each answer under its own heading, "
                                  f"`## {ids[0]}`, `## {ids[1]}` ... (see the template)")
-    if text[:matches[0].start()].strip() and not text[:matches[0].start()].lstrip().startswith("#"):
+    preamble = re.sub(r"(?s)<!--.*?-->", "", text[:matches[0].start()]).strip()
+    if preamble and not preamble.startswith("#"):
         notices.append("The text before the first `## <id>` heading is not part of any answer and was ignored.")
     for n, match in enumerate(matches):
         end = matches[n + 1].start() if n + 1 < len(matches) else len(text)

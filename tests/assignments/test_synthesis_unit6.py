@@ -133,3 +133,22 @@ def test_the_template_parses_to_no_answers():
 def test_unusable_files_get_a_clear_error(config, filename, data, words):
     report = grade(config, data, filename=filename)
     assert report.status == ERROR and words in report.error, report.error
+
+
+def test_the_cli_grades_a_markdown_file():
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "manage.py", "grade", "synthesis-unit6",
+                           str(EXAMPLES / "junk_lorem_ipsum.md"), "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["assignment"] == "synthesis-unit6" and report["status"] == "graded"
+    assert report["score"] == 0 and report["max_score"] == 90
+    assert [c["id"] for c in report["checks"]] == QUESTIONS + ["e1", "e3", "e5"]
+    assert "lorem ipsum" in report["checks"][0]["feedback"]
+    assert not any("before the first" in n for n in report["notices"])  # the file's HTML comment is not text
