@@ -15,7 +15,7 @@ import numpy as np
 
 from grader.assignments import Assignment
 from grader.errors import AssignmentError, InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
-from grader.normalise import decode, to_source
+from grader.normalise import to_source
 from grader.report import ERROR, FAILED, PASSED, CheckResult, Outcome, Report
 from grader.session import Session
 from sandbox import Limits
@@ -133,13 +133,10 @@ STEPS = (normalise, static_checks, run_checks, finalise)
 def read_answers(job: Job):
     from grader import written
 
-    cfg = job.assignment.spec["written"]
     try:
-        max_bytes = min(job.config.max_upload_bytes, int(cfg.get("max_upload_bytes", job.config.max_upload_bytes)))
-        written.validate_upload(job.filename, job.data, max_bytes=max_bytes)
-        job.source = decode(job.filename, job.data)
-        job.answers, notices = written.parse(job.source, [c.id for c in job.assignment.checks],
-                                             max_chars=int(cfg.get("max_answer_chars", 20000)))
+        job.source, job.answers, notices = written.read_upload(
+            job.filename, job.data, [c.id for c in job.assignment.checks], job.assignment.spec["written"],
+            max_bytes=job.config.max_upload_bytes)
     except SubmissionRejected as exc:
         job.report.status = ERROR
         job.report.error = str(exc)

@@ -135,6 +135,17 @@ def parse(text: str, ids: list[str], *, max_chars: int) -> tuple[dict, list[str]
     return answers, notices
 
 
+def read_upload(filename: str, data: bytes, ids: list[str], cfg: dict, *, max_bytes: int) -> tuple[str, dict, list]:
+    """An uploaded file of written answers: (text, {id: answer}, notices). ``cfg`` is the spec's [written]
+    table; the tighter of ``max_bytes`` and its max_upload_bytes applies. Raises SubmissionRejected."""
+    from grader.normalise import decode
+
+    validate_upload(filename, data, max_bytes=min(max_bytes, int(cfg.get("max_upload_bytes", max_bytes))))
+    text = decode(filename, data)
+    answers, notices = parse(text, ids, max_chars=int(cfg.get("max_answer_chars", 20000)))
+    return text, answers, notices
+
+
 def to_markdown(answers: dict, ids: list[str]) -> str:
     """The file a web form's answers are stored as (the same format students upload)."""
     parts = [f"## {i}\n\n{answers[i].strip()}\n" for i in ids if answers.get(i, "").strip()]

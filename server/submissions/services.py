@@ -41,8 +41,11 @@ def submission_create(*, assignment: Assignment, student, filename: str, data: b
 
     Raises SubmissionRejected (nothing stored) when the file cannot be graded as it is.
     """
-    folder = assignments.get(assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
-    if folder.is_written:
+    try:
+        folder = assignments.get(assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+    except AssignmentError:
+        folder = None  # graded (and reported as the grader's fault) like any other submission
+    if folder is not None and folder.is_written:
         from server.submissions import written
 
         source, _answers = written.read(folder, filename, data)

@@ -125,7 +125,7 @@ def _written_page(request, assignment, role, folder):
         if action in ("submit", "upload"):
             try:
                 if not assignment.is_open:
-                    raise folders_closed()
+                    raise SubmissionRejected("This assignment is closed for submissions.")
                 if action == "submit":
                     filename, data = "answers.md", written.form_to_file(folder, answers)
                 else:
@@ -149,10 +149,6 @@ def _written_page(request, assignment, role, folder):
         "assignment": assignment, "role": role, "folder": folder, "items": items, "upload": upload,
         "submissions": submissions[:50], "spec": folder.spec["written"],
         "templates": [p.name for p in folder.templates()]})
-
-
-def folders_closed():
-    return SubmissionRejected("This assignment is closed for submissions.")
 
 
 def _instructor_assignment(request, course_slug, slug):

@@ -25,12 +25,8 @@ def max_bytes(folder: Folder) -> int:
 
 def read(folder: Folder, filename: str, data: bytes) -> tuple[str, dict]:
     """Validate an upload of written answers: (text, answers); SubmissionRejected says what is wrong."""
-    from grader.normalise import decode
-
-    written.validate_upload(filename, data, max_bytes=max_bytes(folder))
-    text = decode(filename, data)
-    answers, _ = written.parse(text, [c.id for c in folder.checks],
-                               max_chars=int(folder.spec["written"].get("max_answer_chars", 20000)))
+    text, answers, _ = written.read_upload(filename, data, [c.id for c in folder.checks], folder.spec["written"],
+                                           max_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES)
     return text, answers
 
 
