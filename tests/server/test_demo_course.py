@@ -15,7 +15,7 @@ def test_the_demo_course_prints_working_log_ins_and_is_idempotent():
         call_command("demo_course", stdout=out)
     course = Course.objects.get(slug="rl-demo")
     assert set(course.assignments.values_list("slug", flat=True)) == {
-        "qlearning-cliffwalking", "dqn-cartpole", "reinforce-cartpole"}
+        "qlearning-cliffwalking", "dqn-cartpole", "reinforce-cartpole", "synthesis-unit6"}
     logins = dict(line.split()[0::2] for line in out.getvalue().splitlines() if "password:" in line)
     assert set(logins) == {"instructor", "alice", "bob"}
     assert authenticate(username="alice", password=logins["alice"]) is not None
