@@ -4,7 +4,7 @@
 - per call: one round trip through the protocol (a trivial function)
 - warm-up graded: the whole grading of qlearning-cliffwalking's reference solution, end to end
 - DQN and REINFORCE graded: the whole grading of the dqn-cartpole and reinforce-cartpole references
-  (unit checks and five training runs each), once
+  (unit checks, and five and seven training runs), once
 
     .venv/bin/python bench/grading.py [--repeat N] [--no-dqn]
 """
