@@ -148,7 +148,10 @@ def read_upload(filename: str, data: bytes, ids: list[str], cfg: dict, *, max_by
 
 def to_markdown(answers: dict, ids: list[str]) -> str:
     """The file a web form's answers are stored as (the same format students upload)."""
-    parts = [f"## {i}\n\n{answers[i].strip()}\n" for i in ids if answers.get(i, "").strip()]
+    def escaped(text):  # a typed line must not read as a heading or as the template's quoted question
+        return re.sub(r"(?m)^(\s*)(>|#)", r"\1\\\2", text.strip())
+
+    parts = [f"## {i}\n\n{escaped(answers[i])}\n" for i in ids if answers.get(i, "").strip()]
     return "\n".join(parts)
 
 

@@ -116,6 +116,10 @@ def test_the_markdown_format():
     assert any("only the first 20 were read" in n for n in notices)
     assert written.parse(written.to_markdown({"s2": " A state. ", "s3": ""}, ids), ids, max_chars=100)[0] == \
         {"s2": "A state."}
+    # what a student types in a form box stays in that box's answer
+    typed = {"s4": "> quoted, as I like to\n## e1\nstill s4"}
+    assert written.parse(written.to_markdown(typed, ids), ids, max_chars=100)[0] == \
+        {"s4": "\\> quoted, as I like to\n\\## e1\nstill s4"}
 
 
 def test_the_template_parses_to_no_answers():
