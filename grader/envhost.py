@@ -64,6 +64,12 @@ class EnvHost:
     refusals: list = field(default_factory=list)
     mirror: bool = True  # where the environment is in MIRRORED
 
+    @classmethod
+    def for_episodes(cls, env_id: str, seed: int, *, episodes: int, max_episode_steps: int) -> "EnvHost":
+        """A host whose budget is ``episodes`` whole episodes of at most ``max_episode_steps`` steps."""
+        return cls(env_id=env_id, seed=seed, max_episode_steps=max_episode_steps, max_episodes=episodes,
+                   max_steps=episodes * max_episode_steps)
+
     def __post_init__(self):
         self.env = gymnasium.make(self.env_id, max_episode_steps=self.max_episode_steps)
         self._current = None

@@ -45,8 +45,8 @@ def training_run(host, seed, gave_up, train) -> dict:
 def greedy_evaluation(session, cfg, seed, *, policy) -> float:
     """Mean return of ``cfg["eval_episodes"]`` episodes on held-out seeds, stepped here; the sandbox only
     answers with the argmax of ``policy`` (a network kept in the sandbox) for each observation."""
-    host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
-                   max_episodes=cfg["eval_episodes"], max_steps=cfg["eval_episodes"] * cfg["max_episode_steps"])
+    host = EnvHost.for_episodes(cfg["env"], seed, episodes=cfg["eval_episodes"],
+                                max_episode_steps=cfg["max_episode_steps"])
     try:
         returns = []
         for episode in range(cfg["eval_episodes"]):

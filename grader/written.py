@@ -9,6 +9,7 @@ reviews it before the student sees it.
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,16 @@ class Rubric:
 
 
 def load_rubric(path: Path) -> Rubric:
+    """The rubric in ``path``, read again only when the file changes."""
+    try:
+        mtime = Path(path).stat().st_mtime_ns
+    except OSError as exc:
+        raise AssignmentError(f"{path}: {exc}") from None
+    return _load_rubric(Path(path), mtime)
+
+
+@lru_cache(maxsize=32)
+def _load_rubric(path: Path, mtime_ns: int) -> Rubric:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:

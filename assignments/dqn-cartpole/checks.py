@@ -217,8 +217,8 @@ def env_step(ctx, code):
 
 # -- learning_curve ----------------------------------------------------------------------------
 def _one_run(ctx, cfg, seed, gave_up):
-    host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
-                   max_episodes=cfg["max_episodes"], max_steps=cfg["max_episodes"] * cfg["max_episode_steps"])
+    host = EnvHost.for_episodes(cfg["env"], seed, episodes=cfg["max_episodes"],
+                                max_episode_steps=cfg["max_episode_steps"])
 
     def train():
         with ctx.running_session(env_host=host, load_timeout=cfg["run_timeout_s"],

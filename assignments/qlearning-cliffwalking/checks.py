@@ -129,7 +129,7 @@ def q_update(ctx):
 # -- learning_curve ----------------------------------------------------------------------------
 def greedy_return(Q, env_id, seed, max_steps):
     """Play the greedy policy of ``Q`` on the real environment; (return, reached the goal)."""
-    host = EnvHost(env_id=env_id, seed=seed, max_episode_steps=max_steps, max_episodes=1, max_steps=max_steps)
+    host = EnvHost.for_episodes(env_id, seed, episodes=1, max_episode_steps=max_steps)
     try:
         obs, _ = host.env.reset(seed=seed)
         total, terminated = 0.0, False
@@ -144,9 +144,8 @@ def greedy_return(Q, env_id, seed, max_steps):
 
 
 def _one_run(ctx, cfg, seed, gave_up):
-    budget = cfg["episodes"] + cfg["extra_episodes"]
-    host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
-                   max_episodes=budget, max_steps=budget * cfg["max_episode_steps"])
+    host = EnvHost.for_episodes(cfg["env"], seed, episodes=cfg["episodes"] + cfg["extra_episodes"],
+                                max_episode_steps=cfg["max_episode_steps"])
 
     def train():
         with ctx.running_session(session_timeout=cfg["run_timeout_s"] + 30) as session:

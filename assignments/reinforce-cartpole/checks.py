@@ -259,9 +259,8 @@ def reinforce_loss(ctx):
 
 # -- learning_curve ----------------------------------------------------------------------------
 def _one_run(ctx, cfg, seed, gave_up):
-    host = EnvHost(env_id=cfg["env"], seed=seed, max_episode_steps=cfg["max_episode_steps"],
-                   max_episodes=cfg["episodes"] + cfg["extra_episodes"],
-                   max_steps=(cfg["episodes"] + cfg["extra_episodes"]) * cfg["max_episode_steps"])
+    host = EnvHost.for_episodes(cfg["env"], seed, episodes=cfg["episodes"] + cfg["extra_episodes"],
+                                max_episode_steps=cfg["max_episode_steps"])
 
     def train():
         with ctx.running_session(session_timeout=cfg["run_timeout_s"] + 60) as session:
