@@ -63,19 +63,37 @@ def test_only_the_gradient_direction_decides_the_loss(grading_config):
         assert report.checks[0].score == points, (line, report.checks[0].feedback)
 
 
-@pytest.mark.parametrize("example, full", [("passes_all.py", True), ("wrong_sign.py", False)])
-def test_training_through_the_cli(example, full):
+# example -> (learning curve's points, words its feedback must contain); the unit checks lose what EXPECTED says.
+# Measured on more seeds in CALIBRATION.md: the broken ones below never learn (about 9 steps), or crash.
+THROUGH_THE_CLI = {
+    "passes_all.py": (40, "Full credit from 60"),
+    "wrong_sign.py": (0, "the sign of the loss first"),  # descends the gradient: the pole falls at once
+    "wrong_forward_returns.py": (0, "Full credit from 60"),  # rewards the last steps most: never learns
+    "wrong_greedy_action.py": (0, "Full credit from 60"),  # no exploration: always the same action
+    "wrong_logits.py": (0, "satisfy the constraint Simplex"),  # every run stops at the first sample
+}
+
+
+@pytest.mark.parametrize("example", sorted(THROUGH_THE_CLI))
+def test_a_whole_submission_is_graded_through_the_cli(example):
     proc = subprocess.run([sys.executable, "manage.py", "grade", "reinforce-cartpole", str(EXAMPLES / example),
-                           "--json", "--only", "learning_curve"],
+                           "--json"],
                           cwd=ROOT, capture_output=True, text=True, timeout=500)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    curve = report["checks"][0]
-    assert curve["id"] == "learning_curve" and len(report["curves"]) == 7
-    episodes = RF.spec["learning_curve"]["episodes"]
-    assert all(len(c["episode_returns"]) == episodes for c in report["curves"])
-    if full:
-        assert curve["score"] == curve["max_score"] and curve["details"]["value"] >= 60, curve
+    assert report["status"] == "graded"
+    units = {c["id"]: c for c in report["checks"] if c["id"] in UNITS}
+    for check in units.values():
+        assert check["score"] == (0 if check["id"] in EXPECTED[example] else check["max_score"]), check
+    curve = next(c for c in report["checks"] if c["id"] == "learning_curve")
+    points, words = THROUGH_THE_CLI[example]
+    assert curve["score"] == points and words in curve["feedback"], curve
+    assert report["score"] == sum(c["score"] for c in units.values()) + points
+    assert len(report["curves"]) == 7
+    if points:
+        episodes = RF.spec["learning_curve"]["episodes"]
+        assert all(len(c["episode_returns"]) == episodes for c in report["curves"])
+        assert curve["details"]["value"] >= 60, curve
     else:
-        # Descending the policy gradient: the pole falls at once, far below what a random policy does.
-        assert curve["score"] == 0 and curve["details"]["value"] < 20, curve
+        # A random policy keeps the pole up for about 22 steps; these do worse, or do not run at all.
+        assert curve["details"]["value"] < 20, curve

@@ -51,7 +51,7 @@ def reinforce_loss(log_probs, returns):
     return -(log_probs * returns).sum()
 
 
-def train(env, episodes, gamma=0.99, lr=1e-2, seed=0):
+def train(env, episodes, gamma=0.99, lr=5e-3, seed=0):
     """Plays ``episodes`` episodes, updating the policy after each; returns the trained policy."""
     torch.manual_seed(seed)
     policy = Policy()
