@@ -1,5 +1,7 @@
 """REINFORCE: each function checked for what is really wrong; the whole thing trained through the CLI."""
+import ast
 import json
+import re
 import subprocess
 import sys
 
@@ -97,3 +99,21 @@ def test_a_whole_submission_is_graded_through_the_cli(example):
     else:
         # A random policy keeps the pole up for about 22 steps; these do worse, or do not run at all.
         assert curve["details"]["value"] < 20, curve
+
+
+def test_the_notebook_template_filled_in_gets_every_unit_point(grading_config):
+    """A student who fills in the notebook's four cells (here with the reference's code) loses nothing."""
+    reference = ast.parse(RF.file("reference.py").read_text())
+    solution = {node.name: ast.get_source_segment(RF.file("reference.py").read_text(), node)
+                for node in reference.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    notebook = json.loads(RF.file("template.ipynb").read_text())
+    filled = 0
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        name = re.match(r"(?:class|def) (\w+)", source)
+        if cell["cell_type"] == "code" and name and "NotImplementedError" in source:
+            cell["source"] = solution[name.group(1)]
+            filled += 1
+    assert filled == 4
+    report = pipeline.grade(RF, "REINFORCE.ipynb", json.dumps(notebook).encode(), grading_config, only=UNITS)
+    assert report.status == "graded" and report.score == report.max_score == 60, report
