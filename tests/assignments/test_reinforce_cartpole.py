@@ -103,9 +103,9 @@ def test_a_whole_submission_is_graded_through_the_cli(example):
 
 def test_the_notebook_template_filled_in_gets_every_unit_point(grading_config):
     """A student who fills in the notebook's four cells (here with the reference's code) loses nothing."""
-    reference = ast.parse(RF.file("reference.py").read_text())
-    solution = {node.name: ast.get_source_segment(RF.file("reference.py").read_text(), node)
-                for node in reference.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    reference = RF.file("reference.py").read_text()
+    solution = {node.name: ast.get_source_segment(reference, node)
+                for node in ast.parse(reference).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
     notebook = json.loads(RF.file("template.ipynb").read_text())
     filled = 0
     for cell in notebook["cells"]:
