@@ -62,6 +62,25 @@ def greedy_evaluation(session, cfg, seed, *, policy) -> float:
         host.close()
 
 
+def _problems_by_message(runs) -> list[str]:
+    """One line per distinct problem, naming the runs it stopped: "runs 1, 2, 5: <message>". Problems are
+    the same when their first lines are (the values a message prints after it differ from run to run);
+    the first run's message is shown."""
+    by_kind = {}
+    for i, run in enumerate(runs):
+        if run["problem"]:
+            kind = by_kind.setdefault(run["problem"].splitlines()[0], (run["problem"][:300], []))
+            kind[1].append(i + 1)
+    lines = []
+    for message, numbers in by_kind.values():
+        if len(numbers) == len(runs) > 1:
+            label = "every run"
+        else:
+            label = ("run " if len(numbers) == 1 else "runs ") + ", ".join(map(str, numbers))
+        lines.append(f"{label}: {message}")
+    return lines
+
+
 def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
     """Credit by tiers of the interquartile mean of the runs' evaluations (a run without one counts 0),
     with a bootstrap 95% CI; the report carries each run's training curve."""
@@ -73,9 +92,9 @@ def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
     lines = [f"Greedy return on held-out episodes, interquartile mean over {len(runs)} runs: {center:.0f} "
              f"(95% CI [{low:.0f}, {high:.0f}]); per run: {', '.join(f'{v:.0f}' for v in evals)}. "
              f"Full credit from {tiers[0][0]:g}."]
-    problems = [f"run {i + 1}: {r['problem']}" for i, r in enumerate(runs) if r["problem"]]
+    problems = _problems_by_message(runs)
     if problems:
-        lines.append("Problems: " + "; ".join(p[:300] for p in problems[:3]))
+        lines.append("Problems: " + "; ".join(problems[:3]))
     elif fraction < 1.0 and hint:
         lines.append(hint)
     outcome = Outcome(fraction, "\n".join(lines), {
