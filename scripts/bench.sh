@@ -6,7 +6,8 @@ scripts/setup.sh
 load_env
 trap stop_started EXIT
 start_dockerd
-for bench in bench/*.py; do
+# The figures; calibrate.py and reinforce_settings.py are calibration tools run by hand (README).
+for bench in bench/grading.py bench/proxy.py bench/written.py; do
     say "$bench"
     "$py" "$bench"
 done
