@@ -22,6 +22,11 @@ GAP_IDS = ("td_target", "td_loss", "explore_action", "greedy_action", "env_step"
 NO_GRAD = {"td_target", "explore_action", "greedy_action"}
 
 
+def _named(mistake):
+    """The details naming a known mistake by its stable id (listed in README.md); none for a generic failure."""
+    return {"mistake": mistake} if mistake else {}
+
+
 class _Line:
     """The student's line for one gap, ready to run in the sandbox on chosen inputs."""
 
@@ -42,9 +47,10 @@ def gap_check(function):
         found = gaps.find(ctx.job.source, GAP_IDS)[gap_id]
         if found is None:
             return failed(f"The line for {gap_id} was not found: keep it in its place, one line ending in "
-                          f"`# FILL IN: {gap_id}`.")
+                          f"`# FILL IN: {gap_id}`.", mistake="gap_line_missing")
         if found.code.strip() in ("...", "pass") or found.code.rstrip().endswith("= ..."):
-            return failed(f"Line {found.line} ({gap_id}) is still `...`: write your code there.")
+            return failed(f"Line {found.line} ({gap_id}) is still `...`: write your code there.",
+                          mistake="gap_not_filled")
         outcome = function(ctx, _Line(ctx, found))
         if outcome.fraction < 1:
             outcome.feedback = f"Line {found.line}: `{found.code.strip()[:120]}`\n{outcome.feedback}"
@@ -94,17 +100,19 @@ def td_target(ctx, code):
     y = y.reshape(n, 1)
     if np.allclose(y, want, atol=1e-4):
         return passed("y = r + m * gamma * max_next_q: right on ordinary and terminal transitions.")
-    hints = {
-        "the mask is inverted: m is 1 while the game goes on and 0 when it ended": r + (1 - m) * gamma * max_next_q,
-        "the mask is missing: when the game ended (m = 0) the target must be just r": r + gamma * max_next_q,
-        "gamma is missing: the future reward must be discounted": r + m * max_next_q,
-        "the reward r is missing from the target": m * gamma * max_next_q,
-    }
-    why = next((h for h, v in hints.items() if np.allclose(y, v, atol=1e-4)), "")
+    hints = [
+        ("mask_inverted", "the mask is inverted: m is 1 while the game goes on and 0 when it ended",
+         r + (1 - m) * gamma * max_next_q),
+        ("mask_missing", "the mask is missing: when the game ended (m = 0) the target must be just r",
+         r + gamma * max_next_q),
+        ("gamma_missing", "gamma is missing: the future reward must be discounted", r + m * max_next_q),
+        ("reward_missing", "the reward r is missing from the target", m * gamma * max_next_q),
+    ]
+    mistake, why = next(((k, h) for k, h, v in hints if np.allclose(y, v, atol=1e-4)), ("", ""))
     terminal = int(np.flatnonzero(m.ravel() == 0)[0])
     return failed(f"y is wrong{': ' + why if why else ''}. For a terminal transition (r={r[terminal, 0]:g}, m=0, "
                   f"max_next_q={max_next_q[terminal, 0]:g}) y should be {want[terminal, 0]:g}, yours is "
-                  f"{y[terminal, 0]:g}; expected y = r + m * gamma * max_next_q.")
+                  f"{y[terminal, 0]:g}; expected y = r + m * gamma * max_next_q.", **_named(mistake))
 
 
 # -- td_loss -----------------------------------------------------------------------------------
@@ -119,16 +127,16 @@ def td_loss(ctx, code):
     if value is None or value.size != 1:
         return failed(f"loss must be a single number (a scalar tensor); got {str(loss)[:80]}.")
     if not np.isclose(float(value.ravel()[0]), want, rtol=1e-4):
-        hint = ""
+        hint, mistake = "", ""
         if np.isclose(float(value.ravel()[0]), float(np.sum((q_estimates - y) ** 2)), rtol=1e-4):
-            hint = " It looks like the sum of squares: take the mean."
+            hint, mistake = " It looks like the sum of squares: take the mean.", "loss_sum_not_mean"
         elif np.isclose(float(value.ravel()[0]), float(np.mean(np.abs(q_estimates - y))), rtol=1e-4):
-            hint = " It looks like the mean absolute error: square the differences."
+            hint, mistake = " It looks like the mean absolute error: square the differences.", "loss_not_squared"
         return failed(f"loss should be the mean squared error between q_estimates and y ({want:.4f} here); "
-                      f"yours is {float(value.ravel()[0]):.4f}.{hint}")
+                      f"yours is {float(value.ravel()[0]):.4f}.{hint}", **_named(mistake))
     if not isinstance(loss, TensorValue) or not loss.requires_grad:
         return failed("loss has the right value but is not a tensor connected to q_estimates, so loss.backward() "
-                      "cannot train the network: keep it a tensor (no .item(), no float()).")
+                      "cannot train the network: keep it a tensor (no .item(), no float()).", mistake="loss_detached")
     return passed("loss is the mean squared error between q_estimates and y, and can be backpropagated.")
 
 
@@ -145,8 +153,10 @@ def explore_action(ctx, code):
         return failed(f"a must be a valid CartPole action, 0 or 1; your line gave {bad!r}.")
     share = sum(actions) / n
     if not 0.35 <= share <= 0.65:
+        # When every draw gave the same action, the line does not draw at all (a constant, or the greedy choice).
         return failed(f"A random action should be 0 or 1 about equally often; over {n} runs of your line, "
-                      f"action 1 came {share:.0%} of the time. Use env.action_space.sample() or random.randint(0, 1).")
+                      f"action 1 came {share:.0%} of the time. Use env.action_space.sample() or random.randint(0, 1).",
+                      **_named("explore_not_random" if share in (0, 1) else ""))
     return passed(f"Valid random actions, spread evenly (action 1 in {share:.0%} of {n} draws).")
 
 
@@ -172,18 +182,29 @@ def greedy_action(ctx, code):
     states = ctx.rng.normal(size=(40, 4)).astype(np.float32)
     values = np.array([_forward(layers, s.astype(float)) for s in states])
     keep = np.abs(values[:, 0] - values[:, 1]) > 1e-3  # no near-ties
-    states, want = states[keep][:12], values[keep].argmax(axis=1)[:12]
+    states, want, worst = states[keep][:12], values[keep].argmax(axis=1)[:12], values[keep].argmin(axis=1)[:12]
+    wrong, picks = None, []
     for s, expected in zip(states, want):
-        out = code.run({"q": {"$mlp": layers}, "s": s, "epsilon": 0.1,
-                        "env": {"$fake_env": {"n_actions": 2, "seed": 1,
-                                              "step": [[0, 0, 0, 0], 1.0, False, False, {}]}}}, ["a"])[0]
-        got = _action(out["a"])
-        if got != expected:
-            return failed(f"For the state {np.round(s, 2).tolist()} the network's values are "
-                          f"{np.round(_forward(layers, s.astype(float)), 3).tolist()}, so the greedy action is "
-                          f"{expected}; your line gave {str(out['a'])[:60]}. Pass the state to q and take the "
-                          "position of the larger value (argmax).")
-    return passed(f"The action of the highest Q-value on {len(states)} states.")
+        try:
+            out = code.run({"q": {"$mlp": layers}, "s": s, "epsilon": 0.1,
+                            "env": {"$fake_env": {"n_actions": 2, "seed": 1,
+                                                  "step": [[0, 0, 0, 0], 1.0, False, False, {}]}}}, ["a"])[0]
+        except StudentCodeError:
+            if wrong is None:
+                raise
+            break
+        picks.append(_action(out["a"]))
+        if picks[-1] != expected and wrong is None:
+            wrong = (s, expected, out["a"])
+    if wrong is None:
+        return passed(f"The action of the highest Q-value on {len(states)} states.")
+    # The first wrong state makes the feedback; the other states only tell argmin from any other mistake.
+    s, expected, given = wrong
+    return failed(f"For the state {np.round(s, 2).tolist()} the network's values are "
+                  f"{np.round(_forward(layers, s.astype(float)), 3).tolist()}, so the greedy action is "
+                  f"{expected}; your line gave {str(given)[:60]}. Pass the state to q and take the "
+                  "position of the larger value (argmax).",
+                  **_named("greedy_argmin" if picks == worst.tolist() else ""))
 
 
 # -- env_step ----------------------------------------------------------------------------------
@@ -198,7 +219,7 @@ def env_step(ctx, code):
         if "unpack" in str(exc):
             return failed("gymnasium's env.step returns five values, not four: "
                           "s2, r, terminated, truncated, _ = env.step(a). (The workshop's slides use the old gym API.) "
-                          f"Your line raised {exc}")
+                          f"Your line raised {exc}", mistake="four_value_step")
         raise
     problems = []
     if _array(out["s2"]) is None or not np.allclose(_array(out["s2"]).ravel(), obs):

@@ -15,6 +15,11 @@ from grader.scoring import bootstrap_ci, iqm, k_of_n_fraction, runs_passing
 from grader.session import rng_arg
 
 
+def _named(mistake):
+    """The details naming a known mistake by its stable id (listed in README.md); none for a generic failure."""
+    return {"mistake": mistake} if mistake else {}
+
+
 # -- epsilon_greedy ----------------------------------------------------------------------------
 def _actions(session, Q, state, epsilon, seed, n):
     values = session.call("epsilon_greedy", Q, state, epsilon, rng_arg(seed), repeat=n).values
@@ -33,12 +38,14 @@ def epsilon_greedy(ctx):
 
     counts = _actions(session, Q, state, 0.0, 11, 40)
     if counts[best] != 40:
-        hint = ""
+        hint, mistake = "", ""
         if counts.min() > 0:
             hint = (" Every action came up, as if you explored although epsilon is 0: exploration must happen "
                     "with probability epsilon, not 1 - epsilon. Check the direction of the comparison.")
+            mistake = "epsilon_inverted"
         return failed(f"With epsilon=0 every action must be the greedy one, argmax(Q[state]) = {best}; "
-                      f"your choices over 40 calls were {counts.tolist()} (count per action).{hint}")
+                      f"your choices over 40 calls were {counts.tolist()} (count per action).{hint}",
+                      **_named(mistake))
 
     counts = _actions(session, np.zeros((6, 4)), 2, 0.0, 12, 40)  # all tied: any action is greedy
 
@@ -53,11 +60,13 @@ def epsilon_greedy(ctx):
     greedy = _actions(session, Q, state, eps, 14, n)[best] / n
     expected = 1 - eps + eps / 4
     if abs(greedy - expected) > 0.05:
-        hint = ""
+        hint, mistake = "", ""
         if abs(greedy - (eps + (1 - eps) / 4)) < 0.05:
             hint = " It looks like you explore with probability 1 - epsilon: check the direction of the comparison."
+            mistake = "epsilon_inverted"
         return failed(f"With epsilon={eps} the greedy action should be chosen about {expected:.0%} of the time "
-                      f"(1 - epsilon, plus its share of exploration); yours was chosen {greedy:.0%}.{hint}")
+                      f"(1 - epsilon, plus its share of exploration); yours was chosen {greedy:.0%}.{hint}",
+                      **_named(mistake))
     return passed("Greedy when epsilon=0, uniform when epsilon=1, and the right mix in between.")
 
 
@@ -68,26 +77,29 @@ def _expected(Q, s, a, r, s2, terminated, alpha, gamma):
 
 
 def _diagnose(value, Q, s, a, r, s2, terminated, alpha, gamma):
-    """Name the common mistake that produces ``value``, if one does."""
+    """The common mistake that produces ``value``, as (mistake id, sentence), or ("", "") if none does."""
     old, best = Q[s, a], Q[s2].max()
-    suspects = {
-        "the learning rate is missing: the new value must blend the old one, (1 - alpha) * Q[s, a] + alpha * target":
-            r + gamma * best,
-        "the target uses min instead of max over the next state's actions":
-            (1 - alpha) * old + alpha * (r + (0 if terminated else gamma * Q[s2].min())),
-        "the target uses Q[s2, a]; Q-learning bootstraps from the best next action, max over a' of Q[s2, a']":
-            (1 - alpha) * old + alpha * (r + (0 if terminated else gamma * Q[s2, a])),
-        "the future value is not discounted by gamma":
-            (1 - alpha) * old + alpha * (r + (0 if terminated else best)),
-        "the update ignores `terminated`: when the episode ends there is no future value, the target is just r":
-            (1 - alpha) * old + alpha * (r + gamma * best),
-        "alpha and (1 - alpha) are swapped":
-            alpha * old + (1 - alpha) * (r + (0 if terminated else gamma * best)),
-    }
-    for why, candidate in suspects.items():
+    suspects = [
+        ("alpha_missing", "the learning rate is missing: the new value must blend the old one, "
+                          "(1 - alpha) * Q[s, a] + alpha * target",
+         r + gamma * best),
+        ("min_instead_of_max", "the target uses min instead of max over the next state's actions",
+         (1 - alpha) * old + alpha * (r + (0 if terminated else gamma * Q[s2].min()))),
+        ("bootstrap_same_action", "the target uses Q[s2, a]; Q-learning bootstraps from the best next action, "
+                                  "max over a' of Q[s2, a']",
+         (1 - alpha) * old + alpha * (r + (0 if terminated else gamma * Q[s2, a]))),
+        ("gamma_missing", "the future value is not discounted by gamma",
+         (1 - alpha) * old + alpha * (r + (0 if terminated else best))),
+        ("terminal_bootstrap", "the update ignores `terminated`: when the episode ends there is no future value, "
+                               "the target is just r",
+         (1 - alpha) * old + alpha * (r + gamma * best)),
+        ("alpha_swapped", "alpha and (1 - alpha) are swapped",
+         alpha * old + (1 - alpha) * (r + (0 if terminated else gamma * best))),
+    ]
+    for mistake, why, candidate in suspects:
         if np.isclose(value, candidate, atol=1e-6):
-            return " It looks like " + why + "."
-    return ""
+            return mistake, " It looks like " + why + "."
+    return "", ""
 
 
 def q_update(ctx):
@@ -113,15 +125,16 @@ def q_update(ctx):
             return failed(f"On {name}, {args} returned {str(value)[:60]!r}; it must return the new Q[s, a] "
                           "as a number.")
         if not np.isclose(value, want, atol=1e-6):
-            return failed(f"On {name}, {args} returned {value:.4f}; expected {want:.4f}."
-                          + _diagnose(value, Q, s, a, r, s2, terminated, alpha, gamma))
+            mistake, why = _diagnose(value, Q, s, a, r, s2, terminated, alpha, gamma)
+            return failed(f"On {name}, {args} returned {value:.4f}; expected {want:.4f}." + why, **_named(mistake))
         if not isinstance(after, np.ndarray) or after.shape != Q.shape or not np.isclose(after[s, a], want):
             return failed(f"On {name}, {args} returned the right value but did not store it in Q[s, a]: "
-                          "update the table in place (Q[s, a] = ...).")
+                          "update the table in place (Q[s, a] = ...).", mistake="update_not_in_place")
         changed = ~np.isclose(after, Q)
         changed[s, a] = False
         if changed.any():
-            return failed(f"On {name}, {args} changed entries of Q other than Q[s, a].")
+            return failed(f"On {name}, {args} changed entries of Q other than Q[s, a].",
+                          mistake="other_entries_changed")
     return passed("Every update matched the Bellman update, terminal transitions included "
                   "(the lesson's example gives -0.7).")
 

@@ -17,6 +17,11 @@ from grader.session import TensorValue
 IMPORTS = "import numpy as np\nimport torch\n"
 
 
+def _named(mistake):
+    """The details naming a known mistake by its stable id (listed in README.md); none for a generic failure."""
+    return {"mistake": mistake} if mistake else {}
+
+
 def _values(value):
     """A tensor or array that came out of the sandbox as a float array, or None."""
     if isinstance(value, TensorValue):
@@ -58,16 +63,18 @@ def policy(ctx):
     if not rows_ok:
         if np.allclose(batch.sum(axis=0), 1.0, atol=1e-4) and (batch >= 0).all():
             return failed("For a batch, each column sums to 1 instead of each row: the softmax is taken over the "
-                          "batch dimension. Take it over the actions, the last dimension (dim=-1).")
+                          "batch dimension. Take it over the actions, the last dimension (dim=-1).",
+                          mistake="softmax_wrong_dim")
         return failed("forward must return probabilities, non-negative and summing to 1 over the actions; for a "
                       f"batch yours returned rows like {_show(batch[:2])}, which look like raw scores (logits). "
-                      "Apply a softmax over the last dimension.")
+                      "Apply a softmax over the last dimension.", mistake="no_softmax")
     if not np.allclose(single, batch[0], atol=1e-5):
         return failed(f"One state gave {_show(single)}, but the same state in a batch gave {_show(batch[0])}: "
                       "forward must treat a batch row by row (a softmax over dim=-1).")
     if not out["single"].requires_grad:
         return failed("The probabilities carry no gradient: forward must compute them with torch operations on "
-                      "self.net(x), without .detach(), .numpy() or torch.tensor(...), or the policy cannot learn.")
+                      "self.net(x), without .detach(), .numpy() or torch.tensor(...), or the policy cannot learn.",
+                      mistake="probs_detached")
     return passed("Policy returns a probability distribution over the actions, for one state and for a batch.")
 
 
@@ -112,7 +119,8 @@ def select_action(ctx):
     if zeros == 0:
         return failed("With action probabilities [0.25, 0.75], select_action always chose action 1, the most "
                       "likely one: REINFORCE must sample its actions from the policy's distribution "
-                      "(torch.distributions.Categorical), not act greedily, or it never explores.")
+                      "(torch.distributions.Categorical), not act greedily, or it never explores.",
+                      mistake="acts_greedily")
     if not 180 <= zeros <= 320:
         return failed(f"With action probabilities [0.25, 0.75], select_action chose action 0 in {zeros} of {n} "
                       "calls instead of about 250: the actions must be sampled from the policy's probabilities.")
@@ -122,19 +130,23 @@ def select_action(ctx):
     chosen = np.array([logs[a] for a in actions])
     got = np.array(log_probs)
     if not np.allclose(got, chosen, atol=1e-4):
+        mistake = ""
         if np.allclose(got, np.exp(chosen), atol=1e-4):
-            why = "they are the probabilities themselves: take their logarithm (distribution.log_prob(action))."
+            why, mistake = ("they are the probabilities themselves: take their logarithm "
+                            "(distribution.log_prob(action)).", "prob_not_log")
         elif np.allclose(got, np.array([logs[1 - a] for a in actions]), atol=1e-4):
-            why = "they are those of the other action: log_prob must be taken of the action that was returned."
+            why, mistake = ("they are those of the other action: log_prob must be taken of the action that was "
+                            "returned.", "log_prob_other_action")
         elif np.allclose(got, np.array([np.log(np.exp(probs) / np.exp(probs).sum())[a] for a in actions]), atol=1e-4):
-            why = ("the distribution was built as if the probabilities were logits: use "
-                   "Categorical(probs=policy(state)), or give Categorical the network's raw scores as logits.")
+            why, mistake = ("the distribution was built as if the probabilities were logits: use "
+                            "Categorical(probs=policy(state)), or give Categorical the network's raw scores as "
+                            "logits.", "probs_as_logits")
         else:
             why = f"for action 0 expected {logs[0]:.4f}, for action 1 {logs[1]:.4f}."
-        return failed(f"The log-probabilities do not match the chosen actions: {why}")
+        return failed(f"The log-probabilities do not match the chosen actions: {why}", **_named(mistake))
     if not all(out["with_grad"]):
         return failed("The log-probability carries no gradient (.item(), .detach() or torch.tensor(...) cut it off): "
-                      "the loss needs it to move the policy.")
+                      "the loss needs it to move the policy.", mistake="log_prob_detached")
     return passed("select_action samples from the policy and returns the log-probability of the action it chose, "
                   "with its gradient.")
 
@@ -149,27 +161,31 @@ def _rewards_to_go(rewards, gamma):
 
 
 def _diagnose_returns(got, rewards, gamma):
+    """The common mistake that produces ``got``, as (mistake id, sentence), or ("", "") if none does."""
     r, want, T = np.asarray(rewards), _rewards_to_go(rewards, gamma), len(rewards)
     forward = np.zeros(T)
     for t in range(T):
         forward[t] = r[t] + (gamma * forward[t - 1] if t else 0.0)
     candidates = [
-        (_rewards_to_go(rewards, 1.0), "gamma is not applied: a reward k steps later counts gamma^k times."),
-        (forward, "the returns are accumulated forward in time: G_t sums the rewards from step t to the end of "
-                  "the episode (compute them backwards, G_t = r_t + gamma * G_{t+1}), not from the start to t."),
-        (want[::-1], "the returns come out in reverse order: G[0] must be the return from the first step."),
-        (np.full(T, want[0]), "every step got the whole episode's return G_0: the return of step t counts only the "
-                              "rewards from t on."),
-        (np.append(want[1:], 0.0), "G_t must include the reward r_t of step t itself."),
-        (np.array([sum(gamma ** k * r[k] for k in range(t, T)) for t in range(T)]),
+        (_rewards_to_go(rewards, 1.0), "gamma_missing",
+         "gamma is not applied: a reward k steps later counts gamma^k times."),
+        (forward, "returns_forward",
+         "the returns are accumulated forward in time: G_t sums the rewards from step t to the end of "
+         "the episode (compute them backwards, G_t = r_t + gamma * G_{t+1}), not from the start to t."),
+        (want[::-1], "returns_reversed",
+         "the returns come out in reverse order: G[0] must be the return from the first step."),
+        (np.full(T, want[0]), "whole_episode_return",
+         "every step got the whole episode's return G_0: the return of step t counts only the rewards from t on."),
+        (np.append(want[1:], 0.0), "current_reward_missing", "G_t must include the reward r_t of step t itself."),
+        (np.array([sum(gamma ** k * r[k] for k in range(t, T)) for t in range(T)]), "discount_from_start",
          "the discount is counted from the start of the episode: in G_t the reward r_k counts gamma^(k - t)."),
     ]
     if T > 1 and want.std() > 0:
-        candidates.append(((want - want.mean()) / want.std(), "the returns are normalised: return G_t itself "
-                                                              "(normalise in the loss if you want to)."))
-        candidates.append(((want - want.mean()) / want.std(ddof=1), "the returns are normalised: return G_t itself "
-                                                                    "(normalise in the loss if you want to)."))
-    return next((why for values, why in candidates if np.allclose(got, values, rtol=1e-4, atol=1e-4)), "")
+        normalised = "the returns are normalised: return G_t itself (normalise in the loss if you want to)."
+        candidates.append(((want - want.mean()) / want.std(), "returns_normalised", normalised))
+        candidates.append(((want - want.mean()) / want.std(ddof=1), "returns_normalised", normalised))
+    return next(((mistake, why) for values, mistake, why in candidates
+                 if np.allclose(got, values, rtol=1e-4, atol=1e-4)), ("", ""))
 
 
 def discounted_returns(ctx):
@@ -191,10 +207,11 @@ def discounted_returns(ctx):
                           f"{got.shape} for {T} rewards.")
         want = _rewards_to_go(rewards, gamma)
         if not np.allclose(got, want, rtol=1e-4, atol=1e-4):
-            why = _diagnose_returns(got, rewards, gamma)
+            mistake, why = _diagnose_returns(got, rewards, gamma)
             shown = f"{rewards}" if T <= 9 else f"{T} rewards"
             return failed(f"For rewards {shown} and gamma={gamma}, expected {_show(want[:6])}"
-                          f"{'...' if T > 6 else ''}, got {_show(got[:6])}{'...' if T > 6 else ''}. {why}".strip())
+                          f"{'...' if T > 6 else ''}, got {_show(got[:6])}{'...' if T > 6 else ''}. {why}".strip(),
+                          **_named(mistake))
     return passed("discounted_returns matches G_t = r_t + gamma * G_{t+1} on episodes of 1 to 30 steps.")
 
 
@@ -236,23 +253,23 @@ def reinforce_loss(ctx):
         grad = _values(out["grad"])
         if grad is None or np.allclose(grad, 0.0):
             return failed("The loss does not depend on the log-probabilities (was something detached, or turned "
-                          "into a number?): its gradient with respect to them is zero.")
+                          "into a number?): its gradient with respect to them is zero.", mistake="loss_detached")
         ascent = -grad
         slope, residual = _affine_fit(returns, ascent)
         if np.allclose(ascent, ascent[0], rtol=1e-4):
             return failed("The loss gives every log-probability the same weight: it ignores the returns. "
-                          "Weight each log pi(a_t|s_t) by its return G_t.")
+                          "Weight each log pi(a_t|s_t) by its return G_t.", mistake="returns_ignored")
         if residual > 1e-3:
             if _affine_fit(returns[::-1], ascent)[1] < 1e-3:
                 return failed("Each log-probability must be multiplied by the return of its own step; yours are "
-                              "paired with the returns in reverse order.")
+                              "paired with the returns in reverse order.", mistake="returns_paired_reversed")
             return failed("The loss must weight each log pi(a_t|s_t) by its own step's return G_t (optionally "
                           "minus one baseline for the episode, or normalised): its gradient with respect to "
                           "log pi(a_t|s_t) must be proportional to -(G_t - b). Yours is not.")
         if slope < 0:
             return failed("The sign is backwards: minimising your loss makes the actions that led to high returns "
                           "less likely. REINFORCE climbs sum_t log pi(a_t|s_t) G_t, so the loss to minimise is its "
-                          "negative, -sum_t log pi(a_t|s_t) G_t.")
+                          "negative, -sum_t log pi(a_t|s_t) G_t.", mistake="loss_sign_reversed")
     return passed("Minimising the loss raises the log-probability of each action in proportion to its return "
                   "(up to a baseline and a scale), as the policy gradient requires.")
 

@@ -47,6 +47,42 @@ def test_each_gap_is_graded_on_its_own(example, grading_config):
             assert check.score == check.max_score, check
 
 
+# example -> (the gap that recognises its mistake, the mistake's id in that check's details; README.md)
+MISTAKES = {
+    "wrong_mask_inverted.py": ("td_target", "mask_inverted"),
+    "wrong_loss_sum.py": ("td_loss", "loss_sum_not_mean"),
+    "wrong_loss_item.py": ("td_loss", "loss_detached"),
+    "wrong_explore_always_zero.py": ("explore_action", "explore_not_random"),
+    "wrong_greedy_argmin.py": ("greedy_action", "greedy_argmin"),
+    "wrong_four_value_step.py": ("env_step", "four_value_step"),
+}
+
+
+def gap_result(name, data, gap, config):
+    return pipeline.grade(DQN, name, data, config, only=[gap]).checks[0]
+
+
+@pytest.mark.parametrize("example", sorted(MISTAKES))
+def test_a_known_mistake_is_named_by_its_id_in_the_checks_details(example, grading_config):
+    gap, mistake = MISTAKES[example]
+    path = EXAMPLES / example
+    assert gap_result(path.name, path.read_bytes(), gap, grading_config).details.get("mistake") == mistake
+
+
+@pytest.mark.parametrize("gap", GAPS)
+def test_a_gap_left_as_in_the_template_is_the_mistake_gap_not_filled(gap, grading_config):
+    path = DQN.file("template.py")
+    assert gap_result(path.name, path.read_bytes(), gap, grading_config).details.get("mistake") == "gap_not_filled"
+
+
+def test_a_deleted_gap_line_is_the_mistake_gap_line_missing(grading_config):
+    source = (EXAMPLES / "passes_all.py").read_text()
+    line = "        s2, r, terminated, truncated, _ = env.step(int(a))  # FILL IN: env_step\n"
+    assert line in source
+    result = gap_result("dqn.py", source.replace(line, "").encode(), "env_step", grading_config)
+    assert result.details.get("mistake") == "gap_line_missing"
+
+
 def test_gaps_are_found_with_or_without_their_markers():
     source = (EXAMPLES / "passes_all_other_forms_no_markers.py").read_text()
     assert "FILL IN: td_target" not in source

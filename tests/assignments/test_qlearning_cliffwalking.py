@@ -5,7 +5,10 @@ import sys
 
 import pytest
 
+from grader import assignments, pipeline
 from tests.conftest import BACKENDS, EXAMPLES, ROOT
+
+QL = assignments.get("qlearning-cliffwalking")
 
 FULL = {"epsilon_greedy": 30.0, "q_update": 30.0, "learning_curve": 40.0}
 # example file -> the checks it must lose (all others keep full points)
@@ -45,6 +48,32 @@ def test_each_example_loses_exactly_the_points_of_the_check_it_breaks(backend, e
         else:
             assert scores[check_id] == full, report
     assert report["score"] == sum(scores.values())
+
+
+# example -> (the check that recognises its mistake, the mistake's id in that check's details; README.md)
+MISTAKES = {
+    "wrong_inverted_epsilon.py": ("epsilon_greedy", "epsilon_inverted"),
+    "wrong_min_target.py": ("q_update", "min_instead_of_max"),
+    "wrong_no_learning_rate.py": ("q_update", "alpha_missing"),
+    "wrong_terminal_bootstrap.py": ("q_update", "terminal_bootstrap"),
+    "wrong_not_in_place.py": ("q_update", "update_not_in_place"),
+}
+
+
+def unit_check(example, check_id, config):
+    """One unit check's result for an example, graded through the pipeline without training."""
+    path = EXAMPLES / example
+    return pipeline.grade(QL, path.name, path.read_bytes(), config, only=[check_id]).checks[0]
+
+
+@pytest.mark.parametrize("example", sorted(MISTAKES))
+def test_a_known_mistake_is_named_by_its_id_in_the_checks_details(example, grading_config):
+    check_id, mistake = MISTAKES[example]
+    assert unit_check(example, check_id, grading_config).details.get("mistake") == mistake
+
+
+def test_a_failure_with_no_diagnosis_names_no_mistake(grading_config):
+    assert "mistake" not in unit_check("wrong_returns_float.py", "epsilon_greedy", grading_config).details
 
 
 def test_min_instead_of_max_fails_the_update_and_the_learning_curve():

@@ -47,6 +47,35 @@ def test_each_function_is_checked_on_its_own(example, grading_config):
             assert check.score == check.max_score, check
 
 
+# example -> (the check that recognises its mistake, the mistake's id in that check's details; README.md)
+MISTAKES = {
+    "wrong_logits.py": ("policy", "no_softmax"),
+    "wrong_softmax_dim.py": ("policy", "softmax_wrong_dim"),
+    "wrong_greedy_action.py": ("select_action", "acts_greedily"),
+    "wrong_prob_not_log.py": ("select_action", "prob_not_log"),
+    "wrong_detached_log_prob.py": ("select_action", "log_prob_detached"),
+    "wrong_undiscounted.py": ("discounted_returns", "gamma_missing"),
+    "wrong_forward_returns.py": ("discounted_returns", "returns_forward"),
+    "wrong_sign.py": ("reinforce_loss", "loss_sign_reversed"),
+    "wrong_reversed_pairing.py": ("reinforce_loss", "returns_paired_reversed"),
+    "wrong_ignores_returns.py": ("reinforce_loss", "returns_ignored"),
+}
+
+
+@pytest.mark.parametrize("example", sorted(MISTAKES))
+def test_a_known_mistake_is_named_by_its_id_in_the_checks_details(example, grading_config):
+    check_id, mistake = MISTAKES[example]
+    path = EXAMPLES / example
+    result = pipeline.grade(RF, path.name, path.read_bytes(), grading_config, only=[check_id]).checks[0]
+    assert result.details.get("mistake") == mistake
+
+
+def test_a_part_not_implemented_yet_names_no_mistake(grading_config):
+    path = RF.file("template.py")
+    result = pipeline.grade(RF, path.name, path.read_bytes(), grading_config, only=["policy"]).checks[0]
+    assert "mistake" not in result.details
+
+
 def test_only_the_gradient_direction_decides_the_loss(grading_config):
     """Sum or mean, with a baseline or normalised: correct. Scaled by a negative number: the sign error."""
     base = (EXAMPLES / "passes_all.py").read_text()
