@@ -135,9 +135,21 @@ def validate(assignment: Assignment) -> None:
             raise AssignmentError(f"{assignment.slug}: checks.py has no function {check.id}(ctx)")
 
 
-@lru_cache(maxsize=8)
 def registry(root: Path = DEFAULT_ROOT) -> dict:
-    """Every valid assignment under ``root``, by slug. Invalid folders are reported by ``problems``."""
+    """Every valid assignment under ``root``, by slug. Invalid folders are reported by ``problems``.
+
+    Read again when a spec.toml changes, so that a threshold fixed by an instructor applies to the
+    next grading (a regrade) without restarting the workers."""
+    root = Path(root)
+    return _registry(root, _stamp(root))
+
+
+def _stamp(root: Path) -> tuple:
+    return tuple((p.parent.name, p.stat().st_mtime_ns) for p in sorted(root.glob("*/spec.toml")))
+
+
+@lru_cache(maxsize=8)
+def _registry(root: Path, stamp: tuple) -> dict:
     found = {}
     for path in sorted(Path(root).iterdir()):
         if path.is_dir() and (path / "spec.toml").exists():

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "grader.apps.GraderConfig",
     "server.courses",
     "server.submissions",
+    "server.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +66,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# A new account's set-password link (shown to the instructor, sent by e-mail) stays valid a week.
+PASSWORD_RESET_TIMEOUT = env_int("BELLMAN_PASSWORD_LINK_SECONDS", 7 * 24 * 3600)
+BELLMAN_MAX_ROSTER_BYTES = env_int("BELLMAN_MAX_ROSTER_BYTES", 2 * 1024 * 1024)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -98,7 +102,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("BELLMAN_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("BELLMAN_TASK_TIME_LIMIT", 660)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 120}
+# Priorities on Redis: one list per step, read in order, so priority 0 (a new submission) is always
+# taken before 6 (a regrade). Redis serves lower numbers first.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 120,
+                                   "priority_steps": list(range(10)), "sep": ":",
+                                   "queue_order_strategy": "priority"}
 CELERY_TASK_ALWAYS_EAGER = env_bool("BELLMAN_TASKS_EAGER", False)
 
 # Sandboxes.

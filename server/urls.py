@@ -6,5 +6,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(post_reset_login=False),
+         name="password_reset_confirm"),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("", include("server.dashboard.urls")),
     path("", include("server.submissions.urls")),
 ]

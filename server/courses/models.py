@@ -1,4 +1,8 @@
+import math
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
@@ -10,6 +14,9 @@ class Course(models.Model):
 
     def __str__(self):
         return self.title
+
+    def get_absolute_url(self):
+        return reverse("course", args=[self.slug])
 
     def role_of(self, user) -> str | None:
         """'student', 'instructor' or None for someone not enrolled."""
@@ -35,13 +42,36 @@ class Enrolment(models.Model):
 
 
 class Assignment(models.Model):
-    """An assignment of a course; ``slug`` names its folder under assignments/."""
+    """An assignment of a course; ``slug`` names its folder under assignments/.
+
+    Deadlines: ``due_at`` is the due date; a submission after it is late. Under the ``cutoff`` policy
+    nothing is accepted after the (personal) due date; under ``none`` and ``penalty`` late submissions
+    are accepted until ``late_until`` (when set), the latter losing ``late_penalty_percent`` of its score
+    per started day late."""
+
+    LATE_NONE, LATE_PENALTY, LATE_CUTOFF = "none", "penalty", "cutoff"
+    LATE_POLICIES = [(LATE_NONE, "Accepted, marked late, no penalty"),
+                     (LATE_PENALTY, "Accepted with a penalty per day late"),
+                     (LATE_CUTOFF, "Not accepted after the due date")]
+    COUNT_LATEST, COUNT_BEST = "latest", "best"
+    COUNTING = [(COUNT_LATEST, "The latest graded submission"), (COUNT_BEST, "The best graded submission")]
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
     slug = models.SlugField()
     title = models.CharField(max_length=200)
+    opens_at = models.DateTimeField(null=True, blank=True, help_text="Students can submit from then on.")
     due_at = models.DateTimeField(null=True, blank=True)
+    late_until = models.DateTimeField(null=True, blank=True,
+                                      help_text="No submission is accepted after this, late or not.")
+    late_policy = models.CharField(max_length=20, choices=LATE_POLICIES, default=LATE_NONE)
+    late_penalty_percent = models.FloatField(default=0.0, help_text="Percent of the score lost per day late.")
+    counting = models.CharField(max_length=20, choices=COUNTING, default=COUNT_LATEST)
     is_open = models.BooleanField(default=True, help_text="Students can submit while this is set.")
+    submission_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="At most this many submissions per student in a rolling window.")
+    limit_window_hours = models.FloatField(default=24.0)
+    hidden_checks = models.JSONField(default=list, blank=True,
+                                     help_text="Check ids whose results students see after the due date.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["course", "slug"], name="one_assignment_per_slug")]
@@ -53,5 +83,70 @@ class Assignment(models.Model):
     def get_absolute_url(self):
         return reverse("assignment", args=[self.course.slug, self.slug])
 
-    def is_late(self, when) -> bool:
-        return self.due_at is not None and when > self.due_at
+    def clean(self):
+        order = [("opens_at", self.opens_at), ("due_at", self.due_at), ("late_until", self.late_until)]
+        present = [(name, when) for name, when in order if when is not None]
+        for (first, a), (second, b) in zip(present, present[1:]):
+            if a > b:
+                raise ValidationError({second: f"{self._meta.get_field(second).verbose_name} must come after "
+                                                f"{self._meta.get_field(first).verbose_name}."})
+        if not 0 <= self.late_penalty_percent <= 100:
+            raise ValidationError({"late_penalty_percent": "A penalty is a percentage between 0 and 100."})
+        if self.late_policy == self.LATE_PENALTY and not self.late_penalty_percent:
+            raise ValidationError({"late_penalty_percent": "Give the percentage lost per day late."})
+        if self.late_policy != self.LATE_NONE and self.due_at is None:
+            raise ValidationError({"due_at": "A late policy needs a due date."})
+        if self.limit_window_hours <= 0:
+            raise ValidationError({"limit_window_hours": "The window must be longer than zero hours."})
+
+    def due_for(self, extension_due=None):
+        """The due date that applies to a student with ``extension_due`` (their extension, if any)."""
+        return extension_due or self.due_at
+
+    def is_late(self, when, due=None) -> bool:
+        due = due or self.due_at
+        return due is not None and when > due
+
+    def late_days(self, when, due=None) -> int:
+        """Started days late (0 when on time): one second late is one day."""
+        due = due or self.due_at
+        if due is None or when <= due:
+            return 0
+        return math.ceil((when - due) / timedelta(days=1))
+
+    def penalised(self, score: float | None, late_days: int) -> float | None:
+        """The score after the late penalty."""
+        if score is None or self.late_policy != self.LATE_PENALTY or not late_days:
+            return score
+        return round(max(0.0, score * (1 - self.late_penalty_percent / 100 * late_days)), 2)
+
+    def closes_at(self, due=None):
+        """When submissions stop being accepted for a student whose due date is ``due``; None: never."""
+        due = due or self.due_at
+        if self.late_policy == self.LATE_CUTOFF:
+            return due
+        if self.late_until and due and due > self.late_until:
+            return due  # an extension past the late limit moves it
+        return self.late_until
+
+    def hides_results(self, now, due=None) -> bool:
+        """Hidden checks stay hidden until the (personal) due date has passed."""
+        due = due or self.due_at
+        return bool(self.hidden_checks) and (due is None or now <= due)
+
+
+class Extension(models.Model):
+    """A student's personal due date for one assignment."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="extensions")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="extensions")
+    due_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["assignment", "student"], name="one_extension_per_student")]
+
+    def __str__(self):
+        return f"{self.student} until {self.due_at:%Y-%m-%d %H:%M} on {self.assignment}"

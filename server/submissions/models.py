@@ -31,9 +31,12 @@ class Submission(models.Model):
     max_score = models.FloatField(null=True, blank=True)
     report = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    curve_summary = models.JSONField(
+        null=True, blank=True, help_text="The runs' returns on a coarse grid of episodes, for class dashboards.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["assignment", "student", "created_at"], name="submission_by_student")]
 
     def __str__(self):
         return f"#{self.pk} {self.student} {self.assignment}"
@@ -65,6 +68,9 @@ class GradingRun(models.Model):
     timings = models.JSONField(default=dict, help_text="Seconds per pipeline step.")
     versions = models.JSONField(default=dict)
     message = models.TextField(blank=True)
+    regrade = models.ForeignKey("Regrade", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    score = models.FloatField(null=True, blank=True)
+    report = models.JSONField(null=True, blank=True, help_text="The report this run produced: the history.")
 
     class Meta:
         ordering = ["submission", "attempt"]
@@ -82,6 +88,39 @@ class CheckResult(models.Model):
     class Meta:
         ordering = ["submission", "id"]
         constraints = [models.UniqueConstraint(fields=["submission", "check_id"], name="one_result_per_check")]
+
+
+class Regrade(models.Model):
+    """An instructor's request to grade again one submission, or every counting one of an assignment."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="regrades")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    scope = models.CharField(max_length=200, help_text="What was asked: one submission or the counting ones.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class RegradeItem(models.Model):
+    """One submission of a regrade, with its score before and (once graded again) after."""
+
+    regrade = models.ForeignKey(Regrade, on_delete=models.CASCADE, related_name="items")
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="regrade_items")
+    score_before = models.FloatField(null=True, blank=True)
+    status_before = models.CharField(max_length=20)
+    score_after = models.FloatField(null=True, blank=True)
+    status_after = models.CharField(max_length=20, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["regrade", "id"]
+        constraints = [models.UniqueConstraint(fields=["regrade", "submission"], name="one_item_per_submission")]
+
+    @property
+    def changed(self) -> bool:
+        return self.finished_at is not None and (self.score_before, self.status_before) != (
+            self.score_after, self.status_after)
 
 
 # -- written answers -------------------------------------------------------------------------------

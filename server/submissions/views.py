@@ -4,16 +4,19 @@ from django.core.exceptions import PermissionDenied
 from django.contrib import messages
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from grader import assignments as folders
 from grader.errors import AssignmentError, SubmissionRejected
+from server.courses import grades
 from server.courses.models import Assignment, Enrolment
 from server.submissions import written
 from server.submissions.forms import UploadForm, WrittenUploadForm
 from server.submissions.models import Submission
 from server.submissions.services import submission_create
 from server.submissions.uploads import SizeLimitHandler
+from server.submissions.visibility import hides_for, student_report
 
 
 @login_required
@@ -54,24 +57,39 @@ def _assignment_page(request, course_slug, slug):
     form = UploadForm()
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES, too_large=getattr(request, "upload_too_large", False))
-        if not assignment.is_open:
-            form.add_error(None, "This assignment is closed for submissions.")
-        elif form.is_valid():
+        if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                submission = submission_create(assignment=assignment, student=request.user,
+                submission = submission_create(assignment=assignment, student=request.user, role=role,
                                                filename=upload.name, data=upload.read())
             except SubmissionRejected as exc:
                 form.add_error("file", str(exc))
             else:
                 return redirect(submission)
-    submissions = assignment.submissions.select_related("student")
-    if role != Enrolment.INSTRUCTOR:
-        submissions = submissions.filter(student=request.user)
     templates = [p.name for p in folder.templates()] if folder else []
     return render(request, "submissions/assignment.html", {
-        "assignment": assignment, "role": role, "form": form, "submissions": submissions[:50],
-        "folder": folder, "templates": templates})
+        "assignment": assignment, "role": role, "form": form, "folder": folder, "templates": templates,
+        **_history(request, assignment, role)})
+
+
+def _history(request, assignment, role) -> dict:
+    """The submissions listed on an assignment's page (an instructor's: everyone's, or one student's with
+    ``?student=``), the rules that apply to this viewer now, and scores as this viewer may see them."""
+    now = timezone.now()
+    submissions = assignment.submissions.select_related("student")
+    student = request.GET.get("student", "") if role == Enrolment.INSTRUCTOR else ""
+    if role != Enrolment.INSTRUCTOR:
+        submissions = submissions.filter(student=request.user)
+    elif student:
+        submissions = submissions.filter(student__username=student)
+    due = grades.personal_due(assignment, request.user) if role != Enrolment.INSTRUCTOR else assignment.due_at
+    hide = hides_for(assignment, role=role, now=now, due=due)
+    rows = list(submissions[:50])
+    for row in rows:
+        row.shown = student_report(row.report, hidden=set(assignment.hidden_checks), hide=hide)
+        row.late_now = assignment.is_late(row.created_at, due if role != Enrolment.INSTRUCTOR else None)
+    return {"submissions": rows, "student_filter": student, "due": due, "hide": hide,
+            "acceptance": grades.acceptance(assignment, request.user, now=now, role=role)}
 
 
 @login_required
@@ -100,11 +118,16 @@ def submission_page(request, pk):
             row["title"] = titles.get(row["check"].check_id, "")
         return render(request, "submissions/written_result.html", {
             "submission": submission, "report": report, "role": role, "publication": publication, "rows": rows})
+    assignment = submission.assignment
+    due = grades.personal_due(assignment, submission.student)
+    hide = hides_for(assignment, role=role, now=timezone.now(), due=due)
+    report = student_report(report, hidden=set(assignment.hidden_checks), hide=hide)
     curve_check = next((c for c in report.get("checks", []) if c.get("id") == "learning_curve"), None)
     return render(request, "submissions/submission.html", {
-        "submission": submission, "report": report, "role": role,
+        "submission": submission, "report": report, "role": role, "hide": hide, "due": due,
+        "late": assignment.is_late(submission.created_at, due),
         "threshold": (curve_check or {}).get("details", {}).get("threshold"),
-        "check_results": submission.check_results.all()})
+        "checks": report.get("checks", [])})
 
 
 # -- written assignments ------------------------------------------------------------------------------
@@ -124,8 +147,6 @@ def _written_page(request, assignment, role, folder):
                 return redirect(assignment.get_absolute_url())
         if action in ("submit", "upload"):
             try:
-                if not assignment.is_open:
-                    raise SubmissionRejected("This assignment is closed for submissions.")
                 if action == "submit":
                     filename, data = "answers.md", written.form_to_file(folder, answers)
                 else:
@@ -135,7 +156,7 @@ def _written_page(request, assignment, role, folder):
                         raise SubmissionRejected(" ".join(e for errors in upload.errors.values() for e in errors))
                     filename, data = upload.cleaned_data["file"].name, upload.cleaned_data["file"].read()
                 submission = submission_create(assignment=assignment, student=request.user, filename=filename,
-                                               data=data)
+                                               data=data, role=role)
             except SubmissionRejected as exc:
                 messages.error(request, str(exc))
             else:

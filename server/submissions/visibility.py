@@ -1,0 +1,34 @@
+"""What a student may see of a report: hidden checks stay hidden until their due date.
+
+A hidden check shows that it exists and its points, never its status, score, feedback or details;
+the total shown is the visible checks' sum, so the hidden score cannot be worked out from it. When
+the learning curve is hidden, so are the curves.
+"""
+import copy
+
+HIDDEN_FEEDBACK = "This check's result is shown after the due date."
+
+
+def student_report(report: dict | None, *, hidden: set, hide: bool) -> dict:
+    """``report`` (the CLI's JSON) as its student sees it; unchanged when nothing is hidden now."""
+    report = copy.deepcopy(report or {})
+    if not hide or not hidden:
+        return report
+    checks = []
+    for check in report.get("checks", []):
+        if check.get("id") in hidden:
+            checks.append({"id": check["id"], "status": "hidden", "score": None,
+                           "max_score": check.get("max_score"), "feedback": HIDDEN_FEEDBACK, "hidden": True})
+        else:
+            checks.append(check)
+    report["checks"] = checks
+    report["score"] = round(sum(c["score"] for c in checks if not c.get("hidden") and c.get("score") is not None), 2)
+    report["hidden_points"] = round(sum(c.get("max_score") or 0 for c in checks if c.get("hidden")), 2)
+    if "learning_curve" in hidden:
+        report["curves"] = []
+    return report
+
+
+def hides_for(assignment, *, role: str | None, now, due) -> bool:
+    """Whether ``assignment``'s hidden checks are hidden from this viewer now (never from instructors)."""
+    return role != "instructor" and assignment.hides_results(now, due)
