@@ -1,0 +1,152 @@
+"""The roster: a CSV imported on the page or with `manage.py roster_import`, all or nothing."""
+import html
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from server.courses.models import Enrolment
+from server.courses.services import RosterError, enrolment_change, roster_import, roster_parse
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+ROSTER = ("username,email,first_name,last_name,role\n"
+          "sam,sam@uni.example,Sam,Okafor,student\n"
+          "tess,tess@uni.example,Tess,Dubois,student\n"
+          "tam,tam@uni.example,Tam,Ng,instructor\n")
+
+
+def upload(client, course, data: bytes):
+    f = io.BytesIO(data)
+    f.name = "roster.csv"
+    return client.post(reverse("roster", args=[course.slug]), {"file": f})
+
+
+def members(course):
+    return dict(course.enrolments.values_list("user__username", "role"))
+
+
+def test_an_import_creates_accounts_and_enrolments(course):
+    roster_import(course=course, data=ROSTER.encode(), max_bytes=10_000)
+    assert members(course) == {"sam": "student", "tess": "student", "tam": "instructor"}
+
+
+def test_a_new_account_has_no_password_until_its_link_is_followed(course, client):
+    result = roster_import(course=course, data=ROSTER.encode(), max_bytes=10_000)
+    user, link = result.created[0]
+    assert not user.has_usable_password()
+    form_page = client.get(link, follow=True)
+    client.post(form_page.redirect_chain[-1][0], {"new_password1": "a-long-passphrase-42",
+                                                   "new_password2": "a-long-passphrase-42"})
+    assert client.login(username=user.username, password="a-long-passphrase-42")
+
+
+def test_re_importing_the_same_file_changes_nothing(course):
+    roster_import(course=course, data=ROSTER.encode(), max_bytes=10_000)
+    again = roster_import(course=course, data=ROSTER.encode(), max_bytes=10_000)
+    assert (len(again.created), len(again.updated), again.unchanged) == (0, 0, 3)
+    assert User.objects.filter(username="sam").count() == 1
+
+
+def test_re_importing_updates_an_email_and_a_role(course):
+    roster_import(course=course, data=ROSTER.encode(), max_bytes=10_000)
+    changed = ROSTER.replace("sam@uni.example,Sam,Okafor,student", "sam@new.example,Sam,Okafor,instructor")
+    roster_import(course=course, data=changed.encode(), max_bytes=10_000)
+    assert (User.objects.get(username="sam").email, members(course)["sam"]) == ("sam@new.example", "instructor")
+
+
+@pytest.mark.parametrize("bad_line, message", [
+    ("sam,other@uni.example,S,O,student", "Line 5: username 'sam' is already on line 2."),
+    ("zed,not-an-email,Z,Z,student", "Line 5: e-mail 'not-an-email' is not a valid address."),
+    ("zed,zed@uni.example,Z,Z,professor", "Line 5: role 'professor' is not one of student, instructor."),
+    ("zed zed,zed@uni.example,Z,Z,student", "Line 5: username 'zed zed' is not valid"),
+    ("zed,zed@uni.example,Z,Z,student,extra", "Line 5: more cells than the header has columns."),
+])
+def test_a_bad_row_is_named_by_its_line_and_nothing_is_applied(course, bad_line, message):
+    with pytest.raises(RosterError) as caught:
+        roster_import(course=course, data=(ROSTER + bad_line + "\n").encode(), max_bytes=10_000)
+    assert any(p.startswith(message) for p in caught.value.problems), caught.value.problems
+    assert members(course) == {}
+
+
+def test_a_header_without_the_columns_is_refused(course):
+    with pytest.raises(RosterError, match="Line 1: the header must name the columns"):
+        roster_parse(b"name,mail\nsam,sam@uni.example\n", max_bytes=10_000)
+
+
+def test_a_bom_and_semicolons_as_excel_writes_them_are_read(course):
+    excel = "\ufeff" + ROSTER.replace(",", ";").replace("\n", "\r\n")
+    roster_import(course=course, data=excel.encode("utf-8"), max_bytes=10_000)
+    assert set(members(course)) == {"sam", "tess", "tam"}
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_how_to_save_it(course):
+    with pytest.raises(RosterError, match="save it as 'CSV UTF-8'"):
+        roster_parse(ROSTER.replace("Dubois", "Dubo\u00efs").encode("latin-1"), max_bytes=10_000)
+
+
+def test_the_page_imports_and_shows_each_new_accounts_link(client, irene, course):
+    client.force_login(irene)
+    page = html.unescape(upload(client, course, ROSTER.encode()).content.decode())
+    assert "3 new accounts" in page and page.count("/reset/") == 3
+
+
+def test_the_page_lists_every_problem_and_imports_nothing(client, irene, course):
+    client.force_login(irene)
+    bad = ROSTER + "sam,x@uni.example,S,O,student\nzed,bad,Z,Z,ta\n"
+    page = html.unescape(upload(client, course, bad.encode()).content.decode())
+    assert "Nothing was imported" in page and "Line 5:" in page and "Line 6:" in page
+    assert set(members(course)) == {"irene"}
+
+
+def test_a_50_mb_file_is_refused_with_the_limit(client, irene, course):
+    client.force_login(irene)
+    page = html.unescape(upload(client, course, ROSTER.encode() + b"x" * (50 * 1024 * 1024)).content.decode())
+    assert "larger than the limit of 2.0" in page and set(members(course)) == {"irene"}
+
+
+@pytest.mark.parametrize("who", ["alice", "charlie"])
+def test_the_roster_is_403_for_a_student_and_an_outsider(client, who, request, course):
+    client.force_login(request.getfixturevalue(who))
+    assert upload(client, course, ROSTER.encode()).status_code == 403
+    assert members(course).get("sam") is None
+
+
+def test_the_command_imports_the_same_file(course, tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text(ROSTER)
+    out = io.StringIO()
+    call_command("roster_import", course.slug, str(path), stdout=out)
+    assert out.getvalue().startswith("3 created, 0 updated, 0 unchanged") and members(course)["tam"] == "instructor"
+
+
+def test_the_command_reports_bad_lines_and_imports_nothing(course, tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text(ROSTER + "zed,bad,Z,Z,student\n")
+    with pytest.raises(CommandError, match="Line 5: e-mail 'bad'"):
+        call_command("roster_import", course.slug, str(path))
+    assert members(course) == {}
+
+
+def test_an_instructor_changes_a_role_on_the_page(client, irene, alice, course):
+    client.force_login(irene)
+    client.post(reverse("roster", args=[course.slug]), {"action": "member", "username": "alice", "role": "instructor"})
+    assert members(course)["alice"] == "instructor"
+
+
+def test_an_instructor_removes_a_member_and_their_submissions_stay(client, irene, alice, course, assignment):
+    from tests.server.factories import graded
+    from django.utils import timezone
+
+    graded(assignment, alice, score=50, at=timezone.now())
+    client.force_login(irene)
+    client.post(reverse("roster", args=[course.slug]), {"action": "member", "username": "alice", "role": "remove"})
+    assert "alice" not in members(course) and assignment.submissions.count() == 1
+
+
+def test_the_last_instructor_cannot_leave(irene, course):
+    with pytest.raises(ValueError, match="at least one instructor"):
+        enrolment_change(course=course, user=irene, role=Enrolment.STUDENT)
