@@ -175,3 +175,37 @@ def celery_worker(redis_url, transactional_db, settings):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+# -- a browser ------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the whole run (starting one costs seconds)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (binary and driver):
+        pytest.fail("chromium and chromedriver are not installed: run `make setup`")
+    import tempfile
+
+    profile = tempfile.mkdtemp(prefix="bellman-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                f"--user-data-dir={profile}", "--window-size=1200,1600"):
+        options.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(driver), options=options)
+    drv.implicitly_wait(2)
+    yield drv
+    drv.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser(chromium, live_server):
+    """The shared browser, logged out: each test starts with no cookies."""
+    chromium.get(live_server.url + "/login/")
+    chromium.delete_all_cookies()
+    return chromium
