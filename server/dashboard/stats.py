@@ -1,9 +1,8 @@
 """What an instructor reads about a class: statistics over every student's counting submission.
 
 Each function reads a whole class in a fixed number of queries (the tests count them), then works
-on plain arrays. The class curve and its band come from scipy (``trim_mean`` is the interquartile
-mean, ``bootstrap`` the 95% interval), resampling students, since the runs of one student are not
-independent of each other.
+on plain arrays. The class curve's 95% band comes from ``scipy.stats.bootstrap`` (percentile, 500
+resamples), resampling students, since the runs of one student are not independent of each other.
 """
 from collections import Counter, defaultdict
 from datetime import timedelta
@@ -22,33 +21,37 @@ LEARNING_CURVE = "learning_curve"
 
 
 def iqm(values, axis=0):
-    """Interquartile mean: the mean of the middle half. ``values``: (n, ...) -> (...)."""
-    return sps.trim_mean(values, 0.25, axis=axis)
+    """Interquartile mean: the mean of the middle half (as scipy's ``trim_mean(values, 0.25)``, by a sort,
+    which is several times faster on the resamples of a bootstrap). ``values``: (n, ...) -> (...)."""
+    ordered = np.sort(values, axis=axis)
+    n = ordered.shape[axis]
+    cut = int(0.25 * n)
+    return np.take(ordered, np.arange(cut, n - cut), axis=axis).mean(axis=axis)
 
 
-def class_curve(summaries: list[dict], *, seed: int = 0, resamples: int = 1000) -> dict | None:
+def class_curve(summaries: list[dict], *, seed: int = 0, resamples: int = 500) -> dict | None:
     """IQM across students of each student's mean curve, with a bootstrap 95% band.
 
-    ``summaries``: each ``{"step": int, "runs": [[block means], ...]}`` (Submission.curve_summary).
+    ``summaries``: each ``{"step": int, "mean": [block means], ...}`` (Submission.curve_summary).
     Returns ``{"episodes": (bins,), "iqm": (bins,), "low": (bins,), "high": (bins,), "students": n}``.
-    A run shorter than the longest (stopped early) holds its last value.
+    A student whose runs stopped early holds their last value.
     """
-    summaries = [s for s in summaries if s and s.get("runs")]
+    summaries = [s for s in summaries if s and s.get("mean")]
     if not summaries:
         return None
     step = Counter(s["step"] for s in summaries).most_common(1)[0][0]
-    summaries = [s for s in summaries if s["step"] == step]
-    width = max(len(run) for s in summaries for run in s["runs"])
-    per_student = np.array([np.mean([_pad(run, width) for run in s["runs"]], axis=0) for s in summaries])
-    centre = iqm(per_student)
-    if len(per_student) > 2:
-        ci = sps.bootstrap((per_student,), iqm, axis=0, vectorized=True, n_resamples=resamples, batch=100,
+    curves = [s["mean"] for s in summaries if s["step"] == step]
+    width = max(len(c) for c in curves)
+    per_student = np.array([_pad(c, width) for c in curves]).T  # (bins, students): resampled along the last axis
+    centre = iqm(per_student, axis=-1)
+    if per_student.shape[1] > 2:
+        ci = sps.bootstrap((per_student,), iqm, axis=-1, vectorized=True, n_resamples=resamples, batch=20,
                            method="percentile", rng=np.random.default_rng(seed)).confidence_interval
         low, high = ci.low, ci.high
     else:
-        low, high = per_student.min(axis=0), per_student.max(axis=0)
+        low, high = per_student.min(axis=-1), per_student.max(axis=-1)
     return {"episodes": [(i + 1) * step for i in range(width)], "iqm": _round(centre), "low": _round(low),
-            "high": _round(high), "students": len(per_student)}
+            "high": _round(high), "students": per_student.shape[1]}
 
 
 def _pad(run, width):
@@ -134,16 +137,16 @@ def _checks(assignment, counting: dict, folder) -> dict:
         out[check_id] = {"id": check_id, "passed": 0, "total": 0, "mistakes": {}, "values": [], "threshold": None}
     ever: dict = defaultdict(set)
     now_: dict = defaultdict(set)
-    rows = (CheckResult.objects.filter(submission__assignment=assignment)
-            .values_list("submission_id", "submission__student_id", "check_id", "status", "details__mistake",
-                         "details__value", "details__threshold"))
-    for sub_id, student_id, check_id, status, mistake, value, threshold in rows:
+    for student_id, check_id, mistake in (CheckResult.objects.filter(submission__assignment=assignment)
+                                          .exclude(mistake="")
+                                          .values_list("submission__student_id", "check_id", "mistake")):
+        ever[(check_id, mistake)].add(student_id)
+    rows = (CheckResult.objects.filter(submission_id__in=list(counted_ids))
+            .values_list("submission__student_id", "check_id", "status", "mistake", "details__value",
+                         "details__threshold"))
+    for student_id, check_id, status, mistake, value, threshold in rows:
         entry = out.setdefault(check_id, {"id": check_id, "passed": 0, "total": 0, "mistakes": {}, "values": [],
                                           "threshold": None})
-        if mistake:
-            ever[(check_id, mistake)].add(student_id)
-        if sub_id not in counted_ids:
-            continue
         entry["total"] += 1
         entry["passed"] += status == "passed"
         if mistake:
@@ -153,6 +156,8 @@ def _checks(assignment, counting: dict, folder) -> dict:
         if isinstance(threshold, (int, float)):
             entry["threshold"] = float(threshold)
     for (check_id, mistake), who in ever.items():
+        out.setdefault(check_id, {"id": check_id, "passed": 0, "total": 0, "mistakes": {}, "values": [],
+                                  "threshold": None})
         out[check_id]["mistakes"][mistake] = {"ever": len(who), "now": len(now_.get((check_id, mistake), ()))}
     for entry in out.values():
         entry["rate"] = entry["passed"] / entry["total"] if entry["total"] else None

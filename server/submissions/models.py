@@ -84,6 +84,8 @@ class CheckResult(models.Model):
     max_score = models.FloatField()
     feedback = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
+    mistake = models.CharField(max_length=100, blank=True, db_index=True,
+                               help_text="details['mistake'], the known mistake's stable id, kept to be counted.")
 
     class Meta:
         ordering = ["submission", "id"]

@@ -121,15 +121,18 @@ def _latest_failed_without_counting(assignment: Assignment, counting: set) -> se
 
 
 def curve_summary(curves: list[dict], points: int = CURVE_POINTS) -> dict | None:
-    """The runs' returns averaged over blocks of ``step`` episodes, so that a class's curves can be read
-    without each report: ``{"step": int, "runs": [[mean return of block 0, ...], ...]}``."""
+    """The runs' returns averaged over blocks of ``step`` episodes, and their mean across runs (a run
+    that stopped early holding its last value), so that a class's curves can be read without each
+    report: ``{"step": int, "runs": [[mean return of block 0, ...], ...], "mean": [...]}``."""
     series = [np.asarray(c.get("episode_returns", []), dtype=float) for c in curves]
     series = [s for s in series if len(s)]
     if not series:
         return None
     step = max(1, math.ceil(max(len(s) for s in series) / points))
-    return {"step": step, "runs": [[round(float(s[i:i + step].mean()), 2) for i in range(0, len(s), step)]
-                                   for s in series]}
+    runs = [[round(float(s[i:i + step].mean()), 2) for i in range(0, len(s), step)] for s in series]
+    width = max(len(r) for r in runs)
+    mean = np.mean([r + [r[-1]] * (width - len(r)) for r in runs], axis=0)
+    return {"step": step, "runs": runs, "mean": [round(float(v), 2) for v in mean]}
 
 
 def _move(submission: Submission, status: str, **fields) -> None:
@@ -187,7 +190,8 @@ def _persist(submission: Submission, run: GradingRun, report) -> None:
     submission.check_results.all().delete()
     CheckResult.objects.bulk_create([
         CheckResult(submission=submission, check_id=c.id, status=c.status, score=c.score,
-                    max_score=c.max_score, feedback=c.feedback, details=c.details) for c in report.checks])
+                    max_score=c.max_score, feedback=c.feedback, details=c.details,
+                    mistake=str(c.details.get("mistake") or "")[:100]) for c in report.checks])
     status = Submission.ERROR if report.status == ERROR else Submission.GRADED
     _move(submission, status, report=data, score=report.score, max_score=report.max_score, error=report.error,
           curve_summary=curve_summary(data.get("curves", [])))

@@ -26,7 +26,8 @@ def graded(assignment, who, *, score: float, at: datetime, checks=(), curves=Non
         status=status, score=score if status == "graded" else None, max_score=max_score, report=report,
         error=error, curve_summary=curve_summary(curves or []))
     CheckResult.objects.bulk_create([CheckResult(submission=submission, check_id=c, status=s, score=p, max_score=m,
-                                                 feedback=f"{c} {s}", details=d) for c, s, p, m, d in checks])
+                                                 feedback=f"{c} {s}", details=d, mistake=d.get("mistake", ""))
+                                     for c, s, p, m, d in checks])
     Submission.objects.filter(pk=submission.pk).update(created_at=at)
     submission.refresh_from_db()
     return submission

@@ -89,8 +89,17 @@ def test_the_iqm_ignores_the_outer_quarters():
 
 
 def test_a_run_stopped_early_holds_its_last_value():
-    curve = stats.class_curve([{"step": 1, "runs": [[1.0, 2.0], [1.0, 2.0, 3.0]]}])
-    assert curve["iqm"] == [1.0, 2.0, 2.5]
+    from server.submissions.services import curve_summary
+
+    summary = curve_summary([{"episode_returns": [1.0, 2.0]}, {"episode_returns": [1.0, 2.0, 3.0]}])
+    assert summary["mean"] == [1.0, 2.0, 2.5]
+
+
+def test_the_iqm_matches_scipys_trimmed_mean():
+    from scipy.stats import trim_mean
+
+    values = np.random.default_rng(0).normal(size=(41, 7))
+    assert np.allclose(stats.iqm(values), trim_mean(values, 0.25, axis=0))
 
 
 def test_grading_health_counts_the_queue_and_errors_by_reason(course, assignment, alice, bob):
