@@ -1,6 +1,5 @@
 """Regrades: queued behind new submissions on the real broker, before and after recorded, history kept."""
 import html
-import io
 
 import pytest
 import redis
@@ -118,3 +117,20 @@ def test_the_dashboard_shows_the_progress_and_the_changed_scores(client, irene, 
 def test_a_regrade_is_403_for_a_student_and_an_outsider(client, request, assignment, who):
     client.force_login(request.getfixturevalue(who))
     assert client.post(regrade_url(assignment)).status_code == 403
+
+
+def test_an_instructor_regrades_one_submission_from_its_page(client, irene, alice, assignment,
+                                                             django_capture_on_commit_callbacks):
+    submission = graded(assignment, alice, score=40, at=timezone.now())
+    client.force_login(irene)
+    assert 'id="regrade-one"' in client.get(submission.get_absolute_url()).content.decode()
+    with django_capture_on_commit_callbacks():
+        client.post(regrade_url(assignment), {"submission": submission.pk})
+    submission.refresh_from_db()
+    assert (submission.status, Regrade.objects.get().scope) == ("queued", f"submission {submission.pk}")
+
+
+def test_a_student_sees_no_regrade_button(client, alice, assignment):
+    submission = graded(assignment, alice, score=40, at=timezone.now())
+    client.force_login(alice)
+    assert 'id="regrade-one"' not in client.get(submission.get_absolute_url()).content.decode()

@@ -26,6 +26,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo course '{demo['course'].title}' at {base_url}/  (log in with one of these)")
         for username, password in demo["passwords"].items():
             self.stdout.write(f"    {username:12} password: {password}")
+        course_url = f"{base_url}{demo['course'].get_absolute_url()}"
+        self.stdout.write(f"Course page: {course_url}  (as instructor: dashboards, settings, roster, gradebook)")
         if not submit:
             return
         path = Path(submit)
