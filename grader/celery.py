@@ -6,7 +6,7 @@ from celery import Celery, signals
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 app = Celery("bellman")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["grader"])
+app.autodiscover_tasks(["grader", "server.notifications"])
 
 
 @signals.worker_ready.connect

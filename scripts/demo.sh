@@ -21,16 +21,31 @@ trap cleanup EXIT
 
 start_redis
 start_dockerd
+# E-mail: unless .env names a real server, a local SMTP sink keeps every message as a file.
+mail_dir="$BELLMAN_VAR_DIR/mail"
+if [ -z "${EMAIL_HOST:-}" ]; then
+    export EMAIL_HOST=127.0.0.1 EMAIL_PORT=${BELLMAN_DEMO_SMTP_PORT:-2525}
+    "$py" manage.py mailsink --port "$EMAIL_PORT" --dir "$mail_dir" > "$log_dir/mailsink.log" 2>&1 &
+    pids+=($!)
+fi
+export BELLMAN_BASE_URL=${BELLMAN_BASE_URL:-http://$host}
 "$py" manage.py migrate --noinput >/dev/null
 "$py" manage.py check
 "$venv/bin/celery" -A grader.celery worker --loglevel INFO --concurrency 1 --hostname "demo@%h" \
     > "$log_dir/worker.log" 2>&1 &
 pids+=($!)
+# Mail goes out from a worker of its own, so that a burst of e-mails never waits behind grading.
+"$venv/bin/celery" -A grader.celery worker --queues mail --loglevel INFO --concurrency 1 --hostname "mail@%h" \
+    > "$log_dir/mail-worker.log" 2>&1 &
+pids+=($!)
+"$venv/bin/celery" -A grader.celery beat --loglevel INFO --schedule "$BELLMAN_VAR_DIR/celerybeat-schedule" \
+    > "$log_dir/beat.log" 2>&1 &
+pids+=($!)
 "$py" manage.py runserver --noreload "$host" > "$log_dir/web.log" 2>&1 &
 pids+=($!)
 
 "$py" manage.py demo_course --submit assignments/qlearning-cliffwalking/examples/passes_all.py \
-    --base-url "http://$host" --wait 180
+    --base-url "http://$host" --wait 180 --mail-dir "$mail_dir"
 say "serving on http://$host (worker log: $log_dir/worker.log). Ctrl-C stops everything."
 wait -n "${pids[@]}" || true
 say "a process ended unexpectedly; see $log_dir/"

@@ -1,8 +1,10 @@
 """Django settings. Every value comes from the environment; see .env.example."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from server.env import env_bool, env_int, env_list, env_str
 
@@ -26,6 +28,8 @@ INSTALLED_APPS = [
     "server.courses",
     "server.submissions",
     "server.dashboard",
+    "server.notifications",
+    "anymail",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +97,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = BELLMAN_MAX_UPLOAD_BYTES + 64 * 1024
 
 # Celery (Redis as the broker; results live in the database, not in Celery's backend).
 CELERY_BROKER_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
@@ -120,6 +125,34 @@ SANDBOX_RUNTIME = env_str("SANDBOX_RUNTIME", "")
 SANDBOX_TMP_DIR = env_str("SANDBOX_TMP_DIR", "") or None
 GRADER_PARALLEL_RUNS = env_int("GRADER_PARALLEL_RUNS", 2)
 BELLMAN_ASSIGNMENTS_DIR = Path(env_str("BELLMAN_ASSIGNMENTS_DIR", str(BASE_DIR / "assignments")))
+
+# E-mail, with Django's own names. With no EMAIL_HOST nothing is sent (unless a provider's backend is set).
+EMAIL_BACKEND = env_str("BELLMAN_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Bellman <bellman@localhost>")
+# django-anymail reads ANYMAIL_<PROVIDER>_<SETTING> (e.g. ANYMAIL_POSTMARK_SERVER_TOKEN) from settings.
+for _name, _value in os.environ.items():
+    if _name.startswith("ANYMAIL_") and _value:
+        globals()[_name] = _value
+# Links in e-mails point here.
+BELLMAN_BASE_URL = env_str("BELLMAN_BASE_URL", "http://127.0.0.1:8000")
+BELLMAN_MAIL_RATE = float(env_str("BELLMAN_MAIL_RATE", "10"))  # messages per second, per sending worker
+BELLMAN_MAIL_RETRY_FOR = timedelta(hours=env_int("BELLMAN_MAIL_RETRY_HOURS", 26))
+
+# Periodic work (celery beat).
+CELERY_BEAT_SCHEDULE = {
+    "mail-sweep": {"task": "server.notifications.tasks.mail_sweep", "schedule": 60.0},
+    "deadline-reminders": {"task": "server.notifications.tasks.reminders_send", "schedule": 15 * 60.0},
+    "instructor-digests": {"task": "server.notifications.tasks.digests_send",
+                           "schedule": crontab(hour=env_int("BELLMAN_DIGEST_HOUR", 7), minute=0)},
+}
+CELERY_TASK_ROUTES = {"server.notifications.tasks.*": {"queue": "mail"}}
 
 LOGGING = {
     "version": 1,

@@ -10,5 +10,7 @@ urlpatterns = [
          name="password_reset_confirm"),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("", include("server.dashboard.urls")),
+    path("", include("server.notifications.urls")),
+    path("anymail/", include("anymail.urls")),
     path("", include("server.submissions.urls")),
 ]

@@ -85,7 +85,8 @@ def _user(course, username, role):
 
     from server.courses.models import Enrolment
 
-    user = get_user_model().objects.create_user(username=username, password="pw-" + username + "-123")
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username + "-123",
+                                                email=f"{username}@uni.example")
     if role:
         Enrolment.objects.create(course=course, user=user, role=role)
     return user
@@ -166,6 +167,7 @@ def celery_worker(redis_url, transactional_db, settings):
     log = open(VAR / "test" / "worker.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", "worker", "--pool", "solo",
                              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                             "--queues", "celery,mail",
                              "--hostname", f"test-{os.getpid()}@%h"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     yield proc
@@ -209,3 +211,32 @@ def browser(chromium, live_server):
     chromium.get(live_server.url + "/login/")
     chromium.delete_all_cookies()
     return chromium
+
+
+# -- an SMTP server ---------------------------------------------------------------------------------
+@pytest.fixture
+def smtp(settings, monkeypatch):
+    """A real SMTP server (aiosmtpd) on a loopback port, set as the project's mail host. ``smtp.down()``
+    closes the port (connections refused), ``smtp.up()`` opens it again on the same port."""
+    from server.notifications.sink import MailSink, start
+
+    sink = MailSink()
+    sink.controller = start(sink)
+    sink.port = sink.controller.port
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.BELLMAN_MAIL_RATE = "127.0.0.1", sink.port, 0
+    # The test environment swaps in Django's in-memory backend; these tests talk SMTP for real.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    for name, value in (("EMAIL_HOST", "127.0.0.1"), ("EMAIL_PORT", str(sink.port)), ("BELLMAN_MAIL_RATE", "0")):
+        monkeypatch.setenv(name, value)  # for a worker process started after this fixture
+
+    def down():
+        sink.controller.stop()
+        sink.controller = None
+
+    def up():
+        sink.controller = start(sink, port=sink.port)
+
+    sink.down, sink.up = down, up
+    yield sink
+    if sink.controller is not None:
+        sink.controller.stop()

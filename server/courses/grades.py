@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from server.courses.models import Assignment, Enrolment, Extension
+from server.submissions.models import Submission
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,6 @@ def standings(assignments, *, written_slugs=frozenset()) -> dict:
     The submission that counts is the latest graded one or the best (after the late penalty), as each
     assignment says; a written assignment counts only its published scores. Two queries in all.
     """
-    from server.submissions.models import Submission
-
     by_id = {a.pk: a for a in assignments}
     extensions = extensions_by_student(by_id)
     rows = (Submission.objects.filter(assignment_id__in=list(by_id))

@@ -72,6 +72,10 @@ class Assignment(models.Model):
     limit_window_hours = models.FloatField(default=24.0)
     hidden_checks = models.JSONField(default=list, blank=True,
                                      help_text="Check ids whose results students see after the due date.")
+    remind_missing = models.BooleanField(
+        default=True, help_text="E-mail students who have not submitted, 24 hours before their due date.")
+    remind_below_full = models.BooleanField(
+        default=False, help_text="E-mail students whose latest submission is below full marks, 24 hours before.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["course", "slug"], name="one_assignment_per_slug")]

@@ -11,6 +11,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from server.courses.models import Assignment, Course, Enrolment, Extension
+from server.notifications.events import invitation_notify
 
 
 @transaction.atomic
@@ -150,6 +151,7 @@ def roster_import(*, course: Course, data: bytes, max_bytes: int) -> RosterResul
     existing = {u.username.lower(): u for u in User.objects.filter(username__in=[r["username"] for r in rows])}
     roles = dict(course.enrolments.values_list("user_id", "role"))
     result = RosterResult()
+    invitations = []
     for row in rows:
         user = existing.get(row["username"].lower())
         fields = {"email": row["email"], "first_name": row["first_name"], "last_name": row["last_name"]}
@@ -157,7 +159,9 @@ def roster_import(*, course: Course, data: bytes, max_bytes: int) -> RosterResul
             user = User(username=row["username"], **fields)
             user.set_unusable_password()
             user.save()
-            result.created.append((user, password_link(user)))
+            link = password_link(user)
+            result.created.append((user, link))
+            invitations.append((user, link))
         else:
             changed = [k for k, v in fields.items() if getattr(user, k) != v]
             for key in changed:
@@ -170,6 +174,8 @@ def roster_import(*, course: Course, data: bytes, max_bytes: int) -> RosterResul
                 result.unchanged += 1
         if roles.get(user.pk) != row["role"]:
             enrolment_set(course=course, user=user, role=row["role"])
+    for user, link in invitations:
+        invitation_notify(user=user, course=course, link_path=link)
     return result
 
 

@@ -15,7 +15,8 @@ class AssignmentSettingsForm(forms.ModelForm):
     class Meta:
         model = Assignment
         fields = ["title", "is_open", "opens_at", "due_at", "late_until", "late_policy", "late_penalty_percent",
-                  "counting", "submission_limit", "limit_window_hours", "hidden_checks"]
+                  "counting", "submission_limit", "limit_window_hours", "hidden_checks", "remind_missing",
+                  "remind_below_full"]
         widgets = {"opens_at": DATETIME, "due_at": DATETIME, "late_until": DATETIME}
         labels = {"is_open": "Open for submissions", "late_penalty_percent": "Penalty per day late (%)",
                   "counting": "Which submission counts", "submission_limit": "Submission limit",

@@ -23,6 +23,7 @@ from server.courses.models import Assignment, Course, Enrolment
 from server.dashboard import stats
 from server.dashboard.forms import AssignmentSettingsForm, ExtensionForm, MemberForm, RosterUploadForm
 from server.dashboard.gradebook import gradebook_csv
+from server.notifications.models import Suppression
 from server.submissions.models import Submission
 from server.submissions.services import RegradeError, regrade_request
 from server.submissions.uploads import SizeLimitHandler
@@ -199,10 +200,14 @@ def _roster(request, course_slug):
             except services.RosterError as exc:
                 problems = exc.problems
     links = [(user, request.build_absolute_uri(path)) for user, path in (result.created if result else [])]
-    members = course.enrolments.select_related("user").order_by("role", "user__username")
+    members = list(course.enrolments.select_related("user").order_by("role", "user__username"))
+    refused = dict(Suppression.objects.filter(email__in=[m.user.email.lower() for m in members if m.user.email])
+                   .values_list("email", "reason"))
+    for member in members:
+        member.mail_refused = refused.get(member.user.email.lower(), "")
     return render(request, "dashboard/roster.html", {
         "course": course, "form": form, "result": result, "problems": problems, "links": links,
-        "members": members, "roles": Enrolment.ROLES})
+        "members": members, "roles": Enrolment.ROLES, "refused_count": len(refused)})
 
 
 @login_required

@@ -17,6 +17,7 @@ from grader.report import ERROR
 from sandbox import get_backend
 from server.courses import grades
 from server.courses.models import Assignment
+from server.notifications import events
 from server.submissions.models import CheckResult, GradingRun, Regrade, RegradeItem, Submission
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ def _persist(submission: Submission, run: GradingRun, report) -> None:
     run.score, run.report = report.score, data
     run.save()
     _regrade_items_finish(submission)
+    events.graded_notify(submission, run)
 
 
 def _regrade_items_finish(submission: Submission) -> None:
@@ -219,6 +221,7 @@ def _grading_failed(submission: Submission, run: GradingRun, exc: Exception, *, 
               error=f"The grader could not finish (not a problem with your file): {exc}. "
                     "Your submission is kept; staff have been told and can regrade it.")
         _regrade_items_finish(submission)
+        events.graded_notify(submission, run)
         log.error("grading submission %s failed for good: %s", submission.pk, exc)
         return submission.status
     run.outcome = "retry"

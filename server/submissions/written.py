@@ -8,6 +8,7 @@ from grader import written
 from grader.assignments import Assignment as Folder
 from grader.errors import SubmissionRejected
 from server.courses.models import Assignment
+from server.notifications import events
 from server.submissions.models import (Draft, DuplicateFlag, ManualGrade, Publication, Submission,
                                        WrittenAnswer)
 
@@ -179,6 +180,7 @@ def publish(*, submission: Submission, by) -> Publication:
     score = round(sum(r["score"] for r in rows), 2)
     publication, _ = Publication.objects.update_or_create(
         submission=submission, defaults={"score": score, "max_score": submission.max_score, "published_by": by})
+    events.published_notify(submission, publication, rows)
     return publication
 
 

@@ -10,6 +10,7 @@ from server.submissions.services import curve_summary
 
 
 def student(course, username, **fields):
+    fields.setdefault("email", f"{username}@uni.example")
     user = get_user_model().objects.create_user(username=username, password=f"pw-{username}-123", **fields)
     Enrolment.objects.create(course=course, user=user, role=Enrolment.STUDENT)
     return user

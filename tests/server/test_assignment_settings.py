@@ -27,7 +27,7 @@ def settings_url(assignment):
 def form(**overrides):
     data = {"title": "Q-learning warm-up", "is_open": "on", "opens_at": "", "due_at": "2026-12-01T23:59",
             "late_until": "", "late_policy": "none", "late_penalty_percent": "0", "counting": "latest",
-            "submission_limit": "", "limit_window_hours": "24"}
+            "submission_limit": "", "limit_window_hours": "24", "remind_missing": "on"}
     return {**data, **overrides}
 
 

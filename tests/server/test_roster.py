@@ -150,3 +150,12 @@ def test_an_instructor_removes_a_member_and_their_submissions_stay(client, irene
 def test_the_last_instructor_cannot_leave(irene, course):
     with pytest.raises(ValueError, match="at least one instructor"):
         enrolment_change(course=course, user=irene, role=Enrolment.STUDENT)
+
+
+def test_the_roster_shows_an_address_that_refused_mail(client, irene, alice, course):
+    from server.notifications.models import Suppression
+
+    Suppression.objects.create(email="alice@uni.example", reason="550 no such user")
+    client.force_login(irene)
+    page = client.get(reverse("roster", args=[course.slug])).content.decode()
+    assert 'title="550 no such user">e-mail refused' in page

@@ -19,8 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--submit", help="a file to submit as the student 'alice'")
         parser.add_argument("--wait", type=int, default=0, help="seconds to wait for the grade")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument("--mail-dir", help="where the local SMTP sink writes messages: wait for the e-mail there")
 
-    def handle(self, *args, submit=None, wait=0, base_url="", **options):
+    def handle(self, *args, submit=None, wait=0, base_url="", mail_dir=None, **options):
         found = assignments.registry(settings.BELLMAN_ASSIGNMENTS_DIR)
         demo = demo_course_create(assignments=[(slug, a.title) for slug, a in found.items()])
         self.stdout.write(f"Demo course '{demo['course'].title}' at {base_url}/  (log in with one of these)")
@@ -46,7 +47,21 @@ class Command(BaseCommand):
         if submission.status == Submission.GRADED:
             self.stdout.write(self.style.SUCCESS(
                 f"Graded: {submission.score:g} / {submission.max_score:g}. Results: {url}"))
+            if mail_dir:
+                self.stdout.write(self._mail_found(submission, Path(mail_dir), wait=30))
         elif submission.is_pending:
             raise CommandError(f"not graded after {wait}s (status {submission.status}); is the worker running? {url}")
         else:
             raise CommandError(f"grading failed: {submission.error} {url}")
+
+    @staticmethod
+    def _mail_found(submission, folder: Path, *, wait: int) -> str:
+        """Where the feedback e-mail of ``submission`` landed in the sink's folder."""
+        marker = f"/submissions/{submission.pk}/".encode()
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            for path in sorted(folder.glob("*.eml")):
+                if marker in path.read_bytes():
+                    return f"The feedback e-mail to {submission.student.email}: {path}"
+            time.sleep(0.5)
+        return f"No feedback e-mail in {folder} after {wait}s; see the outbox in the admin (Messages)."
