@@ -42,8 +42,8 @@ def burst(n: int):
 
     from grader.report import CheckResult, Report
     from server.courses.models import Assignment, Course, Enrolment
-    from server.submissions.models import GradingRun, Submission
-    from server.submissions.services import _persist
+    from server.submissions.grading import claim, report_persist
+    from server.submissions.models import Submission
 
     User = get_user_model()
     with transaction.atomic():
@@ -54,13 +54,13 @@ def burst(n: int):
         Enrolment.objects.bulk_create([Enrolment(course=course, user=u) for u in users])
         for user in users:
             submission = Submission.objects.create(assignment=assignment, student=user, filename="s.py",
-                                                   original=b"", source="", status=Submission.RUNNING)
+                                                   original=b"", source="", status=Submission.QUEUED)
             report = Report(assignment=assignment.slug, max_score=100.0)
             for check_id, score, points in (("epsilon_greedy", 30, 30), ("q_update", 0, 30),
                                             ("learning_curve", 40, 40)):
                 report.add(CheckResult(id=check_id, status="passed" if score else "failed", score=score,
                                        max_score=points, feedback="A line of feedback.\\nAnother line."))
-            _persist(submission, GradingRun.objects.create(submission=submission, attempt=1), report)
+            report_persist(submission, claim(submission.pk), report)
 
 
 def free_port():

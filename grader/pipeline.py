@@ -270,7 +270,7 @@ class CheckContext:
             return Outcome(0.0, student_error_feedback(exc))
         except SessionEnded as exc:
             self._drop_shared()
-            return Outcome(0.0, f"{exc} The check could not finish.", {"verdict": exc.verdict})
+            return Outcome(0.0, f"{exc} The {function.__name__} check could not finish.", {"verdict": exc.verdict})
         except InfrastructureError:
             raise
 

@@ -34,6 +34,7 @@ def training_run(host, seed, gave_up, train) -> dict:
         run["problem"] = str(exc)
         if exc.verdict == "timeout":
             gave_up.set()
+            run["problem"] += " " + _where_it_stopped(host)
     finally:
         run["returns"] = host.returns
         if host.refusals and run["eval"] is None:
@@ -42,9 +43,29 @@ def training_run(host, seed, gave_up, train) -> dict:
     return run
 
 
+def _where_it_stopped(host) -> str:
+    """Where a training run was when its time ran out, by the episodes the trusted side recorded."""
+    done = len(host.episodes)
+    if not done:
+        return "It ran out before the first training episode ended."
+    return (f"It ran out during training episode {done + 1} ({done} episode{'s' if done > 1 else ''} had ended, "
+            f"the last of {host.episodes[-1].length} steps).")
+
+
+# Inference mode for the evaluation: a network with dropout (PyTorch's REINFORCE example has p=0.6) would
+# otherwise act on a random sub-network at every step.
+EVAL_MODE = """
+network = globals().get(name)
+if isinstance(network, torch.nn.Module):
+    network.eval()
+"""
+
+
 def greedy_evaluation(session, cfg, seed, *, policy) -> float:
     """Mean return of ``cfg["eval_episodes"]`` episodes on held-out seeds, stepped here; the sandbox only
-    answers with the argmax of ``policy`` (a network kept in the sandbox) for each observation."""
+    answers with the argmax of ``policy`` (a network kept in the sandbox, put in eval() mode first) for each
+    observation."""
+    session.exec(EVAL_MODE, inputs={"name": policy}, outputs=[], imports="import torch", with_module=True)
     host = EnvHost.for_episodes(cfg["env"], seed, episodes=cfg["eval_episodes"],
                                 max_episode_steps=cfg["max_episode_steps"])
     try:

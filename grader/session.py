@@ -8,6 +8,7 @@ fail into a ``SessionEnded`` with a verdict. Values coming out are data only, de
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -135,12 +136,40 @@ class CallResult:
         return self.values[0]
 
 
+# What usually makes each kind of request run out of time, said to the student with the limit.
+LOAD_CAUSE = ("The grader loads your file (runs its top level) before any check: put training, episodes played "
+              "to try things out and plots under `if __name__ == \"__main__\":`, and look for a loop that never "
+              "ends.")
+ENDLESS_LOOP = "The usual cause is an endless loop: a `while` whose condition never changes."
+TRAINING_CAUSE = ("Usual causes: an episode loop that never ends (it must stop when `terminated or truncated`), "
+                  "or much more work per step than needed.")
+SCRIPT_CAUSE = ("Usual causes: an episode loop that never ends (it must stop when `terminated or truncated`), "
+                "or more episodes or updates than fit in the time.")
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    """What a request was doing, in the student's words, for the verdict when its time runs out."""
+
+    doing: str  # "Loading your file", "train()", ...
+    limit: float  # seconds
+    cause: str = ENDLESS_LOOP
+
+    def message(self, *, session_total: float | None = None) -> str:
+        """The verdict; ``session_total`` when the sandbox's total time ran out before the request's own."""
+        if session_total is not None:
+            return (f"{self.doing} did not finish: the sandbox's total time of {session_total:g} s ran out "
+                    f"(every call the grader makes to your code in it counts). {self.cause}")
+        return f"{self.doing} did not finish within its time limit of {self.limit:g} s. {self.cause}"
+
+
 class Session:
     """One sandbox running the runner over one student file."""
 
     def __init__(self, backend, source: str, limits, *, request_timeout: float, session_timeout: float,
                  tmp_root: str | None = None):
         self.request_timeout = request_timeout
+        self.session_timeout = session_timeout
         self.deadline = time.monotonic() + session_timeout
         self.dir = Path(tempfile.mkdtemp(prefix="bellman-", dir=tmp_root))
         self.dir.chmod(0o755)
@@ -175,15 +204,16 @@ class Session:
     def _send(self, message):
         self.sandbox.write(framing.encode(message, max_bytes=MAX_OUT))
 
-    def _receive(self, deadline):
-        deadline = min(deadline, self.deadline)
+    def _receive(self, deadline, timed_out: "TimedOut"):
+        """The next message from inside; ``timed_out`` words the verdict if no message comes in time."""
+        session_ends_first = self.deadline < deadline
         try:
-            message = framing.read_frame(lambda n: self.sandbox.protocol.read_exact(n, deadline),
-                                         max_bytes=MAX_IN)
+            message = framing.read_frame(
+                lambda n: self.sandbox.protocol.read_exact(n, min(deadline, self.deadline)), max_bytes=MAX_IN)
         except SandboxTimeout:
-            self._end("timeout", "the code did not finish within the time limit")
+            self._end("timeout", timed_out.message(session_total=self.session_timeout if session_ends_first else None))
         except framing.FrameError as exc:
-            self._end("protocol", f"the sandbox broke the protocol: {exc}")
+            self._end("protocol", f"The sandbox broke the protocol: {exc}.")
         if message is None:
             self._end_crashed()
         return validate(message)
@@ -191,12 +221,14 @@ class Session:
     def _end_crashed(self):
         time.sleep(0.05)  # let the backend record how the process ended
         if self.sandbox.output.overflowed:
-            self._end("output", f"the code printed more than {self.sandbox.limits.output_bytes >> 20} MB")
+            self._end("output", f"Your code printed more than {self.sandbox.limits.output_bytes >> 20} MB; "
+                                "print less (every few episodes, not every step).")
         info = self.sandbox.exit_info()
         if "memory" in info or "signal 9" in info:
-            self._end("memory", f"the code was stopped ({info}); it may have used more than "
-                                f"{self.sandbox.limits.memory_mb} MB of memory")
-        self._end("crashed", f"the code ended the sandbox ({info})")
+            self._end("memory", f"Your code was stopped ({info}); it may have used more than "
+                                f"{self.sandbox.limits.memory_mb} MB of memory (a replay buffer or a list of "
+                                "tensors that keeps growing?).")
+        self._end("crashed", f"Your code ended the sandbox ({info}).")
 
     def _end(self, verdict, message):
         self.ended = SessionEnded(message, verdict=verdict)
@@ -229,11 +261,16 @@ class Session:
         if env_host is not None:
             request["env"] = env_host.arg()["$env"]
         self._send(request)
-        deadline = time.monotonic() + (timeout or self.request_timeout)
-        reply = self._receive(deadline)
+        limit = timeout or self.request_timeout
+        if env_host is not None:
+            timed_out = TimedOut("Your script (the grader runs all of it to train)", limit, SCRIPT_CAUSE)
+        else:
+            timed_out = TimedOut("Loading your file", limit, LOAD_CAUSE)
+        deadline = time.monotonic() + limit
+        reply = self._receive(deadline, timed_out)
         while reply["op"].startswith("env.") and env_host is not None:
             self._serve(env_host, reply)
-            reply = self._receive(deadline)
+            reply = self._receive(deadline, timed_out)
         if reply["op"] == "ready":
             self.names = [n for n in reply["names"] if isinstance(n, str)]
             errors = reply.get("cell_errors", [])
@@ -263,13 +300,9 @@ class Session:
                     **({"keep": keep} if keep else {})})
         limit = timeout or self.request_timeout
         deadline = time.monotonic() + limit
+        timed_out = TimedOut(f"{fn}()", limit, TRAINING_CAUSE if env_host is not None else ENDLESS_LOOP)
         while True:
-            try:
-                reply = self._receive(deadline)
-            except SessionEnded as exc:
-                if exc.verdict == "timeout":
-                    exc.args = (f"{fn}() did not finish within its time limit of {limit:g} s.",)
-                raise
+            reply = self._receive(deadline, timed_out)
             op = reply["op"]
             if op.startswith("env."):
                 if env_host is None:
@@ -294,7 +327,10 @@ class Session:
         """The action the module's ``policy`` network picks for ``obs`` (its argmax)."""
         self._check_alive()
         self._send({"op": "act", "policy": policy, "obs": encode_value(obs)})
-        reply = self._receive(time.monotonic() + (timeout or self.request_timeout))
+        limit = timeout or self.request_timeout
+        reply = self._receive(time.monotonic() + limit, TimedOut(
+            "Choosing one action in an evaluation episode", limit,
+            "Your network's forward pass must return at once for one state; look for a loop in it."))
         if reply["op"] == "raise":
             raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
                                    exc_type=reply["type"], traceback=reply["traceback"])
@@ -316,12 +352,11 @@ class Session:
                     "inputs": encode_value(inputs), "outputs": outputs, "repeat": repeat,
                     "with_module": with_module})
         limit = timeout or self.request_timeout
-        try:
-            reply = self._receive(time.monotonic() + limit)
-        except SessionEnded as exc:
-            if exc.verdict == "timeout":
-                exc.args = (f"the line did not finish within its time limit of {limit:g} s.",)
-            raise
+        if with_module:
+            timed_out = TimedOut("Your code, called by the check on small inputs,", limit)
+        else:
+            timed_out = TimedOut(f"Your line {line}", limit, "The usual cause is a loop in it that never ends.")
+        reply = self._receive(time.monotonic() + limit, timed_out)
         if reply["op"] == "raise":
             raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
                                    exc_type=reply["type"], traceback=reply["traceback"])

@@ -1,13 +1,35 @@
 """Celery tasks: thin wrappers that take ids and call services."""
+from celery import Task
+
 from grader.celery import app
 from grader.errors import InfrastructureError
 
 
-@app.task(bind=True, acks_late=True, max_retries=3, autoretry_for=(InfrastructureError,),
+class GradingTask(Task):
+    """The last line of defence: whatever killed the task (a time limit, an error nothing caught), its
+    submission does not stay queued or running; it ends in 'error' with a reason."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from server.submissions.grading import submission_fail_unfinished
+
+        if args:
+            submission_fail_unfinished(submission_id=int(args[0]), reason=f"{type(exc).__name__}: {exc}",
+                                       detail=str(einfo))
+
+
+@app.task(bind=True, base=GradingTask, acks_late=True, max_retries=3, autoretry_for=(InfrastructureError,),
           retry_backoff=5, retry_jitter=True)
 def grade_submission(self, submission_id: int) -> str:
-    from server.submissions.services import submission_grade
+    from server.submissions.grading import submission_grade
 
-    return submission_grade(submission_id=submission_id, attempt=self.request.retries + 1,
-                            final_attempt=self.request.retries >= self.max_retries,
+    return submission_grade(submission_id=submission_id, final_attempt=self.request.retries >= self.max_retries,
                             worker=self.request.hostname or "")
+
+
+@app.task(acks_late=True, ignore_result=True)
+def submissions_sweep() -> int:
+    """Beat: queued submissions the broker lost and running ones whose worker died are sent again."""
+    from server.submissions.sweeper import submissions_sweep as sweep
+
+    result = sweep()
+    return len(result.resent)

@@ -15,6 +15,17 @@ log = logging.getLogger(__name__)
 
 LABEL = "bellman.sandbox"
 TAG_LABEL = "bellman.tag"  # BELLMAN_SANDBOX_TAG, to tell apart the sandboxes of services sharing an engine
+HOST_LABEL, PID_LABEL = "bellman.host", "bellman.pid"  # the process that started the sandbox
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 CHANNEL_MOUNT = "/run/bellman"
 CONNECT_TIMEOUT = 30
 
@@ -55,14 +66,17 @@ class DockerBackend:
         return DockerSandbox(self, stage_dir, limits)
 
     def sweep(self, older_than_s: float) -> int:
-        """Remove sandboxes older than any grading can last (left by a worker that was killed)."""
+        """Remove sandboxes left by a worker that was killed: those of a process of this host that is
+        gone, at once, and any older than a grading can last."""
         import datetime
 
         now = datetime.datetime.now(datetime.timezone.utc)
         removed = 0
         for container in self.client.containers.list(all=True, filters={"label": LABEL}):
+            labels = container.labels or {}
             created = datetime.datetime.fromisoformat(container.attrs["Created"][:26].rstrip("Z") + "+00:00")
-            if (now - created).total_seconds() > older_than_s:
+            orphan = labels.get(HOST_LABEL) == socket.gethostname() and not _alive(labels.get(PID_LABEL, ""))
+            if orphan or (now - created).total_seconds() > older_than_s:
                 container.remove(force=True)
                 removed += 1
         return removed
@@ -88,7 +102,8 @@ class DockerSandbox(Sandbox):
                 backend.image,
                 command=RUNNER_COMMAND,
                 name=f"bellman-sbx-{uuid.uuid4().hex[:12]}",
-                labels={LABEL: "1", TAG_LABEL: os.environ.get("BELLMAN_SANDBOX_TAG", "")},
+                labels={LABEL: "1", TAG_LABEL: os.environ.get("BELLMAN_SANDBOX_TAG", ""),
+                        HOST_LABEL: socket.gethostname(), PID_LABEL: str(os.getpid())},
                 user=f"{SANDBOX_UID}:{SANDBOX_UID}",
                 working_dir=WORK_DIR,
                 environment={**SANDBOX_ENV, "BELLMAN_CHANNEL": f"{CHANNEL_MOUNT}/sock"},

@@ -113,6 +113,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
                                    "priority_steps": list(range(10)), "sep": ":",
                                    "queue_order_strategy": "priority"}
 CELERY_TASK_ALWAYS_EAGER = env_bool("BELLMAN_TASKS_EAGER", False)
+# A grading run records a heartbeat this often; one silent for six beats has lost its worker, and the
+# sweeper (every BELLMAN_SWEEP_SECONDS) queues its submission again, as it does a queued submission
+# whose task the broker lost.
+BELLMAN_HEARTBEAT_SECONDS = float(env_str("BELLMAN_HEARTBEAT_SECONDS", "10"))
+BELLMAN_SWEEP_SECONDS = float(env_str("BELLMAN_SWEEP_SECONDS", "30"))
 
 # Sandboxes.
 SANDBOX_BACKEND = env_str("SANDBOX_BACKEND", "auto")
@@ -147,6 +152,7 @@ BELLMAN_MAIL_RETRY_FOR = timedelta(hours=env_int("BELLMAN_MAIL_RETRY_HOURS", 26)
 
 # Periodic work (celery beat).
 CELERY_BEAT_SCHEDULE = {
+    "submissions-sweep": {"task": "grader.tasks.submissions_sweep", "schedule": BELLMAN_SWEEP_SECONDS},
     "mail-sweep": {"task": "server.notifications.tasks.mail_sweep", "schedule": 60.0},
     "deadline-reminders": {"task": "server.notifications.tasks.reminders_send", "schedule": 15 * 60.0},
     "instructor-digests": {"task": "server.notifications.tasks.digests_send",

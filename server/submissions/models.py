@@ -31,6 +31,8 @@ class Submission(models.Model):
     max_score = models.FloatField(null=True, blank=True)
     report = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    current_run = models.ForeignKey("GradingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    help_text="The grading that may store this submission's report.")
     curve_summary = models.JSONField(
         null=True, blank=True, help_text="The runs' returns on a coarse grid of episodes, for class dashboards.")
 
@@ -63,6 +65,7 @@ class GradingRun(models.Model):
     backend = models.CharField(max_length=20, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Moved every few seconds while grading.")
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=20, blank=True)
     timings = models.JSONField(default=dict, help_text="Seconds per pipeline step.")

@@ -1,7 +1,6 @@
-"""Submission workflows: create, grade, and the configuration they share."""
+"""Submission workflows: create, queue, regrade, and the grading configuration they share."""
 import logging
 import math
-import platform
 from datetime import timedelta
 
 import numpy as np
@@ -11,20 +10,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from grader import assignments, pipeline
+from grader.celery import app
 from grader.errors import AssignmentError, InfrastructureError, SubmissionRejected
 from grader.normalise import to_source
-from grader.report import ERROR
 from sandbox import get_backend
 from server.courses import grades
 from server.courses.models import Assignment
-from server.notifications import events
-from server.submissions.models import CheckResult, GradingRun, Regrade, RegradeItem, Submission
+from server.submissions.models import GradingRun, Regrade, RegradeItem, Submission
 
 log = logging.getLogger(__name__)
 
 # Redis serves lower numbers first (settings.CELERY_BROKER_TRANSPORT_OPTIONS): a regrade of a whole
 # class never delays a student who submits now.
 PRIORITY_NEW, PRIORITY_REGRADE = 0, 6
+GRADE_TASK = "grader.tasks.grade_submission"
 CURVE_POINTS = 60
 
 
@@ -77,10 +76,20 @@ def submission_create(*, assignment: Assignment, student, filename: str, data: b
 
 
 def submission_enqueue(*, submission: Submission, priority: int = PRIORITY_NEW) -> None:
-    from grader.tasks import grade_submission
-
+    """Queue ``submission`` once the transaction commits. A broker that is down loses nothing: the
+    submission stays queued and the sweeper sends it when the broker is back."""
     _move(submission, Submission.QUEUED)
-    transaction.on_commit(lambda: grade_submission.apply_async((submission.pk,), priority=priority))
+    transaction.on_commit(lambda: task_send(submission.pk, priority=priority))
+
+
+def task_send(submission_id: int, *, priority: int = PRIORITY_NEW) -> bool:
+    """Put the grading task of ``submission_id`` on the broker; False (logged) when the broker is down."""
+    try:
+        app.send_task(GRADE_TASK, args=(submission_id,), priority=priority, retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper sends it later
+        log.warning("submission %s not queued now (%s); the sweeper will send it", submission_id, exc)
+        return False
+    return True
 
 
 @transaction.atomic
@@ -145,86 +154,21 @@ def _move(submission: Submission, status: str, **fields) -> None:
     submission.save()
 
 
-def _claim(submission_id: int) -> bool:
-    """Atomically take a queued submission (or one whose worker vanished) for grading."""
-    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    claimed = (Submission.objects.filter(pk=submission_id, status=Submission.QUEUED)
-               .update(status=Submission.RUNNING, status_changed_at=timezone.now()))
-    if not claimed:
-        claimed = (Submission.objects.filter(pk=submission_id, status=Submission.RUNNING,
-                                             status_changed_at__lt=stale)
-                   .update(status=Submission.RUNNING, status_changed_at=timezone.now()))
-    return bool(claimed)
-
-
-def submission_grade(*, submission_id: int, attempt: int = 1, final_attempt: bool = True, worker: str = "") -> str:
-    """Grade one submission and persist its report. Idempotent: a submission not waiting is left alone.
-
-    Returns the submission's new status. Raises InfrastructureError when the machine failed
-    and another attempt should be made (the submission goes back to 'queued').
-    """
-    if not _claim(submission_id):
-        return Submission.objects.filter(pk=submission_id).values_list("status", flat=True).first() or "missing"
-    submission = Submission.objects.select_related("assignment").get(pk=submission_id)
-    pending = submission.regrade_items.filter(finished_at=None).order_by("-id").first()
-    run = GradingRun.objects.create(submission=submission, attempt=attempt, worker=worker or platform.node(),
-                                    versions={"python": platform.python_version()},
-                                    regrade_id=pending.regrade_id if pending else None)
-    try:
-        config = grading_config()
-        run.backend = config.backend.name
-        folder = assignments.get(submission.assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
-        report = pipeline.grade(folder, submission.filename, bytes(submission.original), config)
-    except (InfrastructureError, AssignmentError) as exc:
-        return _grading_failed(submission, run, exc, final=final_attempt or isinstance(exc, AssignmentError))
-    _persist(submission, run, report)
-    if folder.is_written and submission.status == Submission.GRADED:
-        from server.submissions import written
-
-        written.answers_store(submission, folder)
-    return submission.status
-
-
-@transaction.atomic
-def _persist(submission: Submission, run: GradingRun, report) -> None:
-    data = report.to_dict()
-    submission.check_results.all().delete()
-    CheckResult.objects.bulk_create([
-        CheckResult(submission=submission, check_id=c.id, status=c.status, score=c.score,
-                    max_score=c.max_score, feedback=c.feedback, details=c.details,
-                    mistake=str(c.details.get("mistake") or "")[:100]) for c in report.checks])
-    status = Submission.ERROR if report.status == ERROR else Submission.GRADED
-    _move(submission, status, report=data, score=report.score, max_score=report.max_score, error=report.error,
-          curve_summary=curve_summary(data.get("curves", [])))
-    run.finished_at = timezone.now()
-    run.outcome = status
-    run.timings = getattr(report, "timings", {})
-    run.score, run.report = report.score, data
-    run.save()
-    _regrade_items_finish(submission)
-    events.graded_notify(submission, run)
-
-
-def _regrade_items_finish(submission: Submission) -> None:
-    submission.regrade_items.filter(finished_at=None).update(
-        score_after=submission.score if submission.status == Submission.GRADED else None,
-        status_after=submission.status, finished_at=timezone.now())
-
-
-def _grading_failed(submission: Submission, run: GradingRun, exc: Exception, *, final: bool) -> str:
-    run.finished_at = timezone.now()
-    run.message = str(exc)
-    if final:
-        run.outcome = Submission.ERROR
-        run.save()
-        _move(submission, Submission.ERROR,
-              error=f"The grader could not finish (not a problem with your file): {exc}. "
-                    "Your submission is kept; staff have been told and can regrade it.")
-        _regrade_items_finish(submission)
-        events.graded_notify(submission, run)
-        log.error("grading submission %s failed for good: %s", submission.pk, exc)
-        return submission.status
-    run.outcome = "retry"
-    run.save()
-    _move(submission, Submission.QUEUED)
-    raise InfrastructureError(str(exc))
+def queue_estimate(submission: Submission, *, now=None) -> dict:
+    """Where a queued submission stands: its position (new submissions before regrades, then by age),
+    the workers grading now, and when grading should start, from this assignment's measured grading
+    times over the last day: ``{"position", "workers", "start_in_s"}``."""
+    now = now or timezone.now()
+    waiting = Submission.objects.filter(status=Submission.QUEUED, created_at__lt=submission.created_at)
+    regrading = Submission.objects.filter(regrade_items__finished_at=None)
+    mine_is_regrade = regrading.filter(pk=submission.pk).exists()
+    ahead = waiting.count() if mine_is_regrade else waiting.exclude(pk__in=regrading).count()
+    running = Submission.objects.filter(status=Submission.RUNNING).count()
+    recent = GradingRun.objects.filter(heartbeat_at__gte=now - timedelta(minutes=1))
+    workers = max(1, recent.values("worker").distinct().count())
+    durations = [(f - s).total_seconds() for s, f in GradingRun.objects.filter(
+        submission__assignment=submission.assignment, finished_at__gte=now - timedelta(days=1),
+        outcome=Submission.GRADED).values_list("started_at", "finished_at")[:500]]
+    typical = float(np.median(durations)) if durations else 60.0
+    start_in = math.ceil((ahead + running) / workers) * typical if (ahead or running >= workers) else 0
+    return {"position": ahead + 1, "workers": workers, "start_in_s": round(start_in)}

@@ -14,7 +14,7 @@ from server.courses.models import Assignment, Enrolment
 from server.submissions import written
 from server.submissions.forms import UploadForm, WrittenUploadForm
 from server.submissions.models import Submission
-from server.submissions.services import submission_create
+from server.submissions.services import queue_estimate, submission_create
 from server.submissions.uploads import SizeLimitHandler
 from server.submissions.visibility import hides_for, student_report
 
@@ -124,6 +124,7 @@ def submission_page(request, pk):
     report = student_report(report, hidden=set(assignment.hidden_checks), hide=hide)
     curve_check = next((c for c in report.get("checks", []) if c.get("id") == "learning_curve"), None)
     return render(request, "submissions/submission.html", {
+        "queue": queue_estimate(submission) if submission.status == Submission.QUEUED else None,
         "submission": submission, "report": report, "role": role, "hide": hide, "due": due,
         "late": assignment.is_late(submission.created_at, due),
         "threshold": (curve_check or {}).get("details", {}).get("threshold"),

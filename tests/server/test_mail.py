@@ -12,8 +12,7 @@ from server.courses.models import Assignment
 from server.notifications import events
 from server.notifications.models import MailPreference, Message, Suppression
 from server.notifications.services import outbox_flush, outbox_sweep, unsubscribe_token
-from server.submissions.models import GradingRun, Submission
-from server.submissions.services import _persist
+from server.submissions.grading import claim, grading_failed, report_persist
 from tests.server.factories import graded, student
 
 pytestmark = pytest.mark.django_db
@@ -21,14 +20,12 @@ pytestmark = pytest.mark.django_db
 
 def grade(submission, checks, curves=()):
     """Store a report for ``submission`` as the worker does once its pipeline is done."""
-    Submission.objects.filter(pk=submission.pk).update(status=Submission.RUNNING)
-    submission.refresh_from_db()
+    run = claim(submission.pk)
     report = Report(assignment=submission.assignment.slug, max_score=100.0, curves=list(curves))
     for check_id, status, score, points, feedback, details in checks:
         report.add(Result(id=check_id, status=status, score=score, max_score=points, feedback=feedback,
                           details=details))
-    run = GradingRun.objects.create(submission=submission, attempt=1)
-    _persist(submission, run, report)
+    report_persist(submission, run, report)
     return run
 
 
@@ -205,13 +202,9 @@ def test_hidden_checks_do_not_leak_into_the_email(smtp, submitted, assignment, d
 
 
 def test_a_grading_error_email_says_the_submission_is_kept(smtp, submitted, django_capture_on_commit_callbacks):
-    from server.submissions.services import _grading_failed
-
-    Submission.objects.filter(pk=submitted.pk).update(status=Submission.RUNNING)
-    submitted.refresh_from_db()
-    run = GradingRun.objects.create(submission=submitted, attempt=3)
+    run = claim(submitted.pk)
     with django_capture_on_commit_callbacks():
-        _grading_failed(submitted, run, RuntimeError("the sandbox could not start"), final=True)
+        grading_failed(submitted, run, "the sandbox could not start", final=True)
     outbox_flush()
     assert "Your submission is kept" in smtp.messages[0].get_body(("plain",)).get_content()
 

@@ -7,8 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from grader.report import CheckResult as Result, Report
-from server.submissions.models import GradingRun, Regrade, Submission
-from server.submissions.services import regrade_request, submission_create, _persist
+from server.submissions.models import GradingRun, Regrade
+from server.submissions.grading import claim, report_persist
+from server.submissions.services import regrade_request, submission_create
 from tests.server.factories import graded
 
 pytestmark = pytest.mark.django_db
@@ -73,13 +74,10 @@ def test_a_pending_submission_is_not_regraded(irene, alice, assignment):
 
 def _grade_again(submission, score):
     """What the worker does once the pipeline has a report: store it (the pipeline itself is tested elsewhere)."""
-    Submission.objects.filter(pk=submission.pk).update(status=Submission.RUNNING)
-    submission.refresh_from_db()
+    run = claim(submission.pk)
     report = Report(assignment=submission.assignment.slug, max_score=100.0)
     report.add(Result(id="learning_curve", status="passed", score=score, max_score=100.0, feedback="ok"))
-    run = GradingRun.objects.create(submission=submission, attempt=1,
-                                    regrade=submission.regrade_items.first().regrade)
-    _persist(submission, run, report)
+    report_persist(submission, run, report)
 
 
 def test_a_finished_regrade_records_the_score_before_and_after(irene, alice, assignment,

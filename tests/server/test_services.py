@@ -2,7 +2,7 @@
 import pytest
 
 from grader.errors import InfrastructureError
-from server.submissions import services
+from server.submissions import grading, services
 from server.submissions.models import GradingRun, Submission
 from tests.conftest import EXAMPLES
 
@@ -19,7 +19,7 @@ def queued(alice, assignment, django_capture_on_commit_callbacks):
 @pytest.mark.bwrap
 def test_grading_persists_the_report_checks_and_run(queued, settings):
     settings.SANDBOX_BACKEND = "bwrap"
-    assert services.submission_grade(submission_id=queued.pk) == Submission.GRADED
+    assert grading.submission_grade(submission_id=queued.pk) == Submission.GRADED
     queued.refresh_from_db()
     assert queued.score == 70 and queued.max_score == 100
     assert queued.report["assignment"] == "qlearning-cliffwalking"
@@ -32,8 +32,8 @@ def test_grading_persists_the_report_checks_and_run(queued, settings):
 @pytest.mark.bwrap
 def test_grading_twice_does_nothing_the_second_time(queued, settings):
     settings.SANDBOX_BACKEND = "bwrap"
-    services.submission_grade(submission_id=queued.pk)
-    assert services.submission_grade(submission_id=queued.pk) == Submission.GRADED
+    grading.submission_grade(submission_id=queued.pk)
+    assert grading.submission_grade(submission_id=queued.pk) == Submission.GRADED
     assert GradingRun.objects.filter(submission=queued).count() == 1
 
 
@@ -42,10 +42,10 @@ def test_a_machine_fault_requeues_for_a_retry_then_fails_for_good(queued, settin
     settings.SANDBOX_IMAGE = "bellman-no-such-image:none"
     settings.SANDBOX_ROOTFS = "/nonexistent"
     with pytest.raises(InfrastructureError):
-        services.submission_grade(submission_id=queued.pk, attempt=1, final_attempt=False)
+        grading.submission_grade(submission_id=queued.pk, final_attempt=False)
     queued.refresh_from_db()
     assert queued.status == Submission.QUEUED
-    assert services.submission_grade(submission_id=queued.pk, attempt=2, final_attempt=True) == Submission.ERROR
+    assert grading.submission_grade(submission_id=queued.pk, final_attempt=True) == Submission.ERROR
     queued.refresh_from_db()
     assert "not a problem with your file" in queued.error
     assert [r.outcome for r in queued.runs.all()] == ["retry", "error"]

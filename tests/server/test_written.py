@@ -10,7 +10,8 @@ from grader import assignments
 from grader import written as grader_written
 from server.submissions import written
 from server.submissions.models import DuplicateFlag, ManualGrade, Submission
-from server.submissions.services import submission_create, submission_grade
+from server.submissions.grading import submission_grade
+from server.submissions.services import submission_create
 
 pytestmark = pytest.mark.django_db
 

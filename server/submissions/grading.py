@@ -1,0 +1,232 @@
+"""One submission's grading, from claim to stored report, so that every delivery of its task ends in
+one graded submission or a clear error, and nothing is graded twice over the top of another.
+
+- claim: a conditional transition (queued, or running on a worker whose heartbeat stopped) that names
+  the new grading run as the submission's current one;
+- heartbeat: while the pipeline runs, the run's ``heartbeat_at`` moves every few seconds; the sweeper
+  re-queues a running submission whose heartbeat stopped;
+- persist: only the current run may store its report, so a stale worker that wakes up late changes
+  nothing; every exception, the grader's own included, ends in a result.
+"""
+import logging
+import platform
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from grader import assignments, pipeline
+from grader.errors import AssignmentError, InfrastructureError
+from grader.report import ERROR
+from server.notifications import events
+from server.submissions import written
+from server.submissions.models import CheckResult, GradingRun, Submission
+from server.submissions.services import curve_summary, grading_config
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = ("The grader hit an internal error while grading this submission (not a problem with your "
+                  "file). Your submission is kept; staff have the details and can regrade it.")
+
+
+def heartbeat_seconds() -> float:
+    return settings.BELLMAN_HEARTBEAT_SECONDS
+
+
+def stale_after() -> timedelta:
+    """A run whose heartbeat is older than this has lost its worker."""
+    return timedelta(seconds=6 * heartbeat_seconds())
+
+
+def submission_grade(*, submission_id: int, final_attempt: bool = True, worker: str = "") -> str:
+    """Grade one submission and persist its report; a submission not waiting is left alone.
+
+    Returns the submission's status. Raises InfrastructureError when the machine failed and another
+    attempt should be made (the submission goes back to 'queued').
+    """
+    run = claim(submission_id, worker=worker)
+    if run is None:
+        return Submission.objects.filter(pk=submission_id).values_list("status", flat=True).first() or "missing"
+    submission = Submission.objects.select_related("assignment").get(pk=submission_id)
+    try:
+        with heartbeat(run):
+            config = grading_config()
+            run.backend = config.backend.name
+            folder = assignments.get(submission.assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+            report = pipeline.grade(folder, submission.filename, bytes(submission.original), config)
+    except InfrastructureError as exc:
+        return grading_failed(submission, run, str(exc), final=final_attempt)
+    except AssignmentError as exc:
+        return grading_failed(submission, run, str(exc), final=True)
+    except Exception as exc:  # noqa: BLE001 - a bug in the grader or in an assignment's checks.py
+        log.exception("grading submission %s raised", submission_id)
+        return grading_failed(submission, run, f"{type(exc).__name__}: {exc}", final=True,
+                              staff_detail=traceback.format_exc(), student_reason=INTERNAL_ERROR)
+    if report_persist(submission, run, report) and folder.is_written and submission.status == Submission.GRADED:
+        written.answers_store(submission, folder)
+    return Submission.objects.filter(pk=submission_id).values_list("status", flat=True).first()
+
+
+def claim(submission_id: int, *, worker: str = "") -> GradingRun | None:
+    """Take a queued submission (or one whose worker stopped heart-beating) and make a new grading run
+    its current one; None when another worker has it or it is not waiting."""
+    now = timezone.now()
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
+        if submission is None or not _claimable(submission, now):
+            return None
+        run = GradingRun.objects.create(submission=submission, attempt=submission.runs.count() + 1,
+                                        worker=worker or platform.node(), heartbeat_at=now,
+                                        versions={"python": platform.python_version()},
+                                        regrade_id=_open_regrade(submission))
+        Submission.objects.filter(pk=submission_id).update(status=Submission.RUNNING, current_run=run,
+                                                           status_changed_at=now)
+    return run
+
+
+def _claimable(submission: Submission, now) -> bool:
+    if submission.status == Submission.QUEUED:
+        return True
+    if submission.status != Submission.RUNNING:
+        return False
+    beat = GradingRun.objects.filter(pk=submission.current_run_id).values_list("heartbeat_at", flat=True).first()
+    return beat is None or beat < now - stale_after()
+
+
+def _open_regrade(submission: Submission):
+    item = submission.regrade_items.filter(finished_at=None).order_by("-id").first()
+    return item.regrade_id if item else None
+
+
+@contextmanager
+def heartbeat(run: GradingRun):
+    """Move ``run.heartbeat_at`` every few seconds from a thread while the block runs."""
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(heartbeat_seconds()):
+                GradingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+        except Exception as exc:  # noqa: BLE001 - a missed beat only makes the sweeper look sooner
+            log.warning("heartbeat of run %s stopped: %s", run.pk, exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{run.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def _current(submission_id: int, run: GradingRun) -> Submission | None:
+    """The submission, locked, if ``run`` is still its current grading; else None (superseded)."""
+    current = Submission.objects.select_for_update().select_related("assignment").get(pk=submission_id)
+    if current.current_run_id != run.pk or current.status != Submission.RUNNING:
+        log.warning("run %s of submission %s was superseded; its result is dropped", run.pk, submission_id)
+        GradingRun.objects.filter(pk=run.pk).update(outcome="superseded", finished_at=timezone.now())
+        return None
+    return current
+
+
+def report_persist(submission: Submission, run: GradingRun, report, *, tries: int = 4) -> bool:
+    """Store ``report`` as the result of ``run``; False (nothing stored) when ``run`` is no longer the
+    submission's current grading. A database that is unavailable for a moment is waited for (1, 2, 4 s)
+    rather than losing minutes of grading."""
+    for attempt in range(tries):
+        try:
+            return _report_persist(submission, run, report)
+        except (OperationalError, InterfaceError) as exc:
+            if attempt == tries - 1:
+                raise InfrastructureError(f"the database was unavailable when the report was stored: {exc}") from exc
+            log.warning("storing the report of submission %s failed (%s); trying again", submission.pk, exc)
+            connection.close()
+            time.sleep(2 ** attempt)
+    return False
+
+
+@transaction.atomic
+def _report_persist(submission: Submission, run: GradingRun, report) -> bool:
+    current = _current(submission.pk, run)
+    if current is None:
+        return False
+    data = report.to_dict()
+    current.check_results.all().delete()
+    CheckResult.objects.bulk_create([
+        CheckResult(submission=current, check_id=c.id, status=c.status, score=c.score, max_score=c.max_score,
+                    feedback=c.feedback, details=c.details, mistake=str(c.details.get("mistake") or "")[:100])
+        for c in report.checks])
+    status = Submission.ERROR if report.status == ERROR else Submission.GRADED
+    _finish(current, run, status, report=data, score=report.score, max_score=report.max_score, error=report.error,
+            curve_summary=curve_summary(data.get("curves", [])))
+    run.timings = getattr(report, "timings", {})
+    run.score, run.report = report.score, data
+    run.save(update_fields=["timings", "score", "report", "backend"])
+    events.graded_notify(current, run)
+    submission.refresh_from_db()
+    return True
+
+
+def grading_failed(submission: Submission, run: GradingRun, reason: str, *, final: bool, staff_detail: str = "",
+                   student_reason: str = "") -> str:
+    """Record a grading that could not finish: for good (the submission ends in 'error' with a reason the
+    student can read, the detail for staff on the run), or for another attempt (back to 'queued';
+    raises InfrastructureError so that the task is retried)."""
+    with transaction.atomic():
+        current = _current(submission.pk, run)
+        if current is None:
+            return Submission.objects.filter(pk=submission.pk).values_list("status", flat=True).first()
+        run.message = (reason + ("\n\n" + staff_detail if staff_detail else ""))[:20000]
+        run.save(update_fields=["message", "backend"])
+        if final:
+            _finish(current, run, Submission.ERROR, error=student_reason or (
+                f"The grader could not finish (not a problem with your file): {reason}. "
+                "Your submission is kept; staff have been told and can regrade it."))
+            events.graded_notify(current, run)
+            log.error("grading submission %s failed for good: %s", submission.pk, reason)
+        else:
+            GradingRun.objects.filter(pk=run.pk).update(outcome="retry", finished_at=timezone.now())
+            Submission.objects.filter(pk=submission.pk).update(status=Submission.QUEUED,
+                                                               status_changed_at=timezone.now())
+    submission.refresh_from_db()
+    if not final:
+        raise InfrastructureError(reason)
+    return submission.status
+
+
+def _finish(current: Submission, run: GradingRun, status: str, **fields) -> None:
+    for name, value in fields.items():
+        setattr(current, name, value)
+    current.status = status
+    current.save()
+    run.outcome, run.finished_at = status, timezone.now()
+    GradingRun.objects.filter(pk=run.pk).update(outcome=status, finished_at=run.finished_at)
+    current.regrade_items.filter(finished_at=None).update(
+        score_after=current.score if status == Submission.GRADED else None, status_after=status,
+        finished_at=timezone.now())
+
+
+def submission_fail_unfinished(*, submission_id: int, reason: str, detail: str = "") -> bool:
+    """The last line of defence (the task's on_failure): a submission left queued or running by a task
+    that died of something nothing else caught ends in 'error' with a reason. True if it did."""
+    with transaction.atomic():
+        current = Submission.objects.select_for_update().filter(pk=submission_id).first()
+        if current is None or current.status not in (Submission.QUEUED, Submission.RUNNING):
+            return False
+        run = current.current_run
+        if run is not None and run.finished_at is None:
+            run.message = (reason + ("\n\n" + detail if detail else ""))[:20000]
+            run.save(update_fields=["message"])
+            _finish(current, run, Submission.ERROR, error=INTERNAL_ERROR)
+        else:
+            current.status, current.error = Submission.ERROR, INTERNAL_ERROR
+            current.save()
+    log.error("submission %s ended in error by the task's last line of defence: %s", submission_id, reason)
+    return True

@@ -1,0 +1,91 @@
+"""The queue's sweeper (celery beat): nothing waits forever.
+
+A submission 'queued' whose task is in no broker queue (an upload made while Redis was down, a Redis
+restarted empty) is sent again; a submission 'running' whose grading run stopped heart-beating (its
+worker was killed) goes back to 'queued' and is sent again. Sending twice is harmless: the claim
+lets one grading win.
+"""
+import base64
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from server.submissions.grading import stale_after
+from server.submissions.models import Submission
+from server.submissions.services import GRADE_TASK, PRIORITY_NEW, PRIORITY_REGRADE, task_send
+
+log = logging.getLogger(__name__)
+QUEUED_GRACE = timedelta(seconds=20)  # a task just sent may not be visible in a list yet
+
+
+@dataclass
+class SweepResult:
+    resent: list = field(default_factory=list)
+    revived: list = field(default_factory=list)  # running, with a worker that stopped heart-beating
+    broker_down: bool = False
+
+
+def _queue_keys(client) -> list:
+    keys = []
+    for name in ("celery",):
+        keys.append(name)
+        keys += [f"{name}{settings.CELERY_BROKER_TRANSPORT_OPTIONS['sep']}{p}" for p in range(1, 10)]
+    return [k for k in keys if client.type(k) == b"list"]
+
+
+def _submission_id(raw: bytes) -> int | None:
+    """The submission id a grading message carries (kombu's JSON envelope, body in base64)."""
+    try:
+        message = json.loads(raw)
+        if isinstance(message, list):  # the unacked hash holds [message, exchange, routing_key]
+            message = message[0]
+        if message.get("headers", {}).get("task") != GRADE_TASK:
+            return None
+        body = json.loads(base64.b64decode(message["body"]))
+        return int(body[0][0])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def broker_submission_ids() -> set | None:
+    """Ids of the submissions whose grading task is waiting in, or taken from, the broker; None when the
+    broker cannot be read."""
+    try:
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=5, socket_connect_timeout=5)
+        raws = [raw for key in _queue_keys(client) for raw in client.lrange(key, 0, -1)]
+        raws += list(client.hvals("unacked"))
+    except redis.RedisError as exc:
+        log.warning("the sweeper cannot read the broker: %s", exc)
+        return None
+    return {i for i in map(_submission_id, raws) if i is not None}
+
+
+def submissions_sweep(*, now=None) -> SweepResult:
+    now = now or timezone.now()
+    result = SweepResult()
+    in_broker = broker_submission_ids()
+    if in_broker is None:
+        result.broker_down = True
+        return result
+    stale = now - stale_after()
+    dead = (Submission.objects.filter(status=Submission.RUNNING)
+            .filter(Q(current_run__heartbeat_at__lt=stale) | Q(current_run__isnull=True, status_changed_at__lt=stale))
+            .values_list("id", flat=True))
+    for pk in dead:
+        if Submission.objects.filter(pk=pk, status=Submission.RUNNING).update(status=Submission.QUEUED,
+                                                                              status_changed_at=now):
+            result.revived.append(pk)
+            log.warning("submission %s: its worker stopped heart-beating; queued again", pk)
+    lost = (Submission.objects.filter(status=Submission.QUEUED, status_changed_at__lt=now - QUEUED_GRACE)
+            .exclude(pk__in=in_broker).values_list("id", flat=True))
+    for pk in set(lost) | set(result.revived):
+        regrading = Submission.objects.filter(pk=pk, regrade_items__finished_at=None).exists()
+        if task_send(pk, priority=PRIORITY_REGRADE if regrading else PRIORITY_NEW):
+            result.resent.append(pk)
+    return result
