@@ -48,8 +48,8 @@ def _where_it_stopped(host) -> str:
     done = len(host.episodes)
     if not done:
         return "It ran out before the first training episode ended."
-    return (f"It ran out during training episode {done + 1} ({done} episode{'s' if done > 1 else ''} had ended, "
-            f"the last of {host.episodes[-1].length} steps).")
+    return (f"It ran out after {done} training episode{'s' if done > 1 else ''} had ended (the last after "
+            f"{host.episodes[-1].length} steps).")
 
 
 # Inference mode for the evaluation: a network with dropout (PyTorch's REINFORCE example has p=0.6) would

@@ -4,6 +4,8 @@ Each gap is found in the student's file (grader/gaps.py), then that one statemen
 sandbox on inputs chosen here; its outputs come back as data and are compared with values
 computed here. The learning curve trains the student's whole script on the proxied environment.
 """
+import ast
+import builtins
 import threading
 
 import numpy as np
@@ -27,16 +29,55 @@ def _named(mistake):
     return {"mistake": mistake} if mistake else {}
 
 
+def _names(node, ctx_type=ast.Load):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx_type)}
+
+
+def _context(source, code, given):
+    """The top-level assignments of ``source`` that define what ``code`` uses but is not given (the file's
+    `device = torch.device(...)`, `criterion = nn.MSELoss()`, `n_actions = env.action_space.n`), with what they
+    need in turn, as one line of statements in file order; "" when none is needed. An assignment that needs
+    something no such statement defines (a class of the file, say) is left out."""
+    tree = ast.parse(source)
+    defined = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) or isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            defined.update({name: node for t in targets for name in _names(t, ast.Store)})
+    known = set(given) | set(dir(builtins))
+    chosen, wanted = [], list(_names(ast.parse(code)) - known)
+    while wanted:
+        node = defined.get(wanted.pop())
+        if node is not None and node not in chosen:
+            chosen.append(node)
+            wanted.extend(_names(node.value) - known)
+    while True:  # drop what cannot run: a statement whose names are neither given nor defined by another
+        available = known | {name for node in chosen for t in getattr(node, "targets", [getattr(node, "target", None)])
+                              for name in _names(t, ast.Store)}
+        runnable = [node for node in chosen if _names(node.value) <= available]
+        if len(runnable) == len(chosen):
+            break
+        chosen = runnable
+    return "; ".join(ast.unparse(node) for node in sorted(chosen, key=lambda n: n.lineno))
+
+
 class _Line:
-    """The student's line for one gap, ready to run in the sandbox on chosen inputs."""
+    """The student's line for one gap, ready to run in the sandbox on chosen inputs.
+
+    The inputs are the names the template gives the line at that point (README.md lists them); the file's
+    imports run first, and then whatever top-level assignments of the file the line uses beyond its inputs
+    (CleanRL's `device`, a `criterion` object), on the line before it so that a traceback keeps its line."""
 
     def __init__(self, ctx, gap):
         self.ctx, self.gap = ctx, gap
         self.imports = gaps.imports(ctx.job.source)
 
     def run(self, inputs, outputs, repeat=1):
-        return self.ctx.session(load=False).exec(self.gap.code, inputs=inputs, outputs=outputs, imports=self.imports,
-                                       line=self.gap.line, no_grad=self.gap.id in NO_GRAD, repeat=repeat)
+        imported = {(a.asname or a.name).split(".")[0] for n in ast.parse(self.imports).body for a in n.names}
+        context = _context(self.ctx.job.source, self.gap.code, set(inputs) | imported)
+        code, line = (f"{context}\n{self.gap.code}", self.gap.line - 1) if context else (self.gap.code, self.gap.line)
+        return self.ctx.session(load=False).exec(code, inputs=inputs, outputs=outputs, imports=self.imports,
+                                                 line=line, no_grad=self.gap.id in NO_GRAD, repeat=repeat)
 
 
 def gap_check(function):
@@ -83,20 +124,26 @@ def _action(value):
 
 
 # -- td_target ---------------------------------------------------------------------------------
+# The line gets what the template has at that point in update(): r, m and max_next_q of shape (batch, 1),
+# gamma, and also the target network q_target and the next states s2 that max_next_q came from, for a line
+# that computes the maximum itself (`q_target(s2).max(1)[0].unsqueeze(1)`, `.amax(dim=1, keepdim=True)`).
 @gap_check
 def td_target(ctx, code):
     n = 32
     r = ctx.rng.normal(size=(n, 1)).round(3)
     m = np.ones((n, 1))
     m[ctx.rng.choice(n, 8, replace=False)] = 0.0  # terminal transitions
-    max_next_q = (ctx.rng.normal(size=(n, 1)) * 10).round(3)
+    layers = _known_network(ctx, scale=4.0)
+    s2 = ctx.rng.normal(size=(n, 4)).astype(np.float32)
+    max_next_q = np.array([_forward(layers, x.astype(float)).max() for x in s2]).reshape(n, 1).astype(np.float32)
     gamma = 0.9
-    out = code.run({"r": tensor_arg(r), "m": tensor_arg(m), "gamma": gamma, "max_next_q": tensor_arg(max_next_q)},
-                   ["y"])[0]
+    out = code.run({"r": tensor_arg(r), "m": tensor_arg(m), "gamma": gamma, "max_next_q": tensor_arg(max_next_q),
+                    "s2": tensor_arg(s2), "q_target": {"$mlp": layers}}, ["y"])[0]
     y = _array(out["y"])
     want = r + m * gamma * max_next_q
     if y is None or y.size != n:
-        return failed(f"y must be a tensor with one target per transition ({n} here); got {str(out['y'])[:80]}.")
+        return failed(f"y must be a tensor with one target per transition ({n} here, shape ({n}, 1) like r); got "
+                      f"{str(out['y'])[:80]}.")
     y = y.reshape(n, 1)
     if np.allclose(y, want, atol=1e-4):
         return passed("y = r + m * gamma * max_next_q: right on ordinary and terminal transitions.")
@@ -111,29 +158,41 @@ def td_target(ctx, code):
     mistake, why = next(((k, h) for k, h, v in hints if np.allclose(y, v, atol=1e-4)), ("", ""))
     terminal = int(np.flatnonzero(m.ravel() == 0)[0])
     return failed(f"y is wrong{': ' + why if why else ''}. For a terminal transition (r={r[terminal, 0]:g}, m=0, "
-                  f"max_next_q={max_next_q[terminal, 0]:g}) y should be {want[terminal, 0]:g}, yours is "
-                  f"{y[terminal, 0]:g}; expected y = r + m * gamma * max_next_q.", **_named(mistake))
+                  f"max_next_q={max_next_q[terminal, 0]:.4g}) y should be {want[terminal, 0]:.4g}, yours is "
+                  f"{y[terminal, 0]:.4g}; expected y = r + m * gamma * max_next_q.", **_named(mistake))
 
 
 # -- td_loss -----------------------------------------------------------------------------------
+# The line gets q_estimates (batch, 1), with its gradient, and y (batch, 1); also q, s and a, the network, states
+# and actions that q_estimates came from, for a line that gathers them itself (`q(s).gather(1, a)`).
 @gap_check
 def td_loss(ctx, code):
     n = 32
-    q_estimates = ctx.rng.normal(size=(n, 1)).round(3)
+    layers = _known_network(ctx)
+    s = ctx.rng.normal(size=(n, 4)).astype(np.float32)
+    a = ctx.rng.integers(0, 2, size=(n, 1))
+    q_estimates = np.array([_forward(layers, x.astype(float))[i] for x, i in zip(s, a.ravel())]).reshape(n, 1)
     y = (q_estimates + ctx.rng.normal(size=(n, 1))).round(3)
-    out = code.run({"q_estimates": tensor_arg(q_estimates, grad=True), "y": tensor_arg(y)}, ["loss"])[0]
+    out = code.run({"q_estimates": tensor_arg(q_estimates, grad=True), "y": tensor_arg(y), "q": {"$mlp": layers},
+                    "s": tensor_arg(s), "a": tensor_arg(a, dtype="int64")}, ["loss"])[0]
     loss, want = out["loss"], float(np.mean((q_estimates - y) ** 2))
     value = _array(loss)
     if value is None or value.size != 1:
         return failed(f"loss must be a single number (a scalar tensor); got {str(loss)[:80]}.")
-    if not np.isclose(float(value.ravel()[0]), want, rtol=1e-4):
+    got = float(value.ravel()[0])
+    if not np.isclose(got, want, rtol=1e-4):
         hint, mistake = "", ""
-        if np.isclose(float(value.ravel()[0]), float(np.sum((q_estimates - y) ** 2)), rtol=1e-4):
+        diff = np.abs(q_estimates - y)
+        if np.isclose(got, float(np.sum((q_estimates - y) ** 2)), rtol=1e-4):
             hint, mistake = " It looks like the sum of squares: take the mean.", "loss_sum_not_mean"
-        elif np.isclose(float(value.ravel()[0]), float(np.mean(np.abs(q_estimates - y))), rtol=1e-4):
+        elif np.isclose(got, float(np.mean(diff)), rtol=1e-4):
             hint, mistake = " It looks like the mean absolute error: square the differences.", "loss_not_squared"
+        elif np.isclose(got, float(np.mean(np.where(diff < 1, 0.5 * diff ** 2, diff - 0.5))), rtol=1e-4):
+            hint, mistake = (" It looks like the Huber loss (smooth_l1_loss, as in Stable-Baselines3 and PyTorch's "
+                             "DQN tutorial): it trains a DQN too, but this line asks for the workshop's mean "
+                             "squared error (torch.pow(q_estimates - y, 2).mean(), or F.mse_loss)."), "loss_huber"
         return failed(f"loss should be the mean squared error between q_estimates and y ({want:.4f} here); "
-                      f"yours is {float(value.ravel()[0]):.4f}.{hint}", **_named(mistake))
+                      f"yours is {got:.4f}.{hint}", **_named(mistake))
     if not isinstance(loss, TensorValue) or not loss.requires_grad:
         return failed("loss has the right value but is not a tensor connected to q_estimates, so loss.backward() "
                       "cannot train the network: keep it a tensor (no .item(), no float()).", mistake="loss_detached")
@@ -161,11 +220,14 @@ def explore_action(ctx, code):
 
 
 # -- greedy_action -----------------------------------------------------------------------------
-def _known_network(ctx):
+def _known_network(ctx, scale=1.0):
+    """Weights of a small network (4 -> 16 -> 2, ReLU) the trusted side can evaluate (``_forward``) and the
+    sandbox can build (``{"$mlp": layers}``); ``scale`` spreads its outputs."""
     rng = np.random.default_rng(int(ctx.spec.get("check_seed", 0)) + 1)
     shapes = [(16, 4), (2, 16)]
-    return [[(rng.normal(size=shape) * 0.8).round(4).tolist(), (rng.normal(size=shape[0]) * 0.3).round(4).tolist()]
-            for shape in shapes]
+    return [[(rng.normal(size=shape) * 0.8 * (scale if i else 1.0)).round(4).tolist(),
+             (rng.normal(size=shape[0]) * 0.3 * (scale if i else 1.0)).round(4).tolist()]
+            for i, shape in enumerate(shapes)]
 
 
 def _forward(layers, x):
@@ -208,11 +270,13 @@ def greedy_action(ctx, code):
 
 
 # -- env_step ----------------------------------------------------------------------------------
+# `a` comes as a numpy integer (0-d), as env.action_space.sample() gives it: `env.step(a)`, `env.step(int(a))` and
+# `env.step(a.item())` all take it, whichever of these the student's action lines need.
 @gap_check
 def env_step(ctx, code):
     obs = [0.1, -0.2, 0.03, 0.4]
     inputs = {"env": {"$fake_env": {"n_actions": 2, "seed": 3, "step": [obs, 1.0, True, False, {"k": 1}]}},
-              "a": 1, "s": np.zeros(4, dtype=np.float32)}
+              "a": np.array(1, dtype=np.int64), "s": np.zeros(4, dtype=np.float32)}
     try:
         out = code.run(inputs, ["s2", "r", "terminated", "truncated"])[0]
     except StudentCodeError as exc:  # the classic mistake raises inside the student's line

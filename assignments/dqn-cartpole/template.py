@@ -66,6 +66,11 @@ rb = ReplayBuffer()
 
 
 def update():
+    """One gradient step on a batch from the replay buffer.
+
+    s, s2: float32 tensors of shape (batch_size, 4); a: int64 tensor of shape (batch_size, 1);
+    r, m, max_next_q, y and q_estimates: float32 tensors of shape (batch_size, 1).
+    """
     s, a, r, s2, m = rb.sample(batch_size)  # m is 0 where the game ended (terminated), else 1
     with torch.no_grad():  # no gradients through the target network
         max_next_q, _ = q_target(s2).max(dim=1, keepdim=True)
@@ -96,6 +101,7 @@ while ep < max_ep:  # loop through some number of episodes, aka complete games
     s, _ = env.reset()
     ep_r = 0.0
     while True:  # loop through a game frame by frame
+        # s is the state, a numpy float32 array of shape (4,); a is the action chosen, 0 or 1
         with torch.no_grad():
             if random.random() < epsilon:  # some of the time, pick a random action to explore
                 a = ...  # FILL IN: explore_action

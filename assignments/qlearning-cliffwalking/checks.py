@@ -20,9 +20,49 @@ def _named(mistake):
     return {"mistake": mistake} if mistake else {}
 
 
+# Each function's inputs as its docstring in the template states them; the checks send exactly these, and a
+# function that raises on them is told what it was given.
+DOCUMENTED = {
+    "epsilon_greedy": "epsilon_greedy(Q, state, epsilon, rng) gets the Q table as a numpy float array of shape "
+                      "(n_states, n_actions), the state as an int, epsilon as a float from 0 to 1 and rng as a "
+                      "numpy Generator (np.random.default_rng); it returns an int.",
+    "q_update": "q_update(Q, s, a, r, s2, terminated, alpha, gamma) gets the Q table as a numpy float array of "
+                "shape (n_states, n_actions), s, a and s2 as ints, r as a float, terminated as a bool, alpha and "
+                "gamma as floats; it changes Q[s, a] in place and returns the new value as a float.",
+}
+
+
+class _Raised(Exception):
+    """A student function raised on its documented input; carries the feedback."""
+
+
+def _call(session, fn, *args, **kwargs):
+    """``session.call``; a student's exception on the documented input becomes _Raised with the feedback
+    (a NotImplementedError passes on, for the pipeline to say the part is not written yet)."""
+    try:
+        return session.call(fn, *args, **kwargs)
+    except StudentCodeError as exc:
+        if exc.exc_type == "NotImplementedError" or exc.kind != "call":
+            raise
+        trace = f"\n\n{exc.traceback.strip()}" if exc.traceback.strip() else ""
+        raise _Raised(f"{DOCUMENTED[fn]} Yours raised {exc}.{trace}") from None
+
+
+def _feedback_on_raise(check):
+    """The check, with a student function that raised on its documented input failing it with the feedback."""
+    def run(ctx):
+        try:
+            return check(ctx)
+        except _Raised as exc:
+            return failed(str(exc))
+
+    run.__name__, run.__doc__ = check.__name__, check.__doc__
+    return run
+
+
 # -- epsilon_greedy ----------------------------------------------------------------------------
 def _actions(session, Q, state, epsilon, seed, n):
-    values = session.call("epsilon_greedy", Q, state, epsilon, rng_arg(seed), repeat=n).values
+    values = _call(session, "epsilon_greedy", Q, state, epsilon, rng_arg(seed), repeat=n).values
     bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < Q.shape[1]]
     if bad:
         raise StudentCodeError(
@@ -30,6 +70,7 @@ def _actions(session, Q, state, epsilon, seed, n):
     return np.bincount(values, minlength=Q.shape[1])
 
 
+@_feedback_on_raise
 def epsilon_greedy(ctx):
     session = ctx.session()
     Q = ctx.rng.normal(size=(6, 4))
@@ -102,6 +143,7 @@ def _diagnose(value, Q, s, a, r, s2, terminated, alpha, gamma):
     return "", ""
 
 
+@_feedback_on_raise
 def q_update(ctx):
     rng = ctx.rng
     big = rng.normal(size=(48, 4)) * 5
@@ -118,7 +160,7 @@ def q_update(ctx):
         if terminated:
             Q[s2] = 50.0  # a terminal state's values must not leak into the target
         want = _expected(Q, s, a, r, s2, terminated, alpha, gamma)
-        result = session.call("q_update", Q, s, a, r, s2, terminated, alpha, gamma, return_args=True)
+        result = _call(session, "q_update", Q, s, a, r, s2, terminated, alpha, gamma, return_args=True)
         value, after = result.value, result.args[0]
         args = f"q_update(Q, s={s}, a={a}, r={r:.3g}, s2={s2}, terminated={terminated}, alpha={alpha}, gamma={gamma})"
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -12,17 +12,23 @@ import numpy as np
 def epsilon_greedy(Q, state, epsilon, rng):
     """Pick an action for `state`.
 
+    Q: numpy float array of shape (n_states, n_actions); state: int; epsilon: float from 0 to 1;
+    rng: a numpy Generator (np.random.default_rng(...)).
+
     With probability `epsilon`, explore: a uniformly random action. Otherwise exploit:
     an action with the highest value in Q[state] (break ties however you like).
-    Use `rng` (a numpy Generator) for every random draw, so that runs are reproducible.
-    Return a Python int.
+    Use `rng` for every random draw, so that runs are reproducible.
+    Return the action as an int (a numpy integer is fine too).
     """
     # TODO: your code here
     raise NotImplementedError
 
 
 def q_update(Q, s, a, r, s2, terminated, alpha, gamma):
-    """Apply one Q-learning update to Q[s, a] in place and return the new value.
+    """Apply one Q-learning update to Q[s, a] in place and return the new value (a float).
+
+    Q: numpy float array of shape (n_states, n_actions); s, a, s2: int; r: float;
+    terminated: bool; alpha, gamma: float.
 
         Q[s, a] <- (1 - alpha) * Q[s, a] + alpha * (r + gamma * max_a' Q[s2, a'])
 

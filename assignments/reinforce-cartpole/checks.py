@@ -39,23 +39,110 @@ def _run(ctx, code, inputs, outputs):
     return ctx.session().exec(code, inputs=inputs, outputs=outputs, imports=IMPORTS, with_module=True)[0]
 
 
+# Each function's inputs as its docstring in the template states them; the checks send exactly these, and a
+# function that raises on them is told what it was given.
+DOCUMENTED = {
+    "select_action": "select_action(policy, state) gets a policy (here an instance of your Policy whose forward "
+                     "gives known probabilities) and one state as the environment gives it, a numpy float32 array "
+                     "of shape (4,); it returns the action as an int and its log-probability as a tensor.",
+    "discounted_returns": "discounted_returns(rewards, gamma) gets one episode's rewards as a list of floats and "
+                          "gamma as a float; it returns a 1-D float tensor with one return per step.",
+    "reinforce_loss": "reinforce_loss(log_probs, returns) gets two 1-D float32 tensors of shape (T,), one value per "
+                      "step (log_probs carries a gradient), and returns a scalar tensor.",
+}
+HINTS = {
+    # PyTorch's and the Hugging Face course's loss joins per-step losses of shape (1,) with torch.cat.
+    "zero-dimensional tensor": "Iterating over a 1-D tensor gives 0-d tensors, which torch.cat cannot join: use "
+                               "torch.stack, or multiply the two tensors directly.",
+}
+
+
+def _raised(function, exc, call="Yours"):
+    """Feedback for a student function that raised on its documented input (NotImplementedError passes on)."""
+    if exc.exc_type == "NotImplementedError" or exc.kind != "call":
+        raise exc
+    hint = next((h for words, h in HINTS.items() if words in str(exc)), "")
+    return failed(f"{DOCUMENTED[function]} {call} raised {exc}. {hint}".strip()
+                  + (f"\n\n{exc.traceback.strip()}" if exc.traceback.strip() else ""))
+
+
 # -- policy ------------------------------------------------------------------------------------
+# The probe runs the student's module in eval() mode, as inference is run, and puts back the mode it found:
+# a policy with dropout (PyTorch's REINFORCE example) gives different outputs for the same state in training
+# mode, and that is no mistake. Outputs that differ in eval() mode too are named before anything else. The
+# gradient is looked at in the module's own (training) mode, where train() uses it. Every failure is caught
+# here with the stage it happened in, so that the feedback says which documented input raised.
 POLICY_PROBE = """
-torch.manual_seed(seed)
-policy = Policy()
-single = policy(torch.as_tensor(state, dtype=torch.float32))
-batch = policy(torch.as_tensor(states, dtype=torch.float32))
+import traceback
+stage, error = "build", None
+try:
+    torch.manual_seed(seed)
+    policy = Policy()
+    stage = "one state"
+    one = torch.as_tensor(state, dtype=torch.float32)
+    many = torch.as_tensor(states, dtype=torch.float32)
+    is_module = isinstance(policy, torch.nn.Module)
+    was_training = policy.training if is_module else None
+    if is_module:
+        torch.nn.Module.train(policy, False)  # eval(), even where a class of the student's defines train()
+    try:
+        single = policy(one)
+        again = policy(one)
+        stage = "batch"
+        batch = policy(many)
+    finally:
+        if is_module:
+            torch.nn.Module.train(policy, was_training)
+    stage = "training mode"
+    trained = policy(one)
+    trained_again = policy(one)
+except Exception as exc:
+    error = {"stage": stage, "type": type(exc).__name__, "message": str(exc)[:400],
+             "traceback": traceback.format_exc()[-2500:]}
 """
+
+# What the grader gives forward and the constructor, as the template's docstrings say; quoted when they raise.
+POLICY_INPUTS = {
+    "build": "The grader builds your policy as `Policy()`, with no arguments, as train() does: give every "
+             "argument of `__init__` a default (n_obs=4, n_actions=2, ...).",
+    "one state": "forward gets one state as a float32 tensor of shape (4,) and must return shape (2,) (the "
+                 "evaluation asks for one state at a time); a softmax over dim=-1 works for one state and for a "
+                 "batch alike, where dim=1 fails on one state.",
+    "batch": "forward gets a batch of states as a float32 tensor of shape (batch, 4) and must return shape "
+             "(batch, 2).",
+    "training mode": "forward must also run in training mode (the mode train() uses) on one state, a float32 "
+                     "tensor of shape (4,).",
+}
+
+
+def _probe_failure(error):
+    """The feedback for a probe that raised, or re-raises a NotImplementedError as the student's own."""
+    if error["type"] == "NotImplementedError":
+        raise StudentCodeError(f"NotImplementedError: {error['message']}", exc_type="NotImplementedError",
+                               traceback=error["traceback"])
+    return failed(f"{POLICY_INPUTS[error['stage']]} Yours raised {error['type']}: {error['message']}\n\n"
+                  f"{error['traceback'].strip()}")
+
+
+def _differ(a, b):
+    return a is None or b is None or a.shape != b.shape or not np.allclose(a, b, atol=1e-6)
 
 
 def policy(ctx):
     states = ctx.rng.normal(scale=[1.0, 1.0, 0.1, 1.0], size=(6, 4))
     out = _run(ctx, POLICY_PROBE, {"seed": 5, "state": states[0].tolist(), "states": states.tolist()},
-               ["single", "batch"])
+               ["single", "again", "batch", "trained", "trained_again", "error"])
+    if out["error"]:
+        return _probe_failure(out["error"])
     single, batch = _values(out["single"]), _values(out["batch"])
     if single is None or batch is None:
         kind = type(out["single"] if single is None else out["batch"]).__name__
         return failed(f"Policy()(state) must return a tensor of probabilities; it returned {kind}.")
+    if _differ(single, _values(out["again"])):
+        return failed(f"Your network gives different outputs for the same state, even in eval() mode: "
+                      f"{_show(single)}, then {_show(_values(out['again']))}. Is there sampling in forward? forward "
+                      "must return the probabilities themselves; the sampling belongs in select_action.",
+                      mistake="forward_not_deterministic")
     if single.shape != (2,) or batch.shape != (6, 2):
         return failed(f"Policy()(state) must have shape (2,) for one state and (batch, 2) for a batch; yours gave "
                       f"{single.shape} for one state and {batch.shape} for a batch of 6.")
@@ -71,23 +158,38 @@ def policy(ctx):
     if not np.allclose(single, batch[0], atol=1e-5):
         return failed(f"One state gave {_show(single)}, but the same state in a batch gave {_show(batch[0])}: "
                       "forward must treat a batch row by row (a softmax over dim=-1).")
-    if not out["single"].requires_grad:
-        return failed("The probabilities carry no gradient: forward must compute them with torch operations on "
-                      "self.net(x), without .detach(), .numpy() or torch.tensor(...), or the policy cannot learn.",
-                      mistake="probs_detached")
-    return passed("Policy returns a probability distribution over the actions, for one state and for a batch.")
+    if not getattr(out["trained"], "requires_grad", False):
+        return failed("The probabilities carry no gradient: forward must compute them with torch operations from "
+                      "the network's output, without .detach(), .numpy() or torch.tensor(...), or the policy "
+                      "cannot learn.", mistake="probs_detached")
+    mode = (" (Checked in eval() mode: in training mode your outputs vary from call to call, as dropout makes "
+            "them.)" if _differ(_values(out["trained"]), _values(out["trained_again"])) else "")
+    return passed("Policy returns a probability distribution over the actions, for one state and for a batch."
+                  + mode)
 
 
 # -- select_action -----------------------------------------------------------------------------
+# The policy given to select_action has known probabilities. It is an instance of the student's own Policy
+# class where that can be built with no arguments, with forward replaced: whatever else their select_action
+# uses of their class (a method like the Hugging Face course's `act`, a list like PyTorch's `saved_log_probs`)
+# is there, as in their train().
 SAMPLER = """
-class KnownPolicy(torch.nn.Module):
-    def __init__(self, probs):
-        super().__init__()
-        self.logits = torch.nn.Parameter(torch.log(torch.tensor(probs, dtype=torch.float32)))
+base = torch.nn.Module
+try:
+    if isinstance(Policy, type) and issubclass(Policy, torch.nn.Module):
+        Policy()
+        base = Policy
+except Exception:
+    pass
 
-    def forward(self, x):
+class KnownPolicy(base):
+    def __init__(self, probs):
+        base.__init__(self)
+        self.known_logits = torch.nn.Parameter(torch.log(torch.tensor(probs, dtype=torch.float32)))
+
+    def forward(self, x, *args, **kwargs):
         x = torch.as_tensor(x, dtype=torch.float32)
-        p = torch.softmax(self.logits, dim=-1)
+        p = torch.softmax(self.known_logits, dim=-1)
         return p.expand(*x.shape[:-1], p.shape[-1])
 
 known = KnownPolicy(probs)
@@ -106,8 +208,11 @@ for _ in range(n):
 def select_action(ctx):
     probs, n = [0.25, 0.75], 1000
     state = ctx.rng.normal(size=4).tolist()
-    out = _run(ctx, SAMPLER, {"probs": probs, "n": n, "seed": 17, "state": state},
-               ["actions", "log_probs", "with_grad"])
+    try:
+        out = _run(ctx, SAMPLER, {"probs": probs, "n": n, "seed": 17, "state": state},
+                   ["actions", "log_probs", "with_grad"])
+    except StudentCodeError as exc:
+        return _raised("select_action", exc)
     actions, log_probs = out["actions"], out["log_probs"]
     bad = [a for a in actions if isinstance(a, bool) or not isinstance(a, int) or a not in (0, 1)]
     if bad:
@@ -196,9 +301,8 @@ def discounted_returns(ctx):
         try:
             value = session.call("discounted_returns", rewards, gamma).value
         except StudentCodeError as exc:
-            if exc.exc_type == "NotImplementedError":
-                raise
-            return failed(f"discounted_returns({rewards[:4]}{'...' if T > 4 else ''}, gamma={gamma}) raised {exc}")
+            return _raised("discounted_returns", exc,
+                           f"discounted_returns({rewards[:4]}{'...' if T > 4 else ''}, gamma={gamma})")
         got = _values(value)
         if got is None:
             return failed(f"discounted_returns must return a 1-D float tensor; it returned {type(value).__name__}.")
@@ -242,8 +346,11 @@ def reinforce_loss(ctx):
     for T in (12, 7):
         log_probs = -ctx.rng.uniform(0.05, 2.5, size=T)
         returns = np.round(ctx.rng.uniform(0.0, 40.0, size=T), 2)
-        out = _run(ctx, GRADIENT, {"log_probs": log_probs.tolist(), "returns": returns.tolist()},
-                   ["is_tensor", "size", "grad"])
+        try:
+            out = _run(ctx, GRADIENT, {"log_probs": log_probs.tolist(), "returns": returns.tolist()},
+                       ["is_tensor", "size", "grad"])
+        except StudentCodeError as exc:
+            return _raised("reinforce_loss", exc)
         if not out["is_tensor"]:
             return failed("reinforce_loss must return a tensor (built from log_probs) that the optimiser can "
                           "differentiate.")

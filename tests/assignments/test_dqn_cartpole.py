@@ -17,6 +17,12 @@ GAPS = ["td_target", "td_loss", "explore_action", "greedy_action", "env_step"]
 EXPECTED = {
     "passes_all.py": {},
     "passes_all_other_forms_no_markers.py": {},
+    # The styles students copy (README.md, "Decisions"), each adapted to the workshop's names and nothing more.
+    "passes_cleanrl.py": {},  # a `device` from the top of the file, F.mse_loss(target, estimate), a 0-d action
+    "passes_pytorch_tutorial.py": {},  # a `criterion` object made at the top, .max(1).indices on a batch of one
+    "passes_sb3_style.py": {},  # `import torch as th`, argmax(dim=1).reshape(-1)
+    "passes_udacity_drlnd.py": {},  # the target from q_target(s2).max(1)[0], the loss gathering q(s) itself
+    "passes_chat_assistant.py": {},  # random.randint(0, n_actions - 1) with the template's n_actions
     "wrong_mask_inverted.py": {"td_target": "mask is inverted"},
     "wrong_loss_sum.py": {"td_loss": "sum of squares"},
     "wrong_loss_item.py": {"td_loss": "keep it a tensor"},
@@ -81,6 +87,29 @@ def test_a_deleted_gap_line_is_the_mistake_gap_line_missing(grading_config):
     assert line in source
     result = gap_result("dqn.py", source.replace(line, "").encode(), "env_step", grading_config)
     assert result.details.get("mistake") == "gap_line_missing"
+
+
+def test_a_huber_loss_is_named_and_told_the_workshop_asks_for_the_mean_squared_error(grading_config):
+    source = (EXAMPLES / "passes_sb3_style.py").read_text()
+    line = "loss = F.mse_loss(q_estimates, y)"
+    assert line in source
+    result = gap_result("dqn.py", source.replace(line, "loss = F.smooth_l1_loss(q_estimates, y)").encode(), "td_loss",
+                        grading_config)
+    assert result.score == 0 and result.details.get("mistake") == "loss_huber"
+    assert "mean squared error" in result.feedback
+
+
+def test_a_line_gets_the_top_level_names_it_uses_and_nothing_that_cannot_run():
+    from grader.assignments import get
+
+    checks = get("dqn-cartpole").check_functions()
+    source = (EXAMPLES / "passes_pytorch_tutorial.py").read_text()
+    assert checks._context(source, "loss = criterion(q_estimates, y)", {"q_estimates", "y", "nn"}) == \
+        "criterion = nn.MSELoss()"
+    context = checks._context(source, "a = random.randrange(n_actions)", {"env", "random"})
+    assert context == "n_obs, n_actions = (env.observation_space.shape[0], env.action_space.n)"
+    # `q = QNetwork()` needs a class of the file, which a line is not given: left out.
+    assert checks._context(source, "a = q2(s)", {"s"}) == ""
 
 
 def test_gaps_are_found_with_or_without_their_markers():

@@ -1,4 +1,5 @@
 """The warm-up graded end to end through the CLI, on both backends: each example scores as it must."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -70,6 +71,54 @@ def unit_check(example, check_id, config):
 def test_a_known_mistake_is_named_by_its_id_in_the_checks_details(example, grading_config):
     check_id, mistake = MISTAKES[example]
     assert unit_check(example, check_id, grading_config).details.get("mistake") == mistake
+
+
+# The styles students copy (README.md, "Decisions"), each adapted to the contract and nothing more.
+PASSES = ["passes_all.py", "passes_hf_course.py", "passes_gymnasium_agent.py", "passes_chat_assistant.py",
+          "passes_policy_probabilities.py", "passes_plain_python.py"]
+
+
+@pytest.mark.parametrize("example", PASSES)
+def test_each_correct_style_gets_every_unit_point(example, grading_config):
+    path = EXAMPLES / example
+    report = pipeline.grade(QL, path.name, path.read_bytes(), grading_config, only=["epsilon_greedy", "q_update"])
+    assert report.score == report.max_score == 60, report.checks
+
+
+def test_a_function_that_raises_on_its_documented_input_is_told_the_documented_input(grading_config):
+    """The Hugging Face course's epsilon_greedy_policy(Qtable, state, epsilon), without the rng."""
+    source = (EXAMPLES / "passes_hf_course.py").read_text().replace(
+        "def epsilon_greedy(Q, state, epsilon, rng):", "def epsilon_greedy(Q, state, epsilon):")
+    report = pipeline.grade(QL, "ql.py", source.encode(), grading_config, only=["epsilon_greedy"])
+    feedback = report.checks[0].feedback
+    assert report.score == 0 and "rng as a numpy Generator" in feedback and "TypeError" in feedback
+
+
+def short_limits(**limits):
+    spec = {**QL.spec, "limits": {**QL.spec["limits"], **limits}}
+    return dataclasses.replace(QL, spec=spec)
+
+
+def test_a_file_that_never_finishes_loading_is_told_the_limit_and_the_usual_cause(grading_config):
+    source = (EXAMPLES / "passes_all.py").read_text().split("if __name__")[0] + "while True:\n    pass\n"
+    report = pipeline.grade(short_limits(request_timeout_s=2), "ql.py", source.encode(), grading_config,
+                            only=["q_update"])
+    assert report.checks[0].feedback == (
+        "Loading your file did not finish within its time limit of 2 s. The grader loads your file (runs its top "
+        'level) before any check: put training, episodes played to try things out and plots under `if __name__ '
+        '== "__main__":`, and look for a loop that never ends. The q_update check could not finish.')
+
+
+def test_a_training_run_out_of_time_is_told_the_limit_the_episode_and_the_usual_cause(grading_config):
+    source = (EXAMPLES / "passes_all.py").read_text().replace(
+        "    return Q\n", "    while True:\n        pass\n", 1)
+    assignment = short_limits()
+    assignment.spec["learning_curve"] = {**QL.spec["learning_curve"], "seeds": [1103], "run_timeout_s": 3,
+                                         "episodes": 3}
+    report = pipeline.grade(assignment, "ql.py", source.encode(), grading_config, only=["learning_curve"])
+    feedback = report.checks[0].feedback
+    assert "run 1: train() did not finish within its time limit of 3 s. Usual causes: an episode loop" in feedback
+    assert "It ran out after 3 training episodes had ended (the last after" in feedback
 
 
 def test_a_failure_with_no_diagnosis_names_no_mistake(grading_config):

@@ -19,6 +19,12 @@ EXPECTED = {
     "passes_all.py": {},
     "passes_plain_sum.py": {},  # the textbook loss, no baseline
     "passes_all_other_forms.py": {},  # log_softmax, multinomial, a mean loss with a baseline, vectorised returns
+    # The styles students copy (README.md, "Decisions"): each adapted to the contract and nothing more.
+    "passes_pytorch_dropout.py": {},  # PyTorch's example: dropout 0.6, saved_log_probs, normalised returns
+    "passes_hf_course.py": {},  # the Hugging Face course: Policy(s_size, a_size, h_size), act(), deque returns
+    "passes_spinning_up.py": {},  # Spinning Up: numpy reward-to-go, batches of episodes, a mean loss
+    "passes_cleanrl_style.py": {},  # CleanRL's conventions: orthogonal init, Categorical(logits=...)
+    "passes_chat_assistant.py": {},  # nn.Softmax in a Sequential, multinomial with gather, a mean baseline
     "wrong_sign.py": {"reinforce_loss": "sign is backwards"},
     "wrong_undiscounted.py": {"discounted_returns": "gamma is not applied"},
     "wrong_forward_returns.py": {"discounted_returns": "accumulated forward in time"},
@@ -68,6 +74,54 @@ def test_a_known_mistake_is_named_by_its_id_in_the_checks_details(example, gradi
     path = EXAMPLES / example
     result = pipeline.grade(RF, path.name, path.read_bytes(), grading_config, only=[check_id]).checks[0]
     assert result.details.get("mistake") == mistake
+
+
+def unit_result(source, check_id, config):
+    return pipeline.grade(RF, "policy.py", source.encode(), config, only=[check_id]).checks[0]
+
+
+def test_a_policy_with_dropout_gets_full_marks_and_is_told_it_was_checked_in_eval_mode(grading_config):
+    """PyTorch's REINFORCE example: two calls in training mode differ, and that is no mistake. (The note
+    about dropout comes from calls made after the probe put the module back in training mode.)"""
+    result = unit_result((EXAMPLES / "passes_pytorch_dropout.py").read_text(), "policy", grading_config)
+    assert result.score == result.max_score, result.feedback
+    assert "eval() mode" in result.feedback and "dropout" in result.feedback
+
+
+def test_sampling_inside_forward_is_named_before_any_other_diagnosis(grading_config):
+    base = (EXAMPLES / "passes_all.py").read_text()
+    line = "        return torch.softmax(self.net(x), dim=-1)\n"
+    assert line in base
+    noisy = base.replace(line, "        return torch.softmax(self.net(x) + torch.randn(2), dim=-1)\n")
+    result = unit_result(noisy, "policy", grading_config)
+    assert result.score == 0 and result.details.get("mistake") == "forward_not_deterministic"
+    assert "different outputs for the same state, even in eval() mode" in result.feedback
+
+
+def test_feedback_names_only_what_the_contract_names(grading_config):
+    """A policy whose network is not called `self.net` is told about its output, not about `self.net`."""
+    source = (EXAMPLES / "passes_chat_assistant.py").read_text().replace(
+        "        return self.model(x)", "        return self.model(x).detach()")
+    result = unit_result(source, "policy", grading_config)
+    assert result.details.get("mistake") == "probs_detached" and "self.net" not in result.feedback
+
+
+@pytest.mark.parametrize("old, new, check, words", [
+    # The Hugging Face course's constructor without defaults.
+    ("def __init__(self, s_size=4, a_size=2, h_size=16):", "def __init__(self, s_size, a_size, h_size):",
+     "policy", "with no arguments"),
+    # PyTorch's and the course's dim=1: fails on one state.
+    ("return F.softmax(x, dim=-1)", "return F.softmax(x, dim=1)", "policy", "float32 tensor of shape (4,)"),
+    # The course's torch.cat of per-step losses, on the documented 1-D log_probs.
+    ("return torch.stack(policy_loss).sum()", "return torch.cat(policy_loss).sum()", "reinforce_loss",
+     "use torch.stack"),
+])
+def test_a_function_that_raises_on_its_documented_input_is_told_the_documented_input(old, new, check, words,
+                                                                                       grading_config):
+    base = (EXAMPLES / "passes_hf_course.py").read_text()
+    assert old in base
+    result = unit_result(base.replace(old, new), check, grading_config)
+    assert result.score == 0 and words in result.feedback, result.feedback
 
 
 def test_a_part_not_implemented_yet_names_no_mistake(grading_config):
