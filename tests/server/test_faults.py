@@ -1,0 +1,219 @@
+"""Faults caused for real, each ending with every submission graded or in error with a reason, one final
+report each and no sandbox left running: Redis down during an upload, Redis restarted empty, a worker
+killed with SIGKILL mid-grade, a pool child killed. A Redis, workers and celery beat of the test's own."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.urls import reverse
+
+from server.submissions.models import GradingRun, Submission
+from tests.conftest import EXAMPLES, ROOT, RUN_TAG, VAR, free_port
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+SLOW_START = "import time as _bellman_t\n_bellman_t.sleep(4)\n"  # a grading long enough to be interrupted
+
+
+class RedisServer:
+    """A Redis without persistence that the test stops and starts (empty again)."""
+
+    def __init__(self, workdir):
+        self.port, self.workdir, self.proc = free_port(), workdir, None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        import redis
+
+        self.proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.workdir)], stdout=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+class Services:
+    """Workers and beat on this test's Redis and database; every process is stopped at the end."""
+
+    def __init__(self, redis_url, db_name, tmp):
+        self.env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": f"sqlite:///{db_name}",
+                    "BELLMAN_HEARTBEAT_SECONDS": "1", "BELLMAN_SWEEP_SECONDS": "2"}
+        self.env.pop("BELLMAN_TEST_DATABASE", None)
+        self.tmp, self.procs = tmp, []
+
+    def _start(self, args, name):
+        log = open(VAR / "test" / f"{name}.log", "w")
+        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", *args], cwd=ROOT,
+                                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def worker(self, name, pool="solo"):
+        return self._start(["worker", "--pool", pool, "--concurrency", "1", "--loglevel", "INFO",
+                            "--without-gossip", "--without-mingle", "--queues", "celery",
+                            "--hostname", f"{name}-{os.getpid()}@%h"], f"fault-{name}")
+
+    def beat(self):
+        return self._start(["beat", "--loglevel", "INFO", "--schedule", str(self.tmp / "beat-schedule")], "fault-beat")
+
+    def stop(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def services(redis_server, settings, tmp_path):
+    from django.db import connection
+
+    from grader.celery import app
+
+    def use(url):  # the app keeps a pool of connections to the broker it first talked to
+        settings.CELERY_BROKER_URL = app.conf.broker_url = url
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    previous = app.conf.broker_url
+    use(redis_server.url)
+    found = Services(redis_server.url, connection.settings_dict["NAME"], tmp_path)
+    yield found
+    found.stop()
+    use(previous)
+
+
+def upload(client, assignment, data: bytes, name="solution.py"):
+    import io
+
+    f = io.BytesIO(data)
+    f.name = name
+    return client.post(reverse("assignment", args=[assignment.course.slug, assignment.slug]), {"file": f})
+
+
+def wait_until(condition, timeout, message):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    pytest.fail(message + " (see var/test/fault-*.log)")
+
+
+def all_finished(*ids):
+    return lambda: set(Submission.objects.filter(pk__in=ids).values_list("status", flat=True)) <= {"graded", "error"}
+
+
+def assert_one_final_report_each(*ids):
+    for pk in ids:
+        finals = GradingRun.objects.filter(submission_id=pk, outcome__in=["graded", "error"]).count()
+        assert (pk, finals) == (pk, 1)
+
+
+def assert_no_sandbox_left():
+    import docker
+
+    try:
+        client = docker.from_env(timeout=10)
+    except docker.errors.DockerException:
+        return
+    wait_until(lambda: not client.containers.list(filters={"label": f"bellman.tag={RUN_TAG}"}), 90,
+               "sandboxes left running")
+
+
+def test_an_upload_while_redis_is_down_is_kept_and_graded_when_it_is_back(client, alice, assignment, redis_server,
+                                                                         services):
+    client.force_login(alice)
+    redis_server.stop()
+    response = upload(client, assignment, (EXAMPLES / "passes_all.py").read_bytes())
+    assert response.status_code == 302
+    submission = Submission.objects.get()
+    assert submission.status == Submission.QUEUED
+    assert "grading will start shortly" in client.get(response.url).content.decode()
+    redis_server.start()
+    services.worker("w1")
+    services.beat()
+    wait_until(all_finished(submission.pk), 150, "the upload made while Redis was down was not graded")
+    assert Submission.objects.get().status == Submission.GRADED
+    assert_one_final_report_each(submission.pk)
+
+
+def test_submissions_waiting_when_redis_restarts_empty_are_graded(client, alice, bob, assignment, redis_server,
+                                                                 services):
+    import redis
+
+    ids = []
+    for who in (alice, bob):
+        client.force_login(who)
+        upload(client, assignment, (EXAMPLES / "passes_all.py").read_bytes())
+        ids.append(Submission.objects.get(student=who).pk)
+    assert redis.Redis.from_url(redis_server.url).llen("celery") == 2
+    redis_server.stop()
+    redis_server.start()  # empty: no persistence
+    assert redis.Redis.from_url(redis_server.url).llen("celery") == 0
+    services.worker("w1")
+    services.beat()
+    wait_until(all_finished(*ids), 200, "submissions lost with Redis were not graded")
+    assert set(Submission.objects.values_list("status", flat=True)) == {"graded"}
+    assert_one_final_report_each(*ids)
+
+
+def _running_on(pk, name):
+    return lambda: Submission.objects.filter(pk=pk, status="running", current_run__worker__startswith=name).exists()
+
+
+def test_a_worker_killed_mid_grade_is_replaced_and_the_submission_graded_once(client, alice, assignment, services):
+    first = services.worker("doomed")
+    services.beat()
+    client.force_login(alice)
+    upload(client, assignment, SLOW_START.encode() + (EXAMPLES / "passes_all.py").read_bytes())
+    submission = Submission.objects.get()
+    wait_until(_running_on(submission.pk, "doomed"), 60, "the first worker never started grading")
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    services.worker("rescuer")
+    wait_until(all_finished(submission.pk), 240, "the submission of the killed worker was not graded")
+    submission.refresh_from_db()
+    assert submission.status == Submission.GRADED and submission.current_run.worker.startswith("rescuer")
+    assert_one_final_report_each(submission.pk)
+    assert_no_sandbox_left()
+
+
+def test_a_killed_pool_child_ends_in_a_graded_submission(client, alice, assignment, services):
+    parent = services.worker("prefork", pool="prefork")
+    services.beat()
+    client.force_login(alice)
+    upload(client, assignment, SLOW_START.encode() + (EXAMPLES / "passes_all.py").read_bytes())
+    submission = Submission.objects.get()
+    wait_until(_running_on(submission.pk, "prefork"), 60, "the worker never started grading")
+    children = subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "the prefork worker has no pool child"
+    for child in children:
+        os.kill(int(child), signal.SIGKILL)
+    wait_until(all_finished(submission.pk), 240, "the submission of the killed pool child was not graded")
+    assert Submission.objects.get().status == Submission.GRADED
+    assert_one_final_report_each(submission.pk)
+    assert_no_sandbox_left()
