@@ -29,8 +29,10 @@ start_redis() {
     local port; port=$(redis_port)
     if redis-cli -p "$port" ping >/dev/null 2>&1; then return; fi
     say "starting Redis on 127.0.0.1:$port"
-    redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes \
-        --dir "$run_dir" --pidfile "$run_dir/redis.pid" --logfile "$log_dir/redis.log"
+    # Append-only persistence: a restart keeps the queue (the sweeper covers a Redis that loses it).
+    mkdir -p "$BELLMAN_VAR_DIR/redis"
+    redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly yes --appendfsync everysec \
+        --daemonize yes --dir "$BELLMAN_VAR_DIR/redis" --pidfile "$run_dir/redis.pid" --logfile "$log_dir/redis.log"
     for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && { echo redis >> "$run_dir/started"; return; }; sleep 0.1; done
     die "Redis did not start (see $log_dir/redis.log)"
 }
@@ -53,11 +55,39 @@ start_dockerd() {
     say "Docker Engine did not start (see $log_dir/dockerd.log): only the bwrap backend will be used"
 }
 
+start_postgres() {
+    # A PostgreSQL server of this run's own, on a loopback port, with its data under var/: the tests'
+    # database. Exports BELLMAN_TEST_POSTGRES_URL.
+    local bin data port
+    bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
+    data=$BELLMAN_VAR_DIR/test/postgres
+    port=${BELLMAN_TEST_PG_PORT:-$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+    as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    if [ ! -s "$data/PG_VERSION" ]; then
+        mkdir -p "$data"
+        [ "$(id -u)" = 0 ] && chown postgres "$data"
+        as_pg "$bin/initdb" -D "$data" -U bellman -A trust --no-sync >"$log_dir/postgres-init.log" 2>&1 \
+            || die "initdb failed (see $log_dir/postgres-init.log)"
+    fi
+    [ "$(id -u)" = 0 ] && touch "$log_dir/postgres.log" && chown postgres "$log_dir/postgres.log"
+    say "starting PostgreSQL on 127.0.0.1:$port"
+    as_pg "$bin/pg_ctl" -D "$data" -l "$log_dir/postgres.log" -w \
+        -o "-p $port -c listen_addresses=127.0.0.1 -k $data -c fsync=off -c full_page_writes=off" start >/dev/null \
+        || die "PostgreSQL did not start (see $log_dir/postgres.log)"
+    echo postgres >> "$run_dir/started"
+    echo "$bin/pg_ctl -D $data" > "$run_dir/postgres.ctl"
+    export BELLMAN_TEST_POSTGRES_URL="postgres://bellman@127.0.0.1:$port/postgres"
+}
+
 stop_started() {
     # Stop the services this script started (and only those).
     [ -f "$run_dir/started" ] || return 0
+    if grep -qx postgres "$run_dir/started" && [ -f "$run_dir/postgres.ctl" ]; then
+        if [ "$(id -u)" = 0 ]; then runuser -u postgres -- $(cat "$run_dir/postgres.ctl") -m fast stop >/dev/null 2>&1 || true
+        else $(cat "$run_dir/postgres.ctl") -m fast stop >/dev/null 2>&1 || true; fi
+    fi
     if grep -qx redis "$run_dir/started"; then
-        redis-cli -p "$(redis_port)" shutdown nosave >/dev/null 2>&1 || true
+        redis-cli -p "$(redis_port)" shutdown >/dev/null 2>&1 || true
     fi
     if grep -qx dockerd "$run_dir/started" && [ -f "$run_dir/dockerd.pid" ]; then
         docker ps -aq --filter label=bellman.sandbox | xargs -r docker rm -f >/dev/null 2>&1 || true

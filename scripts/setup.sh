@@ -13,6 +13,8 @@ want debootstrap debootstrap
 if [ "${1:-}" = "--test" ]; then
     want chromium chromium
     want chromedriver chromium-driver
+    # The server tests run on PostgreSQL (a server of the test run's own, on loopback).
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
 fi
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || packages+=(python3-venv)
 if [ ${#packages[@]} -gt 0 ]; then

@@ -59,7 +59,9 @@ DATABASES = {"default": dj_database_url.parse(
     env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'bellman.sqlite3'}"), conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The worker and the web process write the same file: wait for locks instead of failing.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    # WAL: readers never wait for the writer, so pages stay fast while workers store reports.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE",
+                                       "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     test_db = env_str("BELLMAN_TEST_DATABASE", "")
     if test_db:

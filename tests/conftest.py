@@ -122,6 +122,17 @@ def assignment(course):
 
 
 # -- real services ------------------------------------------------------------------------------
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for the worker processes a test starts."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -155,15 +166,15 @@ def redis_url(tmp_path_factory):
 @pytest.fixture
 def celery_worker(redis_url, transactional_db, settings):
     """A real Celery worker process on the test Redis and the test database."""
-    from django.db import connection
 
     from grader.celery import app
 
     settings.CELERY_BROKER_URL = redis_url
     app.conf.broker_url = redis_url
     env = {**os.environ, "REDIS_URL": redis_url,
-           "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}"}
+           "DATABASE_URL": database_url()}
     env.pop("BELLMAN_TEST_DATABASE", None)
+    env.pop("BELLMAN_TEST_POSTGRES_URL", None)  # the worker uses DATABASE_URL, the test database
     log = open(VAR / "test" / "worker.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", "worker", "--pool", "solo",
                              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",

@@ -11,3 +11,14 @@ os.environ["BELLMAN_TEST_DATABASE"] = str(_var / "test" / "test.sqlite3")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")
 
 from server.settings import *  # noqa: E402,F401,F403
+
+# `make test` runs the suite on a PostgreSQL server of its own (BELLMAN_TEST_POSTGRES_URL); without it,
+# on the SQLite file above.
+if os.environ.get("BELLMAN_TEST_POSTGRES_URL"):
+    import dj_database_url  # noqa: E402
+
+    DATABASES = {"default": dj_database_url.parse(os.environ["BELLMAN_TEST_POSTGRES_URL"])}  # noqa: F811
+    DATABASES["default"]["TEST"] = {"NAME": f"test_bellman_{os.getpid()}"}
+
+# Personas are created by the hundred: a fast hash keeps the suite quick (never in production).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

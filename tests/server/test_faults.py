@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from server.submissions.models import GradingRun, Submission
-from tests.conftest import EXAMPLES, ROOT, RUN_TAG, VAR, free_port
+from tests.conftest import EXAMPLES, ROOT, RUN_TAG, VAR, database_url, free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 SLOW_START = "import time as _bellman_t\n_bellman_t.sleep(4)\n"  # a grading long enough to be interrupted
@@ -47,23 +47,25 @@ class RedisServer:
 class Services:
     """Workers and beat on this test's Redis and database; every process is stopped at the end."""
 
-    def __init__(self, redis_url, db_name, tmp):
-        self.env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": f"sqlite:///{db_name}",
+    def __init__(self, redis_url, tmp):
+        self.env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url(),
                     "BELLMAN_HEARTBEAT_SECONDS": "1", "BELLMAN_SWEEP_SECONDS": "2"}
         self.env.pop("BELLMAN_TEST_DATABASE", None)
+        self.env.pop("BELLMAN_TEST_POSTGRES_URL", None)
         self.tmp, self.procs = tmp, []
 
-    def _start(self, args, name):
+    def _start(self, args, name, **env):
         log = open(VAR / "test" / f"{name}.log", "w")
         proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", *args], cwd=ROOT,
-                                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         self.procs.append(proc)
         return proc
 
-    def worker(self, name, pool="solo"):
+    def worker(self, name, pool="solo", **env):
         return self._start(["worker", "--pool", pool, "--concurrency", "1", "--loglevel", "INFO",
                             "--without-gossip", "--without-mingle", "--queues", "celery",
-                            "--hostname", f"{name}-{os.getpid()}@%h"], f"fault-{name}")
+                            "--hostname", f"{name}-{os.getpid()}@%h"], f"fault-{name}", **env)
 
     def beat(self):
         return self._start(["beat", "--loglevel", "INFO", "--schedule", str(self.tmp / "beat-schedule")], "fault-beat")
@@ -89,8 +91,6 @@ def redis_server(tmp_path):
 
 @pytest.fixture
 def services(redis_server, settings, tmp_path):
-    from django.db import connection
-
     from grader.celery import app
 
     def use(url):  # the app keeps a pool of connections to the broker it first talked to
@@ -100,7 +100,7 @@ def services(redis_server, settings, tmp_path):
 
     previous = app.conf.broker_url
     use(redis_server.url)
-    found = Services(redis_server.url, connection.settings_dict["NAME"], tmp_path)
+    found = Services(redis_server.url, tmp_path)
     yield found
     found.stop()
     use(previous)
@@ -133,14 +133,14 @@ def assert_one_final_report_each(*ids):
         assert (pk, finals) == (pk, 1)
 
 
-def assert_no_sandbox_left():
+def assert_no_sandbox_left(tag=RUN_TAG):
     import docker
 
     try:
         client = docker.from_env(timeout=10)
     except docker.errors.DockerException:
         return
-    wait_until(lambda: not client.containers.list(filters={"label": f"bellman.tag={RUN_TAG}"}), 90,
+    wait_until(lambda: not client.containers.list(filters={"label": f"bellman.tag={tag}"}), 90,
                "sandboxes left running")
 
 
@@ -217,3 +217,23 @@ def test_a_killed_pool_child_ends_in_a_graded_submission(client, alice, assignme
     assert Submission.objects.get().status == Submission.GRADED
     assert_one_final_report_each(submission.pk)
     assert_no_sandbox_left()
+
+
+def test_two_workers_on_separate_hosts_share_the_queue_and_grade_nothing_twice(client, course, assignment, services):
+    from tests.server.factories import student
+
+    services.worker("host-a", BELLMAN_SANDBOX_TAG=f"{RUN_TAG}-a")
+    services.worker("host-b", BELLMAN_SANDBOX_TAG=f"{RUN_TAG}-b")
+    ids = []
+    for i in range(6):
+        client.force_login(student(course, f"batch{i}"))
+        upload(client, assignment, (EXAMPLES / "passes_all.py").read_bytes())
+        ids.append(Submission.objects.latest("pk").pk)
+    wait_until(all_finished(*ids), 300, "the batch was not graded")
+    hosts = {w.split("-")[0] + "-" + w.split("-")[1] for w in
+             Submission.objects.filter(pk__in=ids).values_list("current_run__worker", flat=True)}
+    assert hosts == {"host-a", "host-b"}
+    assert set(Submission.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"graded"}
+    assert_one_final_report_each(*ids)
+    assert_no_sandbox_left(f"{RUN_TAG}-a")
+    assert_no_sandbox_left(f"{RUN_TAG}-b")
