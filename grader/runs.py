@@ -5,6 +5,7 @@ was refused by the environment) becomes the run's ``problem``, in words for the 
 """
 import numpy as np
 
+from grader import progress
 from grader.envhost import EnvHost
 from grader.errors import BellmanError, SessionEnded, StudentCodeError
 from grader.report import Outcome
@@ -26,6 +27,7 @@ def training_run(host, seed, gave_up, train) -> dict:
         run["problem"] = "not run: an earlier run did not finish in time"
         host.close()
         return run
+    progress.track(host)  # its episodes are published while it trains
     try:
         run["eval"] = train()
     except (RunProblem, StudentCodeError) as exc:
