@@ -80,6 +80,22 @@ class _Line:
                                                  line=line, no_grad=self.gap.id in NO_GRAD, repeat=repeat)
 
 
+# What each line gets when it is checked, as the template has it at that point (README.md); quoted to a line
+# that raises on it.
+GIVEN = {
+    "td_target": "This line gets r, m and max_next_q as float32 tensors of shape (batch, 1), gamma as a float, and "
+                 "q_target with s2 (float32, (batch, 4)); it must set y, shape (batch, 1).",
+    "td_loss": "This line gets q_estimates (float32, shape (batch, 1), with its gradient) and y (float32, shape "
+               "(batch, 1)), and q, s (float32, (batch, 4)) and a (int64, (batch, 1)); it must set loss, a scalar "
+               "tensor.",
+    "explore_action": "This line gets env (with its action_space), s, q and epsilon; it must set a to 0 or 1.",
+    "greedy_action": "This line gets q (a network), s (the state, a numpy float32 array of shape (4,)), epsilon and "
+                     "env; it must set a to the action with the larger value.",
+    "env_step": "This line gets env, a (the action, a numpy integer) and s; it must bind s2, r, terminated, "
+                "truncated and the info that env.step(a) returns.",
+}
+
+
 def gap_check(function):
     """Finds the student's line for the gap named like ``function`` and hands it over; failures name the line."""
     gap_id = function.__name__
@@ -92,7 +108,15 @@ def gap_check(function):
         if found.code.strip() in ("...", "pass") or found.code.rstrip().endswith("= ..."):
             return failed(f"Line {found.line} ({gap_id}) is still `...`: write your code there.",
                           mistake="gap_not_filled")
-        outcome = function(ctx, _Line(ctx, found))
+        try:
+            outcome = function(ctx, _Line(ctx, found))
+        except StudentCodeError as exc:
+            if exc.kind != "call":
+                raise
+            trace = f"\n\n{exc.traceback.strip()}" if exc.traceback.strip() else ""
+            hint = (" A name your line uses is neither among these nor assigned at the top level of your file."
+                    if exc.exc_type == "NameError" else "")
+            outcome = failed(f"{GIVEN[gap_id]} Your line raised {exc}.{hint}{trace}")
         if outcome.fraction < 1:
             outcome.feedback = f"Line {found.line}: `{found.code.strip()[:120]}`\n{outcome.feedback}"
         return outcome

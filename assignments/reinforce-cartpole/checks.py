@@ -174,25 +174,27 @@ def policy(ctx):
 # uses of their class (a method like the Hugging Face course's `act`, a list like PyTorch's `saved_log_probs`)
 # is there, as in their train().
 SAMPLER = """
-base = torch.nn.Module
+def known_policy(base):
+    class KnownPolicy(base):
+        def __init__(self):
+            base.__init__(self)
+            self.known_logits = torch.nn.Parameter(torch.log(torch.tensor(probs, dtype=torch.float32)))
+
+        def forward(self, x, *args, **kwargs):
+            x = torch.as_tensor(x, dtype=torch.float32)
+            p = torch.softmax(self.known_logits, dim=-1)
+            return p.expand(*x.shape[:-1], p.shape[-1])
+
+    return KnownPolicy()
+
+known = None
 try:
     if isinstance(Policy, type) and issubclass(Policy, torch.nn.Module):
-        Policy()
-        base = Policy
+        known = known_policy(Policy)
 except Exception:
     pass
-
-class KnownPolicy(base):
-    def __init__(self, probs):
-        base.__init__(self)
-        self.known_logits = torch.nn.Parameter(torch.log(torch.tensor(probs, dtype=torch.float32)))
-
-    def forward(self, x, *args, **kwargs):
-        x = torch.as_tensor(x, dtype=torch.float32)
-        p = torch.softmax(self.known_logits, dim=-1)
-        return p.expand(*x.shape[:-1], p.shape[-1])
-
-known = KnownPolicy(probs)
+if known is None:
+    known = known_policy(torch.nn.Module)
 torch.manual_seed(seed)
 np.random.seed(seed)
 actions, log_probs, with_grad = [], [], []

@@ -99,6 +99,18 @@ def test_a_huber_loss_is_named_and_told_the_workshop_asks_for_the_mean_squared_e
     assert "mean squared error" in result.feedback
 
 
+def test_a_line_that_raises_is_told_what_it_was_given(grading_config):
+    """CleanRL's own name for the maximum, `target_max`, which the workshop's template calls max_next_q."""
+    source = (EXAMPLES / "passes_cleanrl.py").read_text()
+    line = "y = r + gamma * max_next_q * m"
+    assert line in source
+    result = gap_result("dqn.py", source.replace(line, "y = r + gamma * target_max * m").encode(), "td_target",
+                        grading_config)
+    assert result.score == 0
+    assert "This line gets r, m and max_next_q as float32 tensors of shape (batch, 1)" in result.feedback
+    assert "NameError" in result.feedback and "neither among these nor assigned" in result.feedback
+
+
 def test_a_line_gets_the_top_level_names_it_uses_and_nothing_that_cannot_run():
     from grader.assignments import get
 
