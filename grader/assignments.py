@@ -15,12 +15,16 @@ REQUIRED_FILES = ("spec.toml", "README.md", "checks.py", "reference.py", "templa
 WRITTEN_FILES = ("spec.toml", "README.md", "rubric.toml", "reference.md", "template.md")
 
 
+PHASES = ("units", "training")
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     id: str
     points: float
     title: str
     requires: tuple = ()
+    phase: str = "units"  # "training": a learning curve, graded after the unit checks on the training queue
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,10 @@ class Assignment:
     @property
     def is_written(self) -> bool:
         return self.kind == "written"
+
+    def phase_checks(self, phase: str) -> list:
+        """The ids of the checks graded in ``phase`` ("units" or "training")."""
+        return [c.id for c in self.checks if c.phase == phase]
 
     @property
     def max_score(self) -> float:
@@ -92,9 +100,12 @@ def load(path: Path) -> Assignment:
     for raw in spec.get("checks", []):
         try:
             checks.append(CheckSpec(id=raw["id"], points=float(raw["points"]), title=raw.get("title", raw["id"]),
-                                    requires=tuple(raw.get("requires", ()))))
+                                    requires=tuple(raw.get("requires", ())), phase=raw.get("phase", "units")))
         except (KeyError, TypeError, ValueError):
             raise AssignmentError(f"{slug}: every [[checks]] entry needs an id and points") from None
+        if checks[-1].phase not in PHASES:
+            raise AssignmentError(f"{slug}: check {checks[-1].id}: phase must be one of {', '.join(PHASES)}, "
+                                  f"not {checks[-1].phase!r}")
     if not checks:
         raise AssignmentError(f"{slug}: spec.toml lists no [[checks]]")
     ids = [c.id for c in checks]

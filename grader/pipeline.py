@@ -5,6 +5,7 @@ a step that settles the outcome early sets ``job.done``. Student faults become c
 results with feedback; only infrastructure faults escape (as InfrastructureError).
 """
 import ast
+import contextvars
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from grader import progress
 from grader.assignments import Assignment
 from grader.errors import AssignmentError, InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
 from grader.normalise import to_source
@@ -32,6 +34,7 @@ class GradingConfig:
     parallel_runs: int = 2
     tmp_root: str | None = None
     output_tail_chars: int = 4000
+    progress: object = None  # a grader.progress.Progress that training runs publish their episodes to
 
 
 @dataclass
@@ -108,7 +111,7 @@ def _top_level_names(tree: ast.Module) -> set:
 
 def run_checks(job: Job):
     functions = job.assignment.check_functions()
-    with CheckContext(job) as ctx:
+    with CheckContext(job) as ctx, progress.publishing(job.config.progress):
         for check in job.checks:
             if check.id in job.static_failures:
                 outcome = Outcome(0.0, job.static_failures[check.id])
@@ -250,7 +253,9 @@ class CheckContext:
     def map_runs(self, fn, items):
         """``[fn(item) for item in items]``, up to ``parallel_runs`` at a time (each in its own sandbox)."""
         with ThreadPoolExecutor(max_workers=max(1, self.job.config.parallel_runs)) as pool:
-            return list(pool.map(fn, items))
+            # Each run in a copy of this thread's context (the grading's progress): one context, one thread.
+            futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in items]
+            return [future.result() for future in futures]
 
     def _collect(self, session: Session):
         session.close()

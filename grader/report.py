@@ -74,3 +74,22 @@ class Report:
         if self.status == ERROR:
             data["error"] = self.error
         return data
+
+
+def merge(first: dict, second: Report) -> Report:
+    """One report from a grading done in two phases: ``first`` (the unit checks, as stored) and
+    ``second`` (the training checks), in the assignment's order of checks as each phase gave them."""
+    report = Report(assignment=first["assignment"], max_score=round(first["max_score"] + second.max_score, 2))
+    for check in first.get("checks", []):
+        report.add(CheckResult(id=check["id"], status=check["status"], score=check["score"],
+                               max_score=check["max_score"], feedback=check["feedback"],
+                               details=check.get("details", {})))
+    for check in second.checks:
+        report.add(check)
+    report.curves = first.get("curves", []) + second.curves
+    report.notices = first.get("notices", []) + [n for n in second.notices if n not in first.get("notices", [])]
+    report.output_tail = "\n".join(t for t in (first.get("output_tail", ""), second.output_tail) if t)
+    if second.status == ERROR:
+        report.status, report.error = ERROR, second.error
+    report.timings = {**first.get("timings", {}), **{f"training.{k}": v for k, v in getattr(second, "timings", {}).items()}}
+    return report

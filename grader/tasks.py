@@ -26,6 +26,16 @@ def grade_submission(self, submission_id: int) -> str:
                             worker=self.request.hostname or "")
 
 
+@app.task(bind=True, base=GradingTask, acks_late=True, max_retries=3, autoretry_for=(InfrastructureError,),
+          retry_backoff=5, retry_jitter=True)
+def train_submission(self, submission_id: int, run_id: int) -> str:
+    """Queue ``training``: the learning-curve checks of a submission whose unit checks are stored."""
+    from server.submissions.grading import submission_train
+
+    return submission_train(submission_id=submission_id, run_id=run_id,
+                            final_attempt=self.request.retries >= self.max_retries, worker=self.request.hostname or "")
+
+
 @app.task(acks_late=True, ignore_result=True)
 def submissions_sweep() -> int:
     """Beat: queued submissions the broker lost and running ones whose worker died are sent again."""

@@ -31,8 +31,13 @@ fi
 export BELLMAN_BASE_URL=${BELLMAN_BASE_URL:-http://$host}
 "$py" manage.py migrate --noinput >/dev/null
 "$py" manage.py check
-"$venv/bin/celery" -A grader.celery worker --loglevel INFO --concurrency 1 --hostname "demo@%h" \
+# Unit checks (seconds) and training runs (minutes) on worker pools of their own, so that the first feedback
+# never waits behind a queue of trainings.
+"$venv/bin/celery" -A grader.celery worker --queues celery --loglevel INFO --concurrency 1 --hostname "demo@%h" \
     > "$log_dir/worker.log" 2>&1 &
+pids+=($!)
+"$venv/bin/celery" -A grader.celery worker --queues training --loglevel INFO --concurrency 1 --hostname "trainer@%h" \
+    > "$log_dir/trainer.log" 2>&1 &
 pids+=($!)
 # Mail goes out from a worker of its own, so that a burst of e-mails never waits behind grading.
 "$venv/bin/celery" -A grader.celery worker --queues mail --loglevel INFO --concurrency 1 --hostname "mail@%h" \

@@ -160,7 +160,9 @@ CELERY_BEAT_SCHEDULE = {
     "instructor-digests": {"task": "server.notifications.tasks.digests_send",
                            "schedule": crontab(hour=env_int("BELLMAN_DIGEST_HOUR", 7), minute=0)},
 }
-CELERY_TASK_ROUTES = {"server.notifications.tasks.*": {"queue": "mail"}}
+# Queues: "celery" (unit checks, seconds), "training" (learning curves, minutes), "mail".
+CELERY_TASK_ROUTES = {"server.notifications.tasks.*": {"queue": "mail"},
+                      "grader.tasks.train_submission": {"queue": "training"}}
 
 LOGGING = {
     "version": 1,

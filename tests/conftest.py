@@ -178,7 +178,7 @@ def celery_worker(redis_url, transactional_db, settings):
     log = open(VAR / "test" / "worker.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", "worker", "--pool", "solo",
                              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                             "--queues", "celery,mail",
+                             "--queues", "celery,training,mail",
                              "--hostname", f"test-{os.getpid()}@%h"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     yield proc

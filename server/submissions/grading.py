@@ -22,11 +22,12 @@ from django.utils import timezone
 
 from grader import assignments, pipeline
 from grader.errors import AssignmentError, InfrastructureError
-from grader.report import ERROR
+from grader.progress import Progress
+from grader.report import ERROR, merge
 from server.notifications import events
 from server.submissions import written
 from server.submissions.models import CheckResult, GradingRun, Submission
-from server.submissions.services import curve_summary, grading_config
+from server.submissions.services import curve_summary, grading_config, train_send
 
 log = logging.getLogger(__name__)
 
@@ -44,32 +45,68 @@ def stale_after() -> timedelta:
 
 
 def submission_grade(*, submission_id: int, final_attempt: bool = True, worker: str = "") -> str:
-    """Grade one submission and persist its report; a submission not waiting is left alone.
+    """Grade one submission's unit checks (queue ``celery``, seconds) and store them at once; when the
+    assignment has training checks, hand the submission to the trainers (queue ``training``), else
+    store the whole report. A submission not waiting is left alone.
 
     Returns the submission's status. Raises InfrastructureError when the machine failed and another
     attempt should be made (the submission goes back to 'queued').
     """
     run = claim(submission_id, worker=worker)
     if run is None:
-        return Submission.objects.filter(pk=submission_id).values_list("status", flat=True).first() or "missing"
+        return _status(submission_id)
     submission = Submission.objects.select_related("assignment").get(pk=submission_id)
+    training = []
     try:
         with heartbeat(run):
             config = grading_config()
             run.backend = config.backend.name
             folder = assignments.get(submission.assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
-            report = pipeline.grade(folder, submission.filename, bytes(submission.original), config)
-    except InfrastructureError as exc:
-        return grading_failed(submission, run, str(exc), final=final_attempt)
-    except AssignmentError as exc:
-        return grading_failed(submission, run, str(exc), final=True)
-    except Exception as exc:  # noqa: BLE001 - a bug in the grader or in an assignment's checks.py
-        log.exception("grading submission %s raised", submission_id)
-        return grading_failed(submission, run, f"{type(exc).__name__}: {exc}", final=True,
-                              staff_detail=traceback.format_exc(), student_reason=INTERNAL_ERROR)
+            training = [] if folder.is_written else folder.phase_checks("training")
+            only = folder.phase_checks("units") if training else ()
+            report = pipeline.grade(folder, submission.filename, bytes(submission.original), config, only=only)
+    except Exception as exc:  # noqa: BLE001 - sorted by _failed: the machine, the assignment, the grader
+        return _failed(submission, run, exc, final_attempt)
+    if training and report.status != ERROR:
+        units_persist(submission, run, report)
+        return _status(submission_id)
     if report_persist(submission, run, report) and folder.is_written and submission.status == Submission.GRADED:
         written.answers_store(submission, folder)
-    return Submission.objects.filter(pk=submission_id).values_list("status", flat=True).first()
+    return _status(submission_id)
+
+
+def submission_train(*, submission_id: int, run_id: int, final_attempt: bool = True, worker: str = "") -> str:
+    """The training checks of a submission whose unit checks are stored (queue ``training``, minutes),
+    published as they train; then the whole report is stored."""
+    run = training_claim(submission_id, run_id, worker=worker)
+    if run is None:
+        return _status(submission_id)
+    submission = Submission.objects.select_related("assignment").get(pk=submission_id)
+    try:
+        with heartbeat(run, progress=(progress := Progress())):
+            config = grading_config(progress=progress)
+            folder = assignments.get(submission.assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+            report = pipeline.grade(folder, submission.filename, bytes(submission.original), config,
+                                    only=folder.phase_checks("training"))
+    except Exception as exc:  # noqa: BLE001 - sorted by _failed
+        return _failed(submission, run, exc, final_attempt, phase=Submission.TRAINING_QUEUED)
+    report_persist(submission, run, merge(submission.report, report))
+    return _status(submission_id)
+
+
+def _status(submission_id: int) -> str:
+    return Submission.objects.filter(pk=submission_id).values_list("status", flat=True).first() or "missing"
+
+
+def _failed(submission, run, exc: Exception, final_attempt: bool, *, phase: str = "") -> str:
+    if isinstance(exc, InfrastructureError):
+        return grading_failed(submission, run, str(exc), final=final_attempt, retry_phase=phase)
+    if isinstance(exc, AssignmentError):
+        return grading_failed(submission, run, str(exc), final=True)
+    log.error("grading submission %s raised", submission.pk, exc_info=exc)
+    detail = "".join(traceback.format_exception(exc))
+    return grading_failed(submission, run, f"{type(exc).__name__}: {exc}", final=True, staff_detail=detail,
+                          student_reason=INTERNAL_ERROR)
 
 
 def claim(submission_id: int, *, worker: str = "") -> GradingRun | None:
@@ -85,14 +122,27 @@ def claim(submission_id: int, *, worker: str = "") -> GradingRun | None:
                                         versions={"python": platform.python_version()},
                                         regrade_id=_open_regrade(submission))
         Submission.objects.filter(pk=submission_id).update(status=Submission.RUNNING, current_run=run,
-                                                           status_changed_at=now)
+                                                           phase=Submission.UNITS, status_changed_at=now)
     return run
+
+
+def training_claim(submission_id: int, run_id: int, *, worker: str = "") -> GradingRun | None:
+    """Take a submission waiting for a trainer, if ``run_id`` is still its current grading."""
+    now = timezone.now()
+    with transaction.atomic():
+        taken = Submission.objects.filter(pk=submission_id, status=Submission.RUNNING, current_run_id=run_id,
+                                          phase=Submission.TRAINING_QUEUED).update(phase=Submission.TRAINING,
+                                                                                   status_changed_at=now)
+        if not taken:
+            return None
+        GradingRun.objects.filter(pk=run_id).update(heartbeat_at=now, worker=worker or platform.node())
+    return GradingRun.objects.get(pk=run_id)
 
 
 def _claimable(submission: Submission, now) -> bool:
     if submission.status == Submission.QUEUED:
         return True
-    if submission.status != Submission.RUNNING:
+    if submission.status != Submission.RUNNING or submission.phase == Submission.TRAINING_QUEUED:
         return False
     beat = GradingRun.objects.filter(pk=submission.current_run_id).values_list("heartbeat_at", flat=True).first()
     return beat is None or beat < now - stale_after()
@@ -104,14 +154,16 @@ def _open_regrade(submission: Submission):
 
 
 @contextmanager
-def heartbeat(run: GradingRun):
-    """Move ``run.heartbeat_at`` every few seconds from a thread while the block runs."""
+def heartbeat(run: GradingRun, *, progress: Progress | None = None):
+    """Move ``run.heartbeat_at`` every few seconds from a thread while the block runs, and publish the
+    training runs' returns so far (``progress``) on the run."""
     stop = threading.Event()
 
     def beat():
         try:
             while not stop.wait(heartbeat_seconds()):
-                GradingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+                live = {"live_curves": progress.snapshot()} if progress is not None else {}
+                GradingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now(), **live)
         except Exception as exc:  # noqa: BLE001 - a missed beat only makes the sweeper look sooner
             log.warning("heartbeat of run %s stopped: %s", run.pk, exc)
         finally:
@@ -153,16 +205,36 @@ def report_persist(submission: Submission, run: GradingRun, report, *, tries: in
 
 
 @transaction.atomic
+def units_persist(submission: Submission, run: GradingRun, report) -> bool:
+    """Store the unit checks' results (shown at once) and hand the submission to the trainers."""
+    current = _current(submission.pk, run)
+    if current is None:
+        return False
+    data = report.to_dict() | {"timings": getattr(report, "timings", {})}
+    _results_store(current, report)
+    current.report, current.score, current.phase = data, report.score, Submission.TRAINING_QUEUED
+    current.save(update_fields=["report", "score", "phase", "status_changed_at"])
+    GradingRun.objects.filter(pk=run.pk).update(timings=data["timings"], backend=run.backend)
+    transaction.on_commit(lambda: train_send(submission.pk, run.pk))
+    submission.refresh_from_db()
+    return True
+
+
+def _results_store(current: Submission, report, *, keep=()) -> None:
+    current.check_results.exclude(check_id__in=list(keep)).delete()
+    CheckResult.objects.bulk_create([
+        CheckResult(submission=current, check_id=c.id, status=c.status, score=c.score, max_score=c.max_score,
+                    feedback=c.feedback, details=c.details, mistake=str(c.details.get("mistake") or "")[:100])
+        for c in report.checks if c.id not in keep])
+
+
+@transaction.atomic
 def _report_persist(submission: Submission, run: GradingRun, report) -> bool:
     current = _current(submission.pk, run)
     if current is None:
         return False
     data = report.to_dict()
-    current.check_results.all().delete()
-    CheckResult.objects.bulk_create([
-        CheckResult(submission=current, check_id=c.id, status=c.status, score=c.score, max_score=c.max_score,
-                    feedback=c.feedback, details=c.details, mistake=str(c.details.get("mistake") or "")[:100])
-        for c in report.checks])
+    _results_store(current, report)
     status = Submission.ERROR if report.status == ERROR else Submission.GRADED
     _finish(current, run, status, report=data, score=report.score, max_score=report.max_score, error=report.error,
             curve_summary=curve_summary(data.get("curves", [])))
@@ -175,10 +247,11 @@ def _report_persist(submission: Submission, run: GradingRun, report) -> bool:
 
 
 def grading_failed(submission: Submission, run: GradingRun, reason: str, *, final: bool, staff_detail: str = "",
-                   student_reason: str = "") -> str:
+                   student_reason: str = "", retry_phase: str = "") -> str:
     """Record a grading that could not finish: for good (the submission ends in 'error' with a reason the
-    student can read, the detail for staff on the run), or for another attempt (back to 'queued';
-    raises InfrastructureError so that the task is retried)."""
+    student can read, the detail for staff on the run), or for another attempt (back to 'queued', or
+    back to waiting for a trainer with ``retry_phase``; raises InfrastructureError so that the task is
+    retried)."""
     with transaction.atomic():
         current = _current(submission.pk, run)
         if current is None:
@@ -191,9 +264,11 @@ def grading_failed(submission: Submission, run: GradingRun, reason: str, *, fina
                 "Your submission is kept; staff have been told and can regrade it."))
             events.graded_notify(current, run)
             log.error("grading submission %s failed for good: %s", submission.pk, reason)
+        elif retry_phase:
+            Submission.objects.filter(pk=submission.pk).update(phase=retry_phase, status_changed_at=timezone.now())
         else:
             GradingRun.objects.filter(pk=run.pk).update(outcome="retry", finished_at=timezone.now())
-            Submission.objects.filter(pk=submission.pk).update(status=Submission.QUEUED,
+            Submission.objects.filter(pk=submission.pk).update(status=Submission.QUEUED, phase="",
                                                                status_changed_at=timezone.now())
     submission.refresh_from_db()
     if not final:
@@ -204,7 +279,7 @@ def grading_failed(submission: Submission, run: GradingRun, reason: str, *, fina
 def _finish(current: Submission, run: GradingRun, status: str, **fields) -> None:
     for name, value in fields.items():
         setattr(current, name, value)
-    current.status = status
+    current.status, current.phase = status, ""
     current.save()
     run.outcome, run.finished_at = status, timezone.now()
     GradingRun.objects.filter(pk=run.pk).update(outcome=status, finished_at=run.finished_at)
@@ -226,7 +301,7 @@ def submission_fail_unfinished(*, submission_id: int, reason: str, detail: str =
             run.save(update_fields=["message"])
             _finish(current, run, Submission.ERROR, error=INTERNAL_ERROR)
         else:
-            current.status, current.error = Submission.ERROR, INTERNAL_ERROR
+            current.status, current.error, current.phase = Submission.ERROR, INTERNAL_ERROR, ""
             current.save()
     log.error("submission %s ended in error by the task's last line of defence: %s", submission_id, reason)
     return True

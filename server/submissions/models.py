@@ -31,6 +31,9 @@ class Submission(models.Model):
     max_score = models.FloatField(null=True, blank=True)
     report = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    UNITS, TRAINING_QUEUED, TRAINING = "units", "training_queued", "training"
+    phase = models.CharField(max_length=20, blank=True,
+                             help_text="While running: grading its unit checks, waiting for a trainer, or training.")
     current_run = models.ForeignKey("GradingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                     help_text="The grading that may store this submission's report.")
     curve_summary = models.JSONField(
@@ -66,6 +69,8 @@ class GradingRun(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Moved every few seconds while grading.")
+    live_curves = models.JSONField(default=list, blank=True,
+                                   help_text="Training runs' returns so far, published while they train.")
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=20, blank=True)
     timings = models.JSONField(default=dict, help_text="Seconds per pipeline step.")

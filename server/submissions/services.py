@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 # Redis serves lower numbers first (settings.CELERY_BROKER_TRANSPORT_OPTIONS): a regrade of a whole
 # class never delays a student who submits now.
 PRIORITY_NEW, PRIORITY_REGRADE = 0, 6
-GRADE_TASK = "grader.tasks.grade_submission"
+GRADE_TASK, TRAIN_TASK = "grader.tasks.grade_submission", "grader.tasks.train_submission"
 CURVE_POINTS = 60
 
 
@@ -31,7 +31,7 @@ class RegradeError(ValueError):
     """A regrade that cannot be done as asked (nothing to regrade, a submission still grading)."""
 
 
-def grading_config(*, backend: str | None = None) -> pipeline.GradingConfig:
+def grading_config(*, backend: str | None = None, progress=None) -> pipeline.GradingConfig:
     """The pipeline's configuration from settings; ``backend`` overrides SANDBOX_BACKEND."""
     try:
         chosen = get_backend(backend or settings.SANDBOX_BACKEND, image=settings.SANDBOX_IMAGE,
@@ -39,7 +39,8 @@ def grading_config(*, backend: str | None = None) -> pipeline.GradingConfig:
     except Exception as exc:  # noqa: BLE001 - any failure to pick a backend is the machine's fault
         raise InfrastructureError(str(exc)) from exc
     return pipeline.GradingConfig(backend=chosen, max_upload_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES,
-                                  parallel_runs=settings.GRADER_PARALLEL_RUNS, tmp_root=settings.SANDBOX_TMP_DIR)
+                                  parallel_runs=settings.GRADER_PARALLEL_RUNS, tmp_root=settings.SANDBOX_TMP_DIR,
+                                  progress=progress)
 
 
 def file_grade(*, slug: str, filename: str, data: bytes, backend: str | None = None, only=()):
@@ -84,10 +85,20 @@ def submission_enqueue(*, submission: Submission, priority: int = PRIORITY_NEW) 
 
 def task_send(submission_id: int, *, priority: int = PRIORITY_NEW) -> bool:
     """Put the grading task of ``submission_id`` on the broker; False (logged) when the broker is down."""
+    return _send(GRADE_TASK, (submission_id,), priority)
+
+
+def train_send(submission_id: int, run_id: int) -> bool:
+    """Put the training task of ``submission_id``'s current run on the broker (queue ``training``)."""
+    regrading = Submission.objects.filter(pk=submission_id, regrade_items__finished_at=None).exists()
+    return _send(TRAIN_TASK, (submission_id, run_id), PRIORITY_REGRADE if regrading else PRIORITY_NEW)
+
+
+def _send(task: str, args: tuple, priority: int) -> bool:
     try:
-        app.send_task(GRADE_TASK, args=(submission_id,), priority=priority, retry=False)
+        app.send_task(task, args=args, priority=priority, retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper sends it later
-        log.warning("submission %s not queued now (%s); the sweeper will send it", submission_id, exc)
+        log.warning("submission %s not queued now (%s); the sweeper will send it", args[0], exc)
         return False
     return True
 

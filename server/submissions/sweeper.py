@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from server.submissions.grading import stale_after
 from server.submissions.models import Submission
-from server.submissions.services import GRADE_TASK, PRIORITY_NEW, PRIORITY_REGRADE, task_send
+from server.submissions.services import (GRADE_TASK, PRIORITY_NEW, PRIORITY_REGRADE, TRAIN_TASK, task_send,
+                                         train_send)
 
 log = logging.getLogger(__name__)
 QUEUED_GRACE = timedelta(seconds=20)  # a task just sent may not be visible in a list yet
@@ -33,29 +34,30 @@ class SweepResult:
 
 def _queue_keys(client) -> list:
     keys = []
-    for name in ("celery",):
+    for name in ("celery", "training"):
         keys.append(name)
         keys += [f"{name}{settings.CELERY_BROKER_TRANSPORT_OPTIONS['sep']}{p}" for p in range(1, 10)]
     return [k for k in keys if client.type(k) == b"list"]
 
 
-def _submission_id(raw: bytes) -> int | None:
-    """The submission id a grading message carries (kombu's JSON envelope, body in base64)."""
+def _task_and_submission(raw: bytes) -> tuple[str, int] | None:
+    """The task name and submission id a grading message carries (kombu's JSON envelope, body in base64)."""
     try:
         message = json.loads(raw)
         if isinstance(message, list):  # the unacked hash holds [message, exchange, routing_key]
             message = message[0]
-        if message.get("headers", {}).get("task") != GRADE_TASK:
+        task = message.get("headers", {}).get("task")
+        if task not in (GRADE_TASK, TRAIN_TASK):
             return None
         body = json.loads(base64.b64decode(message["body"]))
-        return int(body[0][0])
+        return task, int(body[0][0])
     except (ValueError, KeyError, IndexError, TypeError):
         return None
 
 
-def broker_submission_ids() -> set | None:
-    """Ids of the submissions whose grading task is waiting in, or taken from, the broker; None when the
-    broker cannot be read."""
+def broker_submission_ids() -> dict | None:
+    """``{task name: ids of the submissions whose task is waiting in, or taken from, the broker}``;
+    None when the broker cannot be read."""
     try:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=5, socket_connect_timeout=5)
         raws = [raw for key in _queue_keys(client) for raw in client.lrange(key, 0, -1)]
@@ -63,7 +65,10 @@ def broker_submission_ids() -> set | None:
     except redis.RedisError as exc:
         log.warning("the sweeper cannot read the broker: %s", exc)
         return None
-    return {i for i in map(_submission_id, raws) if i is not None}
+    found = {GRADE_TASK: set(), TRAIN_TASK: set()}
+    for item in filter(None, map(_task_and_submission, raws)):
+        found[item[0]].add(item[1])
+    return found
 
 
 def submissions_sweep(*, now=None) -> SweepResult:
@@ -74,16 +79,22 @@ def submissions_sweep(*, now=None) -> SweepResult:
         result.broker_down = True
         return result
     stale = now - stale_after()
-    dead = (Submission.objects.filter(status=Submission.RUNNING)
+    running = Submission.objects.filter(status=Submission.RUNNING)
+    dead = (running.exclude(phase=Submission.TRAINING_QUEUED)
             .filter(Q(current_run__heartbeat_at__lt=stale) | Q(current_run__isnull=True, status_changed_at__lt=stale))
             .values_list("id", flat=True))
     for pk in dead:
-        if Submission.objects.filter(pk=pk, status=Submission.RUNNING).update(status=Submission.QUEUED,
-                                                                              status_changed_at=now):
+        if running.filter(pk=pk).exclude(phase=Submission.TRAINING_QUEUED).update(
+                status=Submission.QUEUED, phase="", status_changed_at=now):
             result.revived.append(pk)
             log.warning("submission %s: its worker stopped heart-beating; queued again", pk)
+    waiting = (running.filter(phase=Submission.TRAINING_QUEUED, status_changed_at__lt=now - QUEUED_GRACE)
+               .exclude(pk__in=in_broker[TRAIN_TASK]).values_list("id", "current_run_id"))
+    for pk, run_id in waiting:
+        if train_send(pk, run_id):
+            result.resent.append(pk)
     lost = (Submission.objects.filter(status=Submission.QUEUED, status_changed_at__lt=now - QUEUED_GRACE)
-            .exclude(pk__in=in_broker).values_list("id", flat=True))
+            .exclude(pk__in=in_broker[GRADE_TASK]).values_list("id", flat=True))
     for pk in set(lost) | set(result.revived):
         regrading = Submission.objects.filter(pk=pk, regrade_items__finished_at=None).exists()
         if task_send(pk, priority=PRIORITY_REGRADE if regrading else PRIORITY_NEW):

@@ -13,7 +13,7 @@ from server.courses import grades
 from server.courses.models import Assignment, Enrolment
 from server.submissions import written
 from server.submissions.forms import UploadForm, WrittenUploadForm
-from server.submissions.models import Submission
+from server.submissions.models import GradingRun, Submission
 from server.submissions.services import queue_estimate, submission_create
 from server.submissions.uploads import SizeLimitHandler
 from server.submissions.visibility import hides_for, student_report
@@ -123,7 +123,13 @@ def submission_page(request, pk):
     hide = hides_for(assignment, role=role, now=timezone.now(), due=due)
     report = student_report(report, hidden=set(assignment.hidden_checks), hide=hide)
     curve_check = next((c for c in report.get("checks", []) if c.get("id") == "learning_curve"), None)
+    partial = submission.status == Submission.RUNNING and submission.phase in (Submission.TRAINING_QUEUED,
+                                                                                Submission.TRAINING)
+    live = []
+    if partial and submission.phase == Submission.TRAINING and not (hide and "learning_curve" in assignment.hidden_checks):
+        live = GradingRun.objects.filter(pk=submission.current_run_id).values_list("live_curves", flat=True).first()
     return render(request, "submissions/submission.html", {
+        "partial": partial, "live": {"curves": live or []},
         "queue": queue_estimate(submission) if submission.status == Submission.QUEUED else None,
         "submission": submission, "report": report, "role": role, "hide": hide, "due": due,
         "late": assignment.is_late(submission.created_at, due),

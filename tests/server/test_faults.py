@@ -62,9 +62,9 @@ class Services:
         self.procs.append(proc)
         return proc
 
-    def worker(self, name, pool="solo", **env):
+    def worker(self, name, pool="solo", queues="celery,training", **env):
         return self._start(["worker", "--pool", pool, "--concurrency", "1", "--loglevel", "INFO",
-                            "--without-gossip", "--without-mingle", "--queues", "celery",
+                            "--without-gossip", "--without-mingle", "--queues", queues,
                             "--hostname", f"{name}-{os.getpid()}@%h"], f"fault-{name}", **env)
 
     def beat(self):
@@ -237,3 +237,22 @@ def test_two_workers_on_separate_hosts_share_the_queue_and_grade_nothing_twice(c
     assert_one_final_report_each(*ids)
     assert_no_sandbox_left(f"{RUN_TAG}-a")
     assert_no_sandbox_left(f"{RUN_TAG}-b")
+
+
+def test_unit_checks_are_graded_while_trainings_wait_in_their_own_queue(client, course, assignment, services):
+    from tests.server.factories import student
+
+    services.worker("units", queues="celery")
+    ids = []
+    for i in range(3):
+        client.force_login(student(course, f"queue{i}"))
+        upload(client, assignment, (EXAMPLES / "wrong_no_learning_rate.py").read_bytes())
+        ids.append(Submission.objects.latest("pk").pk)
+    waiting = lambda: Submission.objects.filter(pk__in=ids, phase=Submission.TRAINING_QUEUED).count() == 3  # noqa: E731
+    wait_until(waiting, 120, "the unit checks were not graded while no trainer ran")
+    assert all(Submission.objects.get(pk=pk).check_results.filter(check_id="q_update", mistake="alpha_missing").exists()
+               for pk in ids)
+    services.worker("trainer", queues="training")
+    wait_until(all_finished(*ids), 240, "the trainings were not graded")
+    assert set(Submission.objects.filter(pk__in=ids).values_list("score", flat=True)) == {70.0}
+    assert_one_final_report_each(*ids)

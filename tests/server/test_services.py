@@ -16,10 +16,41 @@ def queued(alice, assignment, django_capture_on_commit_callbacks):
                                           data=(EXAMPLES / "wrong_no_learning_rate.py").read_bytes())
 
 
+def both_phases(submission_id):
+    """What the two workers do: the unit checks (queue celery), then the training checks (queue training)."""
+    grading.submission_grade(submission_id=submission_id)
+    run_id = Submission.objects.get(pk=submission_id).current_run_id
+    return grading.submission_train(submission_id=submission_id, run_id=run_id)
+
+
+@pytest.mark.bwrap
+def test_the_unit_checks_are_stored_before_training_starts(queued, settings):
+    settings.SANDBOX_BACKEND = "bwrap"
+    assert grading.submission_grade(submission_id=queued.pk) == Submission.RUNNING
+    queued.refresh_from_db()
+    assert queued.phase == Submission.TRAINING_QUEUED
+    assert {c.check_id: c.score for c in queued.check_results.all()} == {"epsilon_greedy": 30, "q_update": 0}
+
+
+@pytest.mark.bwrap
+def test_the_unit_checks_show_on_the_page_while_the_curve_waits(queued, settings, client, alice):
+    settings.SANDBOX_BACKEND = "bwrap"
+    grading.submission_grade(submission_id=queued.pk)
+    client.force_login(alice)
+    page = client.get(queued.get_absolute_url()).content.decode()
+    assert 'id="check-q_update"' in page and "the learning curve waits for a trainer" in page
+
+
+def test_a_training_task_of_a_superseded_run_does_nothing(queued):
+    run = grading.claim(queued.pk)
+    Submission.objects.filter(pk=queued.pk).update(phase=Submission.TRAINING_QUEUED)
+    assert grading.training_claim(queued.pk, run.pk + 1000) is None
+
+
 @pytest.mark.bwrap
 def test_grading_persists_the_report_checks_and_run(queued, settings):
     settings.SANDBOX_BACKEND = "bwrap"
-    assert grading.submission_grade(submission_id=queued.pk) == Submission.GRADED
+    assert both_phases(queued.pk) == Submission.GRADED
     queued.refresh_from_db()
     assert queued.score == 70 and queued.max_score == 100
     assert queued.report["assignment"] == "qlearning-cliffwalking"
@@ -32,8 +63,8 @@ def test_grading_persists_the_report_checks_and_run(queued, settings):
 @pytest.mark.bwrap
 def test_grading_twice_does_nothing_the_second_time(queued, settings):
     settings.SANDBOX_BACKEND = "bwrap"
-    grading.submission_grade(submission_id=queued.pk)
-    assert grading.submission_grade(submission_id=queued.pk) == Submission.GRADED
+    both_phases(queued.pk)
+    assert both_phases(queued.pk) == Submission.GRADED
     assert GradingRun.objects.filter(submission=queued).count() == 1
 
 
