@@ -210,3 +210,7 @@ def test_a_broken_script_is_graded_end_to_end_through_the_cli(example):
     assert curve["score"] == curve_score and words in curve["feedback"], curve
     assert report["score"] == 40 + curve_score
     assert len(report["curves"]) == 5
+
+
+def test_every_correct_style_in_the_examples_is_graded_above():
+    assert {p.name for p in EXAMPLES.glob("passes_*")} <= set(EXPECTED)

@@ -190,3 +190,7 @@ def test_usage_errors_exit_2_and_bad_files_exit_1(tmp_path):
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
     assert report["status"] == "error" and "not a .py or .ipynb" in report["error"]
+
+
+def test_every_correct_style_in_the_examples_is_graded_above():
+    assert {p.name for p in EXAMPLES.glob("passes_*")} <= set(PASSES)

@@ -200,3 +200,7 @@ def test_the_notebook_template_filled_in_gets_every_unit_point(grading_config):
     assert filled == 4
     report = pipeline.grade(RF, "REINFORCE.ipynb", json.dumps(notebook).encode(), grading_config, only=UNITS)
     assert report.status == "graded" and report.score == report.max_score == 60, report
+
+
+def test_every_correct_style_in_the_examples_is_graded_above():
+    assert {p.name for p in EXAMPLES.glob("passes_*")} <= set(EXPECTED)
