@@ -24,7 +24,7 @@ def training_run(host, seed, gave_up, train) -> dict:
     """
     run = {"seed": seed, "returns": [], "eval": None, "problem": ""}
     if gave_up.is_set():
-        run["problem"] = "not run: an earlier run did not finish in time"
+        run["problem"] = "not run: an earlier run ran out of time (see above), so the grader skipped the rest"
         host.close()
         return run
     progress.track(host)  # its episodes are published while it trains
