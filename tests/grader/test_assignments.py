@@ -1,4 +1,6 @@
 import shutil
+import tomllib
+from pathlib import Path
 
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
@@ -30,3 +32,37 @@ def test_a_broken_assignment_folder_is_reported_as_grader_E001(tmp_path, setting
     assert "no function q_update" in messages and "no-spec-file: missing spec.toml" in messages
     with pytest.raises(SystemCheckError):
         call_command("check")
+
+
+def test_every_spec_of_the_repository_matches_the_schema():
+    from grader.spec import spec_problems
+
+    for path in sorted((assignments.DEFAULT_ROOT).glob("*/spec.toml")):
+        assert spec_problems(tomllib.loads(path.read_text()), path) == []
+
+
+def test_a_typo_in_a_spec_key_is_named_with_its_file_and_key():
+    from grader.spec import spec_problems
+
+    problems = spec_problems({"learning_curve": {"env": "CartPole-v1", "seeds": [1], "run_timeout_s": 10,
+                                                 "treshold": 5}}, Path("x/spec.toml"))
+    assert problems[0].startswith("x/spec.toml: learning_curve.treshold is not a key this table has")
+
+
+def test_a_value_of_the_wrong_type_is_named():
+    from grader.spec import spec_problems
+
+    problems = spec_problems({"checks": [{"id": "a", "points": "ten"}]}, Path("x/spec.toml"))
+    assert problems == ["x/spec.toml: checks[0]: checks.points must be int or float, not str"]
+
+
+def test_the_system_check_reports_a_broken_spec_at_start_up(tmp_path, settings):
+    import shutil
+
+    from grader.apps import check_specs
+
+    shutil.copytree(assignments.DEFAULT_ROOT / "qlearning-cliffwalking", tmp_path / "qlearning-cliffwalking")
+    spec = tmp_path / "qlearning-cliffwalking" / "spec.toml"
+    spec.write_text(spec.read_text().replace("run_timeout_s", "run_timout_s"))
+    settings.BELLMAN_ASSIGNMENTS_DIR = tmp_path
+    assert [e.id for e in check_specs()] == ["grader.E002", "grader.E002"]
