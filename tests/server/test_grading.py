@@ -112,3 +112,55 @@ def test_the_last_line_of_defence_leaves_a_graded_submission_alone(queued):
     run = grading.claim(queued.pk)
     grading.report_persist(queued, run, report(100))
     assert grading.submission_fail_unfinished(submission_id=queued.pk, reason="late failure") is False
+
+
+def _hold_lock(seconds, ready):
+    """Lock the submissions table from another connection for ``seconds``: the database unavailable."""
+    import sqlite3
+    import time
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        other = sqlite3.connect(db["NAME"], isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+    else:
+        import psycopg
+
+        other = psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"] or None,
+                                dbname=db["NAME"])
+        other.execute("LOCK TABLE submissions_submission IN ACCESS EXCLUSIVE MODE")
+    ready.set()
+    time.sleep(seconds)
+    other.commit()
+    other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_unavailable_for_a_moment_during_the_report_write_is_waited_for(queued, caplog):
+    import threading
+
+    from django.db import connection
+
+    run = grading.claim(queued.pk)
+    ready = threading.Event()
+    locker = threading.Thread(target=_hold_lock, args=(2.5, ready))
+    locker.start()
+    ready.wait(10)
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    saved = dict(options)
+    if connection.vendor == "sqlite":
+        options["timeout"] = 0.5  # give up on the lock at once instead of waiting 30 s
+        connection.close()
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '500ms'")
+    try:
+        assert grading.report_persist(queued, run, report(100)) is True
+    finally:
+        locker.join()
+        options.clear()
+        options.update(saved)
+        connection.close()
+    assert "trying again" in caplog.text and Submission.objects.get(pk=queued.pk).status == Submission.GRADED
