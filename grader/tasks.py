@@ -14,7 +14,7 @@ class GradingTask(Task):
 
         if args:
             submission_fail_unfinished(submission_id=int(args[0]), reason=f"{type(exc).__name__}: {exc}",
-                                       detail=str(einfo))
+                                       detail=str(einfo), run_id=int(args[1]) if len(args) > 1 else None)
 
 
 @app.task(bind=True, base=GradingTask, acks_late=True, max_retries=3, autoretry_for=(InfrastructureError,),

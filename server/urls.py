@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -11,6 +12,10 @@ urlpatterns = [
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("", include("server.dashboard.urls")),
     path("", include("server.notifications.urls")),
-    path("anymail/", include("anymail.urls")),
     path("", include("server.submissions.urls")),
 ]
+
+# A provider's bounce webhooks suppress addresses: served only when a provider is configured and the
+# webhook is protected by its shared secret (ANYMAIL_WEBHOOK_SECRET), never open to anyone.
+if settings.EMAIL_BACKEND.startswith("anymail.") and getattr(settings, "ANYMAIL_WEBHOOK_SECRET", ""):
+    urlpatterns.append(path("anymail/", include("anymail.urls")))

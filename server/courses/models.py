@@ -104,8 +104,11 @@ class Assignment(models.Model):
             raise ValidationError({"limit_window_hours": "The window must be longer than zero hours."})
 
     def due_for(self, extension_due=None):
-        """The due date that applies to a student with ``extension_due`` (their extension, if any)."""
-        return extension_due or self.due_at
+        """The due date that applies to a student with ``extension_due`` (their extension, if any); an
+        extension never ends before the class's due date (which may have moved since it was given)."""
+        if extension_due is None or self.due_at is None:
+            return extension_due or self.due_at
+        return max(extension_due, self.due_at)
 
     def is_late(self, when, due=None) -> bool:
         due = due or self.due_at

@@ -9,6 +9,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
 
 from server.courses.models import Assignment, Course, Enrolment, Extension
 from server.notifications.events import invitation_notify
@@ -72,6 +73,7 @@ class RosterResult:
     created: list = field(default_factory=list)  # (user, set-password link path)
     updated: list = field(default_factory=list)
     unchanged: int = 0
+    kept: list = field(default_factory=list)  # accounts of other courses whose e-mail the file could not change
 
 
 def roster_parse(data: bytes, *, max_bytes: int) -> list[dict]:
@@ -144,12 +146,20 @@ def _roster_row_problems(row: dict) -> list[str]:
 def roster_import(*, course: Course, data: bytes, max_bytes: int) -> RosterResult:
     """Create or update every account and enrolment of a roster CSV, all or nothing.
 
-    Re-importing the same file changes nothing; a changed e-mail, name or role is updated. A new
-    account has no password until its owner follows the set-password link."""
+    Re-importing the same file changes nothing; a changed role is applied, and a changed e-mail or name
+    too, but only for accounts that belong to this course alone: an account that is also in another
+    course, or staff, is enrolled as it is (an instructor must not be able to redirect someone else's
+    mail). Usernames match whatever their case. A new account has no password until its owner follows
+    the set-password link (e-mailed, and shown to the instructor)."""
     rows = roster_parse(data, max_bytes=max_bytes)
     User = get_user_model()
-    existing = {u.username.lower(): u for u in User.objects.filter(username__in=[r["username"] for r in rows])}
+    wanted = [r["username"].lower() for r in rows]
+    existing = {u.username.lower(): u for u in User.objects.annotate(lowered=Lower("username"))
+                .filter(lowered__in=wanted)}
     roles = dict(course.enrolments.values_list("user_id", "role"))
+    elsewhere = set(Enrolment.objects.filter(user__in=existing.values()).exclude(course=course)
+                    .values_list("user_id", flat=True))
+    _roster_keeps_an_instructor(rows, existing, roles)
     result = RosterResult()
     invitations = []
     for row in rows:
@@ -163,11 +173,14 @@ def roster_import(*, course: Course, data: bytes, max_bytes: int) -> RosterResul
             result.created.append((user, link))
             invitations.append((user, link))
         else:
-            changed = [k for k, v in fields.items() if getattr(user, k) != v]
+            own = user.pk not in elsewhere and not user.is_staff and not user.is_superuser
+            changed = [k for k, v in fields.items() if getattr(user, k) != v] if own else []
             for key in changed:
                 setattr(user, key, fields[key])
             if changed:
                 user.save(update_fields=changed)
+            if not own and any(getattr(user, k) != v for k, v in fields.items()):
+                result.kept.append(user)
             if changed or roles.get(user.pk) != row["role"]:
                 result.updated.append(user)
             else:
@@ -177,6 +190,17 @@ def roster_import(*, course: Course, data: bytes, max_bytes: int) -> RosterResul
     for user, link in invitations:
         invitation_notify(user=user, course=course, link_path=link)
     return result
+
+
+def _roster_keeps_an_instructor(rows, existing, roles) -> None:
+    instructors = {pk for pk, role in roles.items() if role == Enrolment.INSTRUCTOR}
+    for row in rows:
+        user = existing.get(row["username"].lower())
+        if user is not None and row["role"] != Enrolment.INSTRUCTOR:
+            instructors.discard(user.pk)
+    had = any(role == Enrolment.INSTRUCTOR for role in roles.values())
+    if had and not instructors and not any(r["role"] == Enrolment.INSTRUCTOR for r in rows):
+        raise RosterError(["The file would leave the course without an instructor: keep at least one."])
 
 
 def password_link(user) -> str:

@@ -80,12 +80,13 @@ def _student_lines(course, student, found) -> list[dict]:
     for a in assignments:
         due = a.due_for(extensions.get((a.pk, student.pk)))
         sub = latest.get(a.pk)
+        hide = hides_for(a, role=Enrolment.STUDENT, now=now, due=due)
         shown = None
         if sub is not None and sub.status == Submission.GRADED and not (found.get(a.slug) and found[a.slug].is_written):
-            shown = student_report(sub.report, hidden=set(a.hidden_checks),
-                                   hide=hides_for(a, role=Enrolment.STUDENT, now=now, due=due))
+            shown = student_report(sub.report, hidden=set(a.hidden_checks), hide=hide)
+        # While hidden checks are hidden, the score that counts (which includes them) is not shown at all.
         lines.append({"assignment": a, "due": due, "extended": due != a.due_at, "latest": sub, "shown": shown,
-                      "standing": standing.get((a.pk, student.pk)),
+                      "standing": None if hide else standing.get((a.pk, student.pk)), "hiding": hide,
                       "acceptance": grades.acceptance(a, student, now=now)})
     return lines
 

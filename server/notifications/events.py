@@ -91,15 +91,23 @@ def reminders_create(*, now) -> int:
     for assignment in candidates:
         extensions = grades.extensions_by_student([assignment.pk])
         latest = {}
-        for student_id, status, score, max_score in (assignment.submissions.order_by("created_at", "id")
-                                                     .values_list("student_id", "status", "score", "max_score")):
-            latest[student_id] = (status, score, max_score)
+        for student_id, status, report in (assignment.submissions.order_by("created_at", "id")
+                                           .values_list("student_id", "status", "report")):
+            latest[student_id] = (status, report)
         for enrolment in assignment.course.enrolments.filter(role=Enrolment.STUDENT).select_related("user"):
             student = enrolment.user
             due = assignment.due_for(extensions.get((assignment.pk, student.pk)))
             if due is None or not (now < due <= now + REMINDER_AHEAD):
                 continue
-            status, score, max_score = latest.get(student.pk, (None, None, None))
+            status, report = latest.get(student.pk, (None, None))
+            score = max_score = None
+            if status == Submission.GRADED and report:
+                # What the student may see now: a failed hidden check must not show in the score, nor
+                # in whether a reminder is sent.
+                shown = student_report(report, hidden=set(assignment.hidden_checks),
+                                       hide=hides_for(assignment, role=Enrolment.STUDENT, now=now, due=due))
+                score = shown.get("score")
+                max_score = (report.get("max_score") or 0) - shown.get("hidden_points", 0)
             if status is None and assignment.remind_missing:
                 reason = "missing"
             elif (assignment.remind_below_full and status == Submission.GRADED and score is not None

@@ -23,7 +23,7 @@ from django.utils import timezone
 from grader import assignments, pipeline
 from grader.errors import AssignmentError, InfrastructureError
 from grader.progress import Progress
-from grader.report import ERROR, merge
+from grader.report import ERROR, Report, merge
 from server.notifications import events
 from server.submissions import written
 from server.submissions.models import CheckResult, GradingRun, Submission
@@ -31,6 +31,7 @@ from server.submissions.services import curve_summary, grading_config, train_sen
 
 log = logging.getLogger(__name__)
 
+MAX_RUNS = 6  # gradings of one submission (first, retries, regrades' revivals) before it ends in error
 INTERNAL_ERROR = ("The grader hit an internal error while grading this submission (not a problem with your "
                   "file). Your submission is kept; staff have the details and can regrade it.")
 
@@ -63,8 +64,12 @@ def submission_grade(*, submission_id: int, final_attempt: bool = True, worker: 
             run.backend = config.backend.name
             folder = assignments.get(submission.assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
             training = [] if folder.is_written else folder.phase_checks("training")
-            only = folder.phase_checks("units") if training else ()
-            report = pipeline.grade(folder, submission.filename, bytes(submission.original), config, only=only)
+            units = folder.phase_checks("units")
+            if training and not units:  # straight to the trainers
+                report = Report(assignment=folder.slug, max_score=0.0)
+            else:
+                report = pipeline.grade(folder, submission.filename, bytes(submission.original), config,
+                                        only=units if training else ())
     except Exception as exc:  # noqa: BLE001 - sorted by _failed: the machine, the assignment, the grader
         return _failed(submission, run, exc, final_attempt)
     if training and report.status != ERROR:
@@ -117,6 +122,10 @@ def claim(submission_id: int, *, worker: str = "") -> GradingRun | None:
         submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
         if submission is None or not _claimable(submission, now):
             return None
+        attempts = submission.runs.count()
+        if attempts >= MAX_RUNS:
+            _give_up_after_runs(submission, attempts)
+            return None
         run = GradingRun.objects.create(submission=submission, attempt=submission.runs.count() + 1,
                                         worker=worker or platform.node(), heartbeat_at=now,
                                         versions={"python": platform.python_version()},
@@ -137,6 +146,17 @@ def training_claim(submission_id: int, run_id: int, *, worker: str = "") -> Grad
             return None
         GradingRun.objects.filter(pk=run_id).update(heartbeat_at=now, worker=worker or platform.node())
     return GradingRun.objects.get(pk=run_id)
+
+
+def _give_up_after_runs(submission: Submission, attempts: int) -> None:
+    """A submission whose gradings keep dying (a worker killed each time) ends in error, not in a loop."""
+    submission.status, submission.phase = Submission.ERROR, ""
+    submission.error = (f"The grader started grading this submission {attempts} times and lost its worker each "
+                        "time (not a problem with your file as far as we can tell). Your submission is kept; "
+                        "staff have been told and can regrade it.")
+    submission.save()
+    submission.regrade_items.filter(finished_at=None).update(status_after=Submission.ERROR, finished_at=timezone.now())
+    log.error("submission %s: gave up after %d gradings lost their worker", submission.pk, attempts)
 
 
 def _claimable(submission: Submission, now) -> bool:
@@ -162,10 +182,12 @@ def heartbeat(run: GradingRun, *, progress: Progress | None = None):
     def beat():
         try:
             while not stop.wait(heartbeat_seconds()):
-                live = {"live_curves": progress.snapshot()} if progress is not None else {}
-                GradingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now(), **live)
-        except Exception as exc:  # noqa: BLE001 - a missed beat only makes the sweeper look sooner
-            log.warning("heartbeat of run %s stopped: %s", run.pk, exc)
+                try:
+                    live = {"live_curves": progress.snapshot()} if progress is not None else {}
+                    GradingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now(), **live)
+                except Exception as exc:  # noqa: BLE001 - a missed beat is retried at the next one
+                    log.warning("heartbeat of run %s missed: %s", run.pk, exc)
+                    connection.close()
         finally:
             connection.close()
 
@@ -288,12 +310,19 @@ def _finish(current: Submission, run: GradingRun, status: str, **fields) -> None
         finished_at=timezone.now())
 
 
-def submission_fail_unfinished(*, submission_id: int, reason: str, detail: str = "") -> bool:
+def submission_fail_unfinished(*, submission_id: int, reason: str, detail: str = "", run_id: int | None = None) -> bool:
     """The last line of defence (the task's on_failure): a submission left queued or running by a task
-    that died of something nothing else caught ends in 'error' with a reason. True if it did."""
+    that died of something nothing else caught ends in 'error' with a reason. True if it did. A grading
+    that another worker is carrying on (its heartbeat fresh, or another run than ``run_id``) is left alone."""
     with transaction.atomic():
         current = Submission.objects.select_for_update().filter(pk=submission_id).first()
         if current is None or current.status not in (Submission.QUEUED, Submission.RUNNING):
+            return False
+        if run_id is not None and current.current_run_id != run_id:
+            return False
+        beat = current.current_run.heartbeat_at if current.current_run_id else None
+        if run_id is None and current.status == Submission.RUNNING and beat and beat > timezone.now() - stale_after() \
+                and current.current_run.worker != _worker_name():
             return False
         run = current.current_run
         if run is not None and run.finished_at is None:
@@ -303,5 +332,13 @@ def submission_fail_unfinished(*, submission_id: int, reason: str, detail: str =
         else:
             current.status, current.error, current.phase = Submission.ERROR, INTERNAL_ERROR, ""
             current.save()
+            current.regrade_items.filter(finished_at=None).update(status_after=Submission.ERROR,
+                                                                  finished_at=timezone.now())
     log.error("submission %s ended in error by the task's last line of defence: %s", submission_id, reason)
     return True
+
+
+def _worker_name() -> str:
+    from celery import current_task
+
+    return getattr(getattr(current_task, "request", None), "hostname", "") or platform.node()

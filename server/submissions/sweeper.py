@@ -84,7 +84,8 @@ def submissions_sweep(*, now=None) -> SweepResult:
             .filter(Q(current_run__heartbeat_at__lt=stale) | Q(current_run__isnull=True, status_changed_at__lt=stale))
             .values_list("id", flat=True))
     for pk in dead:
-        if running.filter(pk=pk).exclude(phase=Submission.TRAINING_QUEUED).update(
+        still_dead = Q(current_run__heartbeat_at__lt=stale) | Q(current_run__isnull=True)
+        if running.filter(still_dead, pk=pk).exclude(phase=Submission.TRAINING_QUEUED).update(
                 status=Submission.QUEUED, phase="", status_changed_at=now):
             result.revived.append(pk)
             log.warning("submission %s: its worker stopped heart-beating; queued again", pk)

@@ -12,7 +12,7 @@ from tests.server.factories import graded
 pytestmark = pytest.mark.django_db
 
 CHECKS = [("epsilon_greedy", "passed", 30.0, 30.0, {}),
-          ("q_update", "failed", 0.0, 30.0, {"mistake": "gamma_missing"}),
+          ("q_update", "passed", 30.0, 30.0, {}),
           ("learning_curve", "passed", 40.0, 40.0, {"value": -13.0, "threshold": -17.0})]
 
 
@@ -96,7 +96,7 @@ def hidden(assignment, alice):
     assignment.hidden_checks = ["q_update"]
     assignment.due_at = timezone.now() + timedelta(days=1)
     assignment.save()
-    return graded(assignment, alice, score=70, at=timezone.now(), checks=CHECKS)
+    return graded(assignment, alice, score=100, at=timezone.now(), checks=CHECKS)
 
 
 def test_before_the_due_date_a_student_sees_that_a_hidden_check_exists_and_its_points(client, alice, hidden):
@@ -107,7 +107,7 @@ def test_before_the_due_date_a_student_sees_that_a_hidden_check_exists_and_its_p
 
 def test_before_the_due_date_a_hidden_checks_feedback_is_not_shown(client, alice, hidden):
     client.force_login(alice)
-    assert "q_update failed" not in page(client.get(hidden.get_absolute_url()))
+    assert "q_update passed" not in page(client.get(hidden.get_absolute_url()))
 
 
 def test_before_the_due_date_the_total_leaves_out_the_hidden_check(client, alice, hidden):
@@ -120,7 +120,7 @@ def test_after_the_due_date_the_hidden_check_is_revealed(client, alice, hidden, 
     assignment.due_at = timezone.now() - timedelta(minutes=1)
     assignment.save()
     client.force_login(alice)
-    assert "q_update failed" in page(client.get(hidden.get_absolute_url()))
+    assert "q_update passed" in page(client.get(hidden.get_absolute_url()))
 
 
 def test_an_extension_keeps_the_check_hidden_until_the_students_own_due_date(client, alice, irene, hidden, assignment):
@@ -129,15 +129,38 @@ def test_an_extension_keeps_the_check_hidden_until_the_students_own_due_date(cli
     Extension.objects.create(assignment=assignment, student=alice, due_at=timezone.now() + timedelta(days=1),
                              granted_by=irene)
     client.force_login(alice)
-    assert "q_update failed" not in page(client.get(hidden.get_absolute_url()))
+    assert "q_update passed" not in page(client.get(hidden.get_absolute_url()))
 
 
 def test_the_instructor_sees_a_hidden_check_before_the_due_date(client, irene, hidden):
     client.force_login(irene)
-    assert "q_update failed" in page(client.get(hidden.get_absolute_url()))
+    assert "q_update passed" in page(client.get(hidden.get_absolute_url()))
 
 
 def test_the_course_page_shows_a_student_the_visible_score_only(client, alice, hidden, course):
     client.force_login(alice)
     text = page(client.get(reverse("course", args=[course.slug])))
-    assert "+ hidden checks (30 pts) after the due date" in text and ">100<" not in text
+    assert "70 <small>+ hidden checks (30 pts) after the due date" in text and "100" not in text
+
+
+def test_the_course_page_hides_the_score_that_counts_while_a_newer_submission_grades(client, alice, hidden, course,
+                                                                                    assignment):
+    graded(assignment, alice, score=0, at=timezone.now(), status="queued")
+    client.force_login(alice)
+    assert "100" not in page(client.get(reverse("course", args=[course.slug])))
+
+
+def test_the_assignment_page_lists_the_visible_score_only(client, alice, hidden, assignment):
+    client.force_login(alice)
+    text = page(client.get(assignment.get_absolute_url()))
+    assert "70 / 100" in text and "100 / 100" not in text
+
+
+def test_an_extension_never_ends_before_the_class_due_date(alice, irene, assignment):
+    assignment.due_at = timezone.now() + timedelta(days=3)
+    assignment.save()
+    Extension.objects.create(assignment=assignment, student=alice, due_at=timezone.now() + timedelta(days=1),
+                             granted_by=irene)
+    from server.courses.grades import personal_due
+
+    assert personal_due(assignment, alice) == assignment.due_at

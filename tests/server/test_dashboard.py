@@ -182,3 +182,15 @@ def test_the_number_of_queries_does_not_grow_with_the_class(client, irene, cours
         graded(assignment, who, score=50, at=timezone.now(), checks=checks("gamma_missing" if i % 2 else None),
                curves=curves(-20))
     assert _queries(client, path) == small
+
+
+@pytest.mark.parametrize("name", ["dashboard", "assignment_settings"])
+def test_an_instructor_of_another_course_gets_403(client, course, assignment, name):
+    from server.courses.models import Course, Enrolment
+
+    other = Course.objects.create(slug="other", title="Other")
+    stranger = student(other, "olga")
+    Enrolment.objects.filter(user=stranger).update(role=Enrolment.INSTRUCTOR)
+    client.force_login(stranger)
+    assert client.get(url(assignment, name)).status_code == 403
+    assert client.get(reverse("gradebook", args=[course.slug])).status_code == 403

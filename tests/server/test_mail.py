@@ -363,3 +363,20 @@ def test_a_submission_graded_by_the_worker_reaches_its_student_once(smtp, mail_w
         time.sleep(0.5)
     time.sleep(2)  # a second message, if one were sent, would arrive meanwhile
     assert [m["Subject"] for m in smtp.messages] == ["Q-learning warm-up: 100 / 100"]
+
+
+def test_a_below_full_reminder_shows_only_the_visible_score(due_tomorrow, alice, django_capture_on_commit_callbacks):
+    due_tomorrow.remind_missing, due_tomorrow.remind_below_full = False, True
+    due_tomorrow.hidden_checks = ["q_update"]
+    due_tomorrow.save()
+    graded(due_tomorrow, alice, score=70, at=NOW - timedelta(hours=1),
+           checks=[("epsilon_greedy", "passed", 30.0, 30.0, {}), ("q_update", "failed", 0.0, 30.0, {}),
+                   ("learning_curve", "passed", 40.0, 40.0, {})])
+    with django_capture_on_commit_callbacks():
+        events.reminders_create(now=NOW)
+    # Every visible check has full marks: a reminder would tell that the hidden one failed.
+    assert not Message.objects.exists()
+
+
+def test_the_bounce_webhook_is_not_served_without_a_provider_and_its_secret(client):
+    assert client.post("/anymail/postmark/tracking/", data="{}", content_type="application/json").status_code == 404

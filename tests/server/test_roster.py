@@ -159,3 +159,27 @@ def test_the_roster_shows_an_address_that_refused_mail(client, irene, alice, cou
     client.force_login(irene)
     page = client.get(reverse("roster", args=[course.slug])).content.decode()
     assert 'title="550 no such user">e-mail refused' in page
+
+
+def test_an_import_cannot_change_the_email_of_another_courses_account(client, irene, course):
+    from server.courses.models import Course
+
+    other = Course.objects.create(slug="other", title="Other")
+    victim = User.objects.create_user(username="victor", email="victor@other.example", first_name="Victor")
+    Enrolment.objects.create(course=other, user=victim, role=Enrolment.INSTRUCTOR)
+    result = roster_import(course=course, data=b"username,email,first_name,last_name,role\n"
+                                               b"Victor,attacker@evil.example,,,student\n", max_bytes=10_000)
+    victim.refresh_from_db()
+    assert (victim.email, victim.first_name, result.kept) == ("victor@other.example", "Victor", [victim])
+
+
+def test_usernames_match_whatever_their_case(course):
+    roster_import(course=course, data=ROSTER.encode(), max_bytes=10_000)
+    roster_import(course=course, data=ROSTER.replace("sam,", "Sam,").encode(), max_bytes=10_000)
+    assert User.objects.filter(username__iexact="sam").count() == 1
+
+
+def test_an_import_cannot_leave_the_course_without_an_instructor(irene, course):
+    with pytest.raises(RosterError, match="without an instructor"):
+        roster_import(course=course, data=b"username,email,first_name,last_name,role\n"
+                                          b"irene,irene@uni.example,,,student\n", max_bytes=10_000)

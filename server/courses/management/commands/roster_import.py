@@ -30,6 +30,9 @@ class Command(BaseCommand):
             raise CommandError("nothing was imported:\n  " + "\n  ".join(exc.problems)) from None
         self.stdout.write(f"{len(result.created)} created, {len(result.updated)} updated, "
                           f"{result.unchanged} unchanged")
+        for user in result.kept:
+            self.stdout.write(f"{user.username}: enrolled as it is (an account of another course or staff: "
+                              "its e-mail and name were not changed)")
         for user, link in result.created:
             self.stdout.write(f"{user.username}\t{user.email}\t{base_url.rstrip('/')}{link}")
 
