@@ -122,6 +122,19 @@ def assignment(course):
 
 
 # -- real services ------------------------------------------------------------------------------
+def broker_use(url: str, settings) -> str:
+    """Point the Celery app (of this test process) at ``url``; returns the previous URL. The app keeps a
+    pool of connections to the broker it first published to (the unreachable default of the tests, if
+    an earlier test queued something), so the pools are dropped too."""
+    from grader.celery import app
+
+    previous = app.conf.broker_url
+    settings.CELERY_BROKER_URL = app.conf.broker_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
+    return previous
+
+
 def database_url() -> str:
     """The test database as a DATABASE_URL, for the worker processes a test starts."""
     from django.db import connection
@@ -167,10 +180,7 @@ def redis_url(tmp_path_factory):
 def celery_worker(redis_url, transactional_db, settings):
     """A real Celery worker process on the test Redis and the test database."""
 
-    from grader.celery import app
-
-    settings.CELERY_BROKER_URL = redis_url
-    app.conf.broker_url = redis_url
+    previous = broker_use(redis_url, settings)
     env = {**os.environ, "REDIS_URL": redis_url,
            "DATABASE_URL": database_url()}
     env.pop("BELLMAN_TEST_DATABASE", None)
@@ -188,6 +198,7 @@ def celery_worker(redis_url, transactional_db, settings):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+    broker_use(previous, settings)
 
 
 # -- a browser ------------------------------------------------------------------------------------

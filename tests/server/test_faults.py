@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from server.submissions.models import GradingRun, Submission
-from tests.conftest import EXAMPLES, ROOT, RUN_TAG, VAR, database_url, free_port
+from tests.conftest import EXAMPLES, ROOT, RUN_TAG, VAR, broker_use, database_url, free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 SLOW_START = "import time as _bellman_t\n_bellman_t.sleep(4)\n"  # a grading long enough to be interrupted
@@ -91,19 +91,11 @@ def redis_server(tmp_path):
 
 @pytest.fixture
 def services(redis_server, settings, tmp_path):
-    from grader.celery import app
-
-    def use(url):  # the app keeps a pool of connections to the broker it first talked to
-        settings.CELERY_BROKER_URL = app.conf.broker_url = url
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    previous = app.conf.broker_url
-    use(redis_server.url)
+    previous = broker_use(redis_server.url, settings)
     found = Services(redis_server.url, tmp_path)
     yield found
     found.stop()
-    use(previous)
+    broker_use(previous, settings)
 
 
 def upload(client, assignment, data: bytes, name="solution.py"):
