@@ -31,7 +31,7 @@ from server.submissions.services import curve_summary, grading_config, train_sen
 
 log = logging.getLogger(__name__)
 
-MAX_RUNS = 6  # gradings of one submission (first, retries, regrades' revivals) before it ends in error
+MAX_LOST_RUNS = 5  # gradings of one submission that lost their worker before it ends in error
 INTERNAL_ERROR = ("The grader hit an internal error while grading this submission (not a problem with your "
                   "file). Your submission is kept; staff have the details and can regrade it.")
 
@@ -122,9 +122,9 @@ def claim(submission_id: int, *, worker: str = "") -> GradingRun | None:
         submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
         if submission is None or not _claimable(submission, now):
             return None
-        attempts = submission.runs.count()
-        if attempts >= MAX_RUNS:
-            _give_up_after_runs(submission, attempts)
+        lost = submission.runs.filter(finished_at__isnull=True).count()  # gradings whose worker vanished
+        if lost >= MAX_LOST_RUNS:
+            _give_up_after_runs(submission, lost)
             return None
         run = GradingRun.objects.create(submission=submission, attempt=submission.runs.count() + 1,
                                         worker=worker or platform.node(), heartbeat_at=now,
@@ -149,7 +149,7 @@ def training_claim(submission_id: int, run_id: int, *, worker: str = "") -> Grad
 
 
 def _give_up_after_runs(submission: Submission, attempts: int) -> None:
-    """A submission whose gradings keep dying (a worker killed each time) ends in error, not in a loop."""
+    """A submission whose gradings keep losing their worker (killed each time) ends in error, not in a loop."""
     submission.status, submission.phase = Submission.ERROR, ""
     submission.error = (f"The grader started grading this submission {attempts} times and lost its worker each "
                         "time (not a problem with your file as far as we can tell). Your submission is kept; "

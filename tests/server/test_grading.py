@@ -164,3 +164,20 @@ def test_a_database_unavailable_for_a_moment_during_the_report_write_is_waited_f
         options.update(saved)
         connection.close()
     assert "trying again" in caplog.text and Submission.objects.get(pk=queued.pk).status == Submission.GRADED
+
+
+def test_a_submission_whose_gradings_keep_losing_their_worker_ends_in_error(queued):
+    for _ in range(grading.MAX_LOST_RUNS):
+        run = grading.claim(queued.pk)
+        GradingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    assert grading.claim(queued.pk) is None
+    queued.refresh_from_db()
+    assert queued.status == Submission.ERROR and "lost its worker each time" in queued.error
+
+
+def test_finished_gradings_do_not_count_as_lost(queued):
+    for _ in range(grading.MAX_LOST_RUNS + 1):
+        run = grading.claim(queued.pk)
+        grading.report_persist(queued, run, report(50))
+        Submission.objects.filter(pk=queued.pk).update(status=Submission.QUEUED)  # a regrade
+    assert grading.claim(queued.pk) is not None
