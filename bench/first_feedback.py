@@ -7,7 +7,6 @@ upload to its unit checks on the page, and to the whole grade if --wait-all.
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -17,13 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.services import start_redis  # noqa: E402
 SLUG = "dqn-cartpole"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main():
@@ -32,10 +27,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bellman-feedback-"))
-    port = free_port()
-    redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                              "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL)
-    os.environ.update({"DATABASE_URL": f"sqlite:///{tmp / 'feedback.sqlite3'}", "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+    redis, redis_url = start_redis(tmp)
+    os.environ.update({"DATABASE_URL": f"sqlite:///{tmp / 'feedback.sqlite3'}", "REDIS_URL": redis_url,
                        "DJANGO_SETTINGS_MODULE": "server.settings", "DJANGO_SECRET_KEY": "bench-only-secret",
                        "BELLMAN_VAR_DIR": str(tmp)})
     import django

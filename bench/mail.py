@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.services import free_port, start_redis  # noqa: E402
+
 
 def setup(database: Path, port: int):
     database.parent.mkdir(parents=True, exist_ok=True)
@@ -61,26 +63,6 @@ def burst(n: int):
                 report.add(CheckResult(id=check_id, status="passed" if score else "failed", score=score,
                                        max_score=points, feedback="A line of feedback.\\nAnother line."))
             report_persist(submission, claim(submission.pk), report)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
-    """A Redis of the bench's own: messages queue their send task on commit, as in production."""
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                             "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 def start_sink(port: int, folder: Path):

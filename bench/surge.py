@@ -21,14 +21,11 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.services import free_port, start_redis  # noqa: E402
 PY = sys.executable
 CSRF = "b" * 32
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, timeout=60):
@@ -142,10 +139,8 @@ def surge(base: str, sessions, seconds: float, source: bytes):
 
 
 def run_one(label: str, database_url: str, args, tmp: Path):
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
-                              "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL)
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+    redis, redis_url = start_redis(tmp)
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "DJANGO_SETTINGS_MODULE": "server.settings", "DJANGO_SECRET_KEY": "bench-only-secret",
            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "BELLMAN_VAR_DIR": str(tmp)}
     sessions = prepare(env, args.students)

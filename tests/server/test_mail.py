@@ -338,7 +338,7 @@ def test_a_student_turns_off_per_submission_mail_on_their_settings_page(client, 
     assert not MailPreference.objects.get(user=alice).per_submission
 
 
-def test_the_unsubscribe_page_escapes_nothing_it_was_given(client):
+def test_a_garbage_unsubscribe_token_gets_the_invalid_link_page(client):
     assert "not valid" in html.unescape(client.post(reverse("unsubscribe", args=["<script>"])).content.decode())
 
 
