@@ -22,7 +22,7 @@ class StudentCodeError(BellmanError):
 class SessionEnded(BellmanError):
     """The sandbox session is over: timed out, killed for a limit, or broke the protocol.
 
-    ``verdict`` is a stable short code (timeout, memory, output, protocol, crashed, environment).
+    ``verdict`` is a stable short code (timeout, stalled, memory, output, protocol, crashed, environment).
     """
 
     def __init__(self, message, *, verdict):

@@ -76,13 +76,25 @@ def greedy_evaluation(session, cfg, seed, *, policy) -> float:
             obs, _ = host.env.reset(seed=seed * 1000 + episode)
             total, done = 0.0, False
             while not done:
-                obs, reward, terminated, truncated, _ = host.env.step(session.act(obs.tolist(), policy=policy))
+                obs, reward, terminated, truncated, _ = host.env.step(_in_space(host.env.action_space,
+                                                                                 session.act(obs.tolist(), policy=policy)))
                 total += reward
                 done = terminated or truncated
             returns.append(total)
         return float(np.mean(returns))
     finally:
         host.close()
+
+
+def _in_space(space, action: int) -> int:
+    """``action`` if the environment takes it; otherwise the student's fault, in words (never the environment's
+    own assertion on this side)."""
+    if space.contains(action):
+        return action
+    n = getattr(space, "n", None)
+    raise StudentCodeError(
+        f"the policy chose action {str(action)[:30]}, but the environment's actions are 0 to {n - 1}: the network "
+        f"must have one output per action ({n}, env.action_space.n), not more", kind="value")
 
 
 def _problems_by_message(runs) -> list[str]:

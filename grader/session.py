@@ -5,6 +5,7 @@ call runs, validates every message that comes out, and turns every way the sandb
 fail into a ``SessionEnded`` with a verdict. Values coming out are data only, decoded by
 ``decode_value``; nothing is ever unpickled or evaluated.
 """
+import math
 import shutil
 import tempfile
 import time
@@ -60,14 +61,30 @@ class TensorValue:
         return f"tensor({self.array.tolist()!r})"
 
 
-def decode_value(value, depth=0):
-    """Turn a value from inside into plain Python and numpy data, or raise Unsupported."""
+MAX_DIMS = 32
+
+
+def decode_value(value):
+    """Turn a value from inside into plain Python and numpy data, or raise Unsupported.
+
+    Whatever arrives (an array whose shape is huge or has more dimensions than numpy allows, integers out
+    of its dtype's range, a field of the wrong type) ends as Unsupported with words for the student,
+    never as another exception."""
+    try:
+        return _decode(value, 0)
+    except Unsupported:
+        raise
+    except (ValueError, TypeError, OverflowError, AttributeError, KeyError, MemoryError, RecursionError):
+        raise Unsupported("a malformed value") from None
+
+
+def _decode(value, depth):
     if depth > 32:
         raise Unsupported("the value is nested too deeply")
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, list):
-        return [decode_value(v, depth + 1) for v in value]
+        return [_decode(v, depth + 1) for v in value]
     if isinstance(value, dict):
         if "$nd" in value:
             return _decode_array(value["$nd"])
@@ -77,10 +94,12 @@ def decode_value(value, depth=0):
             raise Unsupported("the array contains NaN or infinite values")
         if "$tensor_out" in value:
             inner = value["$tensor_out"]
-            return TensorValue(decode_value(inner.get("value"), depth + 1), bool(inner.get("requires_grad")))
+            if not isinstance(inner, dict):
+                raise Unsupported("a malformed tensor")
+            return TensorValue(_decode(inner.get("value"), depth + 1), bool(inner.get("requires_grad")))
         if "$unsupported" in value:
             raise Unsupported(f"a value of type {str(value['$unsupported'])[:60]} cannot be checked")
-        return {str(k): decode_value(v, depth + 1) for k, v in value.items()}
+        return {str(k): _decode(v, depth + 1) for k, v in value.items()}
     return _bad(type(value).__name__)
 
 
@@ -89,17 +108,26 @@ def _bad(what):
 
 
 def _decode_array(nd):
-    try:
-        dtype, shape, data = str(nd["dtype"]), [int(s) for s in nd["shape"]], nd["data"]
-    except (KeyError, TypeError, ValueError):
-        raise Unsupported("a malformed array") from None
-    if dtype not in ALLOWED_DTYPES or not isinstance(data, list) or len(data) > MAX_ARRAY:
-        raise Unsupported(f"an array of dtype {dtype[:20]} cannot be checked")
-    if int(np.prod(shape)) != len(data) or any(s < 0 for s in shape):
+    if not isinstance(nd, dict):
+        raise Unsupported("a malformed array")
+    dtype, shape, data = nd.get("dtype"), nd.get("shape"), nd.get("data")
+    if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
+        raise Unsupported(f"an array of dtype {str(dtype)[:20]} cannot be checked")
+    if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
+        raise Unsupported("a malformed array")
+    if not isinstance(data, list) or len(data) > MAX_ARRAY:
+        raise Unsupported(f"an array of more than {MAX_ARRAY:,} values cannot be checked")
+    if len(shape) > MAX_DIMS:
+        raise Unsupported(f"an array of {len(shape)} dimensions cannot be checked (at most {MAX_DIMS})")
+    if any(s < 0 for s in shape) or math.prod(shape) != len(data):  # exact integers: no overflow
         raise Unsupported("an array whose shape does not match its data")
     if not all(isinstance(x, (int, float, bool)) for x in data):
         raise Unsupported("an array with values that are not numbers")
-    return np.array(data, dtype=dtype).reshape(shape)
+    try:
+        array = np.array(data, dtype=dtype)
+    except (OverflowError, ValueError):
+        raise Unsupported(f"an array with values out of the range of {dtype}") from None
+    return array.reshape(shape)
 
 
 def encode_value(value):
@@ -201,8 +229,16 @@ class Session:
             path.chmod(0o644)
 
     # -- low level -----------------------------------------------------------------------------
-    def _send(self, message):
-        self.sandbox.write(framing.encode(message, max_bytes=MAX_OUT))
+    def _send(self, message, deadline=None):
+        """Send one message; the sandbox must take it before ``deadline`` (by default the request's
+        time limit from now), and never after the session's: code that floods the channel and stops
+        reading ends the session instead of holding the worker."""
+        deadline = min(deadline or time.monotonic() + self.request_timeout, self.deadline)
+        try:
+            self.sandbox.write(framing.encode(message, max_bytes=MAX_OUT), deadline)
+        except SandboxTimeout:
+            self._end("stalled", "Your code stopped reading the grader's answers (a loop that sends requests to "
+                                 "the environment without waiting for each reply?), so the grader stopped it.")
 
     def _receive(self, deadline, timed_out: "TimedOut"):
         """The next message from inside; ``timed_out`` words the verdict if no message comes in time."""
@@ -236,14 +272,14 @@ class Session:
             self.sandbox.kill(verdict)
         raise self.ended
 
-    def _serve(self, env_host, request):
+    def _serve(self, env_host, request, deadline):
         """Answer one environment request (a mirrored environment's report of its steps gets no answer)."""
         try:
             answer = env_host.handle_request(request)
         except EnvMismatch as exc:
             self._end("environment", str(exc))
         if answer is not None:
-            self._send(answer)
+            self._send(answer, deadline)
 
     def _check_alive(self):
         if self.ended is not None:
@@ -269,7 +305,7 @@ class Session:
         deadline = time.monotonic() + limit
         reply = self._receive(deadline, timed_out)
         while reply["op"].startswith("env.") and env_host is not None:
-            self._serve(env_host, reply)
+            self._serve(env_host, reply, deadline)
             reply = self._receive(deadline, timed_out)
         if reply["op"] == "ready":
             self.names = [n for n in reply["names"] if isinstance(n, str)]
@@ -307,7 +343,7 @@ class Session:
             if op.startswith("env."):
                 if env_host is None:
                     self._end("protocol", "the sandbox asked for an environment it was not given")
-                self._serve(env_host, reply)
+                self._serve(env_host, reply, deadline)
                 continue
             if op == "raise":
                 raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
@@ -375,11 +411,8 @@ class Session:
         return self.sandbox.output.tail() if self.sandbox else ""
 
     def close(self):
+        """Kill first, then clean up: nothing is sent to a sandbox that may have stopped reading."""
         if self.sandbox is not None:
-            try:
-                self._send({"op": "bye"})
-            except Exception:  # noqa: BLE001 - closing must never fail
-                pass
             self.sandbox.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 

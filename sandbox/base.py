@@ -76,6 +76,8 @@ class ProtocolReader:
                 continue
             try:
                 chunk = os.read(self._fd, 1 << 16)
+            except BlockingIOError:
+                continue  # a spurious wake-up of a non-blocking channel
             except OSError:
                 chunk = b""
             if chunk:
@@ -85,6 +87,25 @@ class ProtocolReader:
         out = bytes(self._buf[:n])
         del self._buf[:n]
         return out
+
+
+def write_all(fd: int, data: bytes, deadline: float) -> None:
+    """Write all of ``data`` to the non-blocking ``fd`` before ``deadline`` (time.monotonic), or raise
+    SandboxTimeout: code inside that stops reading must not hold the worker. A peer that is gone raises
+    BrokenPipeError (an OSError), which callers treat as the end of the sandbox."""
+    view = memoryview(data)
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT | select.POLLERR | select.POLLHUP)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+            continue
+        except BlockingIOError:
+            pass
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SandboxTimeout("the sandbox stopped reading before the deadline")
+        poller.poll(min(left, 1.0) * 1000)
 
 
 class OutputCapture:
@@ -134,7 +155,9 @@ class Sandbox:
         self.output_closed = threading.Event()  # set by the backend when the output stream ends
 
     # Implemented by backends.
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, deadline: float) -> None:
+        """Send ``data`` to the runner by ``deadline`` (time.monotonic), else raise SandboxTimeout.
+        A runner that is gone is not an error here: the next read reports how it ended."""
         raise NotImplementedError
 
     def _kill(self) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sandbox import cgroups
 from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID,
-                          SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, pump)
+                          SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, pump,
+                          write_all)
 
 
 class BwrapBackend:
@@ -99,14 +100,13 @@ class BwrapSandbox(Sandbox):
                 self.cgroup.remove()
             raise SandboxUnavailable(f"could not start bubblewrap: {exc}") from exc
         self.protocol = ProtocolReader(self.process.stdout.fileno())
+        os.set_blocking(self.process.stdin.fileno(), False)  # writes wait in poll, with a deadline
         pump(lambda: self.process.stderr.read(65536), self.output.feed, self.output_closed.set)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, deadline: float) -> None:
         try:
-            view = memoryview(data)
-            while view:  # unbuffered writes may be partial
-                view = view[self.process.stdin.write(view):]
-        except (OSError, ValueError, TypeError):
+            write_all(self.process.stdin.fileno(), data, deadline)
+        except (OSError, ValueError):
             pass  # the sandbox is gone; the next read reports it
 
     def _kill(self):

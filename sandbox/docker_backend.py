@@ -9,7 +9,8 @@ import uuid
 from pathlib import Path
 
 from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID,
-                          SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, pump)
+                          SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, pump,
+                          write_all)
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ class DockerSandbox(Sandbox):
             self.container.start()
             self._listener.settimeout(CONNECT_TIMEOUT)
             self._conn, _ = self._listener.accept()
-            self._conn.settimeout(None)
+            self._conn.setblocking(False)  # reads and writes wait in poll, each with a deadline
         except (docker.errors.DockerException, OSError) as exc:
             self.close()
             raise SandboxUnavailable(f"could not start a sandbox container: {exc}") from exc
@@ -158,10 +159,10 @@ class DockerSandbox(Sandbox):
         pump(self._demux.read, lambda _: None, self.output_closed.set)
         self.protocol = ProtocolReader(self._conn.fileno())
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, deadline: float) -> None:
         try:
-            self._conn.sendall(data)
-        except OSError:
+            write_all(self._conn.fileno(), data, deadline)
+        except (OSError, ValueError):
             pass  # the sandbox is gone; the next read reports it
 
     def _kill(self):

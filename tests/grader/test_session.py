@@ -42,6 +42,25 @@ def test_values_that_cannot_be_checked_are_refused(value, message):
         decode_value(value)
 
 
+@pytest.mark.parametrize("value, message", [
+    ({"$nd": {"dtype": "float32", "shape": [2**40, 2**40], "data": []}}, "shape"),
+    ({"$nd": {"dtype": "float32", "shape": [2**62, 2**62], "data": [1]}}, "shape"),
+    ({"$nd": {"dtype": "float32", "shape": [1] * 65, "data": [1]}}, "65 dimensions"),
+    ({"$nd": {"dtype": "int8", "shape": [1], "data": [1000]}}, "range of int8"),
+    ({"$nd": {"dtype": "int64", "shape": [1], "data": [2**70]}}, "range of int64"),
+    ({"$nd": {"dtype": "float32", "shape": ["2"], "data": [1, 2]}}, "malformed"),
+    ({"$nd": {"dtype": "float32", "shape": [True], "data": [1]}}, "malformed"),
+    ({"$nd": [1, 2]}, "malformed"),
+    ({"$tensor_out": [1, 2]}, "malformed tensor"),
+    ({"$tensor_out": "x"}, "malformed tensor"),
+    ({"$tensor_out": {"value": {"$nd": {"dtype": "uint8", "shape": [1], "data": [-1]}}}}, "range of uint8"),
+])
+def test_forged_arrays_are_refused_with_words(value, message):
+    """Forged arrays from inside end as Unsupported (feedback for the student), never as another exception."""
+    with pytest.raises(Unsupported, match=message):
+        decode_value(value)
+
+
 def test_deep_nesting_is_refused():
     value = 1
     for _ in range(100):
