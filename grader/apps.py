@@ -8,6 +8,7 @@ class GraderConfig(AppConfig):
     def ready(self):
         checks.register(check_assignments, "grader")
         checks.register(check_specs, "grader")
+        checks.register(check_sandbox_limits, "grader")
 
 
 def check_assignments(app_configs=None, **kwargs):
@@ -38,3 +39,29 @@ def check_specs(app_configs=None, **kwargs):
         errors += [checks.Error(problem, hint="See grader/spec.py for every table and key.", id="grader.E002")
                    for problem in spec_problems(spec, path)]
     return errors
+
+
+def check_sandbox_limits(app_configs=None, **kwargs):
+    """grader.E003 / W003: the bwrap backend can apply every limit (cgroups for pids, memory and cpu), or the
+    operator allowed it to run without them (a warning that names them)."""
+    import os
+
+    from django.conf import settings
+
+    from sandbox.bwrap_backend import BwrapBackend, describe_missing
+
+    docker_configured = os.environ.get("DOCKER_HOST") or os.path.exists("/var/run/docker.sock")
+    if settings.SANDBOX_BACKEND != "bwrap" and not (settings.SANDBOX_BACKEND == "auto" and not docker_configured):
+        return []
+    backend = BwrapBackend(rootfs=settings.SANDBOX_ROOTFS)
+    missing = backend.missing_limits()
+    if not missing:
+        return []
+    what = f"the bwrap sandbox backend cannot apply {describe_missing(missing)} on this machine"
+    if backend.allow_missing_limits:
+        return [checks.Warning(what + "; SANDBOX_ALLOW_MISSING_LIMITS lets it run with rlimits only",
+                               hint="Every report says so. Run the worker as root with cgroups, or use docker.",
+                               id="grader.W003")]
+    return [checks.Error(what + ", so it refuses to start sandboxes",
+                         hint="Run the worker as root with cgroups (v1, or v2 with pids, memory and cpu delegated), "
+                              "use the docker backend, or set SANDBOX_ALLOW_MISSING_LIMITS=1.", id="grader.E003")]

@@ -214,6 +214,13 @@ class CheckContext:
                           request_timeout=self.request_timeout,
                           session_timeout=session_timeout or self.session_timeout,
                           tmp_root=self.job.config.tmp_root)
+        if session.sandbox.missing_limits:
+            from sandbox.bwrap_backend import describe_missing
+
+            notice = (f"This grading's sandbox ran without {describe_missing(session.sandbox.missing_limits)}: the "
+                      "machine allowed it (SANDBOX_ALLOW_MISSING_LIMITS), so only the rlimits held.")
+            if notice not in self.job.report.notices:
+                self.job.report.notices.append(notice)
         if not load:
             return session
         try:

@@ -153,6 +153,7 @@ class Sandbox:
         self.killed_reason = None
         self.started_at = time.monotonic()
         self.output_closed = threading.Event()  # set by the backend when the output stream ends
+        self.missing_limits = []  # limits the operator allowed this backend to run without (bwrap)
 
     # Implemented by backends.
     def write(self, data: bytes, deadline: float) -> None:

@@ -12,11 +12,26 @@ from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID
                           write_all)
 
 
+LIMIT_NAMES = {"pids": "the process count (pids)", "memory": "the memory limit (memory)",
+               "cpu": "the CPU share (cpu)"}
+
+
+def describe_missing(controllers) -> str:
+    return ", ".join(LIMIT_NAMES.get(c, c) for c in controllers)
+
+
 class BwrapBackend:
     name = "bwrap"
 
-    def __init__(self, *, rootfs: str):
+    def __init__(self, *, rootfs: str, allow_missing_limits: bool | None = None):
         self.rootfs = rootfs
+        if allow_missing_limits is None:
+            allow_missing_limits = os.environ.get("SANDBOX_ALLOW_MISSING_LIMITS", "") in ("1", "true", "yes")
+        self.allow_missing_limits = allow_missing_limits
+
+    def missing_limits(self) -> list[str]:
+        """The cgroup controllers a sandbox would lack here (see sandbox.cgroups)."""
+        return cgroups.missing()
 
     def available(self) -> bool:
         pythons = ("usr/bin/python3", "usr/local/bin/python3")  # Debian's, or python:3.11-slim's
@@ -36,7 +51,15 @@ class BwrapBackend:
             raise SandboxUnavailable(
                 f"the sandbox root filesystem {self.rootfs} sits in a folder that uid {SANDBOX_UID} cannot "
                 "enter: set SANDBOX_ROOTFS to a path under a world-searchable folder (e.g. /var/lib/bellman)")
-        return BwrapSandbox(self, stage_dir, limits)
+        missing = self.missing_limits()
+        if missing and not self.allow_missing_limits:
+            why = "the worker does not run as root" if os.geteuid() != 0 else "the control groups are not available"
+            raise SandboxUnavailable(
+                f"the bwrap backend cannot apply {describe_missing(missing)} here ({why}): run the worker as root "
+                "with cgroups (v1, or v2 with the pids, memory and cpu controllers delegated), use the docker "
+                "backend, or set SANDBOX_ALLOW_MISSING_LIMITS=1 to run with rlimits only (every report then "
+                "says which limit was missing)")
+        return BwrapSandbox(self, stage_dir, limits, missing=missing)
 
     def sweep(self, older_than_s: float) -> int:
         cgroups.sweep()  # --die-with-parent: no process outlives the worker, only empty groups
@@ -47,6 +70,8 @@ def _command(rootfs, stage_dir, limits: Limits):
     cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
            "--ro-bind", rootfs, "/",
            "--proc", "/proc", "--dev", "/dev",
+           # /dev is bwrap's own tmpfs: shared memory gets a sized one, and the rest is made read-only.
+           "--size", str(limits.work_mb << 20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
            "--size", str(limits.work_mb << 20), "--tmpfs", WORK_DIR,
            "--size", str(limits.work_mb << 20), "--tmpfs", "/tmp",
            "--ro-bind", str(Path(stage_dir) / "runner"), RUNNER_MOUNT,
@@ -58,7 +83,7 @@ def _command(rootfs, stage_dir, limits: Limits):
     return cmd + ["--"] + RUNNER_COMMAND
 
 
-def _limit_self(limits: Limits, cgroup):
+def _limit_self(limits: Limits, cgroup, *, pids_cgroup: bool):
     """Runs in the child before exec: its own cgroup, rlimits, and no root on the host even outside the namespaces."""
 
     def apply():
@@ -72,7 +97,7 @@ def _limit_self(limits: Limits, cgroup):
                            (resource.RLIMIT_CORE, 0),
                            # Per uid, so shared by concurrent sandboxes: a backstop where the per-sandbox
                            # cgroup's pids.max is the real limit.
-                           (resource.RLIMIT_NPROC, limits.pids * (8 if cgroup is not None else 1))):
+                           (resource.RLIMIT_NPROC, limits.pids * (8 if pids_cgroup else 1))):
             resource.setrlimit(res, (value, value))
         if os.getuid() == 0:
             os.setgroups([])
@@ -85,16 +110,21 @@ def _limit_self(limits: Limits, cgroup):
 class BwrapSandbox(Sandbox):
     backend = "bwrap"
 
-    def __init__(self, backend: BwrapBackend, stage_dir, limits: Limits):
+    def __init__(self, backend: BwrapBackend, stage_dir, limits: Limits, *, missing=()):
         super().__init__(limits)
         self._lock = threading.Lock()
         self._closed = False
-        self.cgroup = cgroups.SandboxCgroup(limits) if cgroups.available() else None
+        self.missing_limits = list(missing)
+        try:
+            self.cgroup = cgroups.SandboxCgroup(limits, skip=missing) if os.geteuid() == 0 else None
+        except cgroups.CgroupError as exc:
+            raise SandboxUnavailable(str(exc)) from exc
         try:
             self.process = subprocess.Popen(
                 _command(backend.rootfs, stage_dir, limits),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env={}, close_fds=True, preexec_fn=_limit_self(limits, self.cgroup), bufsize=0)
+                env={}, close_fds=True, bufsize=0,
+                preexec_fn=_limit_self(limits, self.cgroup, pids_cgroup="pids" not in self.missing_limits))
         except (OSError, subprocess.SubprocessError) as exc:
             if self.cgroup is not None:
                 self.cgroup.remove()

@@ -1,8 +1,10 @@
 """Per-sandbox control groups for the bwrap backend: a process count, memory and CPU share.
 
-Used where the machine allows it (root, a writable cgroup hierarchy, v1 or v2); elsewhere the
-rlimits of the backend are the only limits. Each sandbox gets its own group, so a fork bomb or
-a memory bomb in one sandbox cannot starve the others.
+Each sandbox gets its own group, so a fork bomb or a memory bomb in one sandbox cannot starve the
+others. The limits fail closed: ``missing()`` names every limit this machine cannot apply (not root, a
+controller that is not enabled for child groups, v1 or v2), and a group whose limit file is missing is an
+error, never silently skipped. The backend refuses to start a sandbox without them unless the operator
+allowed it, and then the report says which limit was missing.
 """
 import os
 import time
@@ -11,6 +13,11 @@ from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
 PREFIX = "bellman-sbx-"
+REQUIRED = ("pids", "memory", "cpu")  # controllers: the process count, the memory, the CPU share
+
+
+class CgroupError(OSError):
+    """A limit the sandbox needs cannot be set."""
 
 
 def _v2() -> bool:
@@ -21,46 +28,93 @@ def _writable(path: Path) -> bool:
     return path.is_dir() and os.access(path, os.W_OK)
 
 
-def available() -> bool:
+def _enabled_v2() -> set:
+    """Controllers that child groups of ROOT get (``cgroup.subtree_control``), enabling those that are only
+    available (``cgroup.controllers``) where the kernel allows it."""
+    available = set((ROOT / "cgroup.controllers").read_text().split())
+    enabled = set((ROOT / "cgroup.subtree_control").read_text().split())
+    wanted = (set(REQUIRED) & available) - enabled
+    if wanted:
+        try:
+            (ROOT / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in sorted(wanted)))
+        except OSError:
+            pass  # a group with processes of its own cannot delegate: reported as missing below
+        enabled = set((ROOT / "cgroup.subtree_control").read_text().split())
+    return enabled
+
+
+def missing() -> list[str]:
+    """The controllers of REQUIRED that a sandbox's group would not get here (all of them when not root)."""
     if os.geteuid() != 0:
-        return False
-    if _v2():
-        return _writable(ROOT) and {"pids", "memory"} <= set((ROOT / "cgroup.controllers").read_text().split())
-    return _writable(ROOT / "pids") and _writable(ROOT / "memory")
+        return list(REQUIRED)
+    try:
+        if _v2():
+            if not _writable(ROOT):
+                return list(REQUIRED)
+            enabled = _enabled_v2()
+            return [c for c in REQUIRED if c not in enabled]
+        return [c for c in REQUIRED if not _writable(ROOT / c)]
+    except OSError:
+        return list(REQUIRED)
+
+
+def available() -> bool:
+    """Every limit of REQUIRED can be applied."""
+    return not missing()
 
 
 class SandboxCgroup:
-    """One group per sandbox; ``enter`` runs in the child before exec, ``remove`` after it ended."""
+    """One group per sandbox; ``enter`` runs in the child before exec, ``remove`` after it ended.
 
-    def __init__(self, limits):
+    ``skip`` names controllers known to be missing (allowed by the operator); every other limit must be set,
+    or CgroupError is raised and nothing is left behind."""
+
+    def __init__(self, limits, *, skip=()):
         self.name = PREFIX + uuid.uuid4().hex[:12]
         self.dirs = []
+        try:
+            self._create(limits, set(skip))
+        except OSError as exc:
+            self.remove()
+            raise CgroupError(f"the sandbox's control group could not be set up: {exc}") from exc
+
+    def _create(self, limits, skip):
         memory = str(limits.memory_mb << 20)
         period = 100_000
+        settings = {
+            "pids": {"pids.max": str(limits.pids)},
+            "memory": {"memory.max": memory, "memory.swap.max?": "0"} if _v2() else
+                      {"memory.limit_in_bytes": memory, "memory.memsw.limit_in_bytes?": memory},
+            "cpu": {"cpu.max": f"{int(limits.cpus * period)} {period}"} if _v2() else
+                   {"cpu.cfs_period_us": str(period), "cpu.cfs_quota_us": str(int(limits.cpus * period))},
+        }
         if _v2():
             group = ROOT / self.name
             group.mkdir()
             self.dirs.append(group)
-            settings = {"pids.max": str(limits.pids), "memory.max": memory, "memory.swap.max": "0",
-                        "cpu.max": f"{int(limits.cpus * period)} {period}"}
-            for name, value in settings.items():
-                self._set(group / name, value)
+            for controller in REQUIRED:
+                if controller not in skip:
+                    self._apply(group, settings[controller])
             return
-        for controller, settings in (
-                ("pids", {"pids.max": str(limits.pids)}),
-                ("memory", {"memory.limit_in_bytes": memory, "memory.memsw.limit_in_bytes": memory}),
-                ("cpu", {"cpu.cfs_period_us": str(period), "cpu.cfs_quota_us": str(int(limits.cpus * period))})):
-            if not _writable(ROOT / controller):
+        for controller in REQUIRED:
+            if controller in skip:
                 continue
             group = ROOT / controller / self.name
             group.mkdir()
             self.dirs.append(group)
-            for name, value in settings.items():
-                self._set(group / name, value)
+            self._apply(group, settings[controller])
 
     @staticmethod
-    def _set(path: Path, value: str):
-        if path.exists():
+    def _apply(group: Path, values: dict):
+        """Write each limit; a name ending in ``?`` is optional (swap accounting may be off), the others must
+        exist."""
+        for name, value in values.items():
+            optional = name.endswith("?")
+            path = group / name.rstrip("?")
+            if not path.exists():
+                if optional:
+                    continue
+                raise CgroupError(f"{path} does not exist (is the {name.split('.')[0]} controller enabled?)")
             path.write_text(value)
 
     def enter(self):

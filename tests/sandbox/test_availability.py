@@ -121,3 +121,85 @@ def test_an_action_out_of_the_action_space_is_feedback_not_an_assertion(backend)
             runs.greedy_evaluation(session, cfg, 5, policy="q")
     finally:
         session.close()
+
+
+# -- bwrap's limits fail closed ---------------------------------------------------------------------
+def bwrap(**options):
+    from django.conf import settings
+
+    from sandbox.bwrap_backend import BwrapBackend
+
+    return BwrapBackend(rootfs=settings.SANDBOX_ROOTFS, **options)
+
+
+@pytest.mark.bwrap
+def test_bwrap_refuses_to_start_without_a_limit_it_cannot_apply(monkeypatch):
+    from grader.errors import InfrastructureError
+    from sandbox import cgroups
+
+    monkeypatch.setattr(cgroups, "missing", lambda: ["memory"])
+    with pytest.raises(InfrastructureError, match=r"cannot apply the memory limit \(memory\).*SANDBOX_ALLOW_MISSING"):
+        Session(bwrap(allow_missing_limits=False), CODE, Limits(), request_timeout=5, session_timeout=10)
+
+
+@pytest.mark.bwrap
+def test_bwrap_refuses_when_not_root(monkeypatch):
+    from sandbox import cgroups
+
+    monkeypatch.setattr(cgroups.os, "geteuid", lambda: 1000)
+    assert cgroups.missing() == ["pids", "memory", "cpu"]
+
+
+@pytest.mark.bwrap
+def test_a_limit_allowed_to_be_missing_is_named_in_the_report(monkeypatch, tmp_path):
+    from grader import assignments, pipeline
+    from sandbox import cgroups
+
+    monkeypatch.setattr(cgroups, "missing", lambda: ["cpu"])
+    folder = assignments.get("qlearning-cliffwalking")
+    config = pipeline.GradingConfig(backend=bwrap(allow_missing_limits=True))
+    report = pipeline.grade(folder, "t.py", (folder.path / "template.py").read_bytes(), config, only=("q_update",))
+    assert any("ran without the CPU share (cpu)" in n for n in report.notices), report.notices
+
+
+def test_a_required_limit_file_that_does_not_exist_is_an_error(tmp_path):
+    from sandbox import cgroups
+
+    with pytest.raises(cgroups.CgroupError, match="memory.max does not exist"):
+        cgroups.SandboxCgroup._apply(tmp_path, {"memory.max": "1", "memory.swap.max?": "0"})
+    (tmp_path / "memory.max").write_text("")
+    cgroups.SandboxCgroup._apply(tmp_path, {"memory.max": "1", "memory.swap.max?": "0"})  # optional one absent
+    assert (tmp_path / "memory.max").read_text() == "1"
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_dev_is_read_only_and_dev_shm_is_sized(backend):
+    session = Session(backend, PROBE_DEV, Limits(work_mb=8), request_timeout=20, session_timeout=40)
+    try:
+        assert session.load() is None
+        assert session.call("write", "/dev/x").value == "OSError"
+        assert session.call("fill", "/dev/shm/f").value.startswith("OSError")
+    finally:
+        session.close()
+
+
+PROBE_DEV = r'''
+def write(path):
+    try:
+        open(path, "w").write("x")
+        return "written"
+    except OSError:
+        return "OSError"
+
+def fill(path):
+    written = 0
+    try:
+        with open(path, "wb") as f:
+            for _ in range(256):
+                f.write(b"x" * (1 << 20))
+                f.flush()
+                written += 1
+    except OSError as exc:
+        return f"OSError {exc.errno} after {written} MB"
+    return f"wrote {written} MB"
+'''
