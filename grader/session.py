@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.errors import EnvMismatch, InfrastructureError, SessionEnded, StudentCodeError
-from sandbox.base import RUNNER_DIR, SandboxTimeout, SandboxUnavailable
+from sandbox.base import RUNNER_DIR, SandboxTimeout, SandboxUnavailable, grant
 from sandbox.runner import framing
 
 MAX_IN = 4 * 1024 * 1024  # the largest message accepted from inside
@@ -199,8 +199,7 @@ class Session:
         self.request_timeout = request_timeout
         self.session_timeout = session_timeout
         self.deadline = time.monotonic() + session_timeout
-        self.dir = Path(tempfile.mkdtemp(prefix="bellman-", dir=tmp_root))
-        self.dir.chmod(0o755)
+        self.dir = Path(tempfile.mkdtemp(prefix="bellman-", dir=tmp_root))  # 0700 until staged
         self.sandbox = None
         self.ended = None
         self.names = []
@@ -217,16 +216,21 @@ class Session:
             raise
 
     def _stage(self, source):
-        """Everything the sandbox may read: the student's file and the runner, copied, world-readable."""
+        """Everything the sandbox may read: the student's file and the runner, copied, read-only to it.
+
+        Run as root, the folder belongs to root with the sandbox's group (uid and gid 65534 inside both
+        backends): the sandbox can read it and nobody else on the host can. Otherwise (a developer's
+        machine) it is world-readable, as the sandbox's uid could not read it any other way."""
         for sub in ("submission", "runner"):
-            (self.dir / sub).mkdir(mode=0o755)
+            (self.dir / sub).mkdir()
         (self.dir / "submission" / SUBMISSION_FILE).write_text(source, encoding="utf-8")
         for name in ("runner.py", "framing.py"):
             shutil.copyfile(RUNNER_DIR / name, self.dir / "runner" / name)
-        for path in (self.dir / "submission").iterdir():
-            path.chmod(0o644)
-        for path in (self.dir / "runner").iterdir():
-            path.chmod(0o644)
+        grant(self.dir)
+        for sub in ("submission", "runner"):
+            grant(self.dir / sub)
+            for path in (self.dir / sub).iterdir():
+                grant(path)
 
     # -- low level -----------------------------------------------------------------------------
     def _send(self, message, deadline=None):

@@ -9,8 +9,8 @@ import uuid
 from pathlib import Path
 
 from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID,
-                          SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, pump,
-                          write_all)
+                          SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, grant,
+                          pump, write_all)
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +92,11 @@ class DockerSandbox(Sandbox):
 
         client = backend.client
         channel_dir = Path(stage_dir) / "channel"
-        channel_dir.mkdir(mode=0o755, exist_ok=True)
+        channel_dir.mkdir(mode=0o700, exist_ok=True)
+        grant(channel_dir)
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(str(channel_dir / "sock"))
-        (channel_dir / "sock").chmod(0o666)
+        grant(channel_dir / "sock", write=True)  # the sandbox's group connects; nobody else on the host
         self._listener.listen(1)
         self._conn = None
         try:

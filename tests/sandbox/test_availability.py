@@ -31,6 +31,9 @@ def _frame(message):
     body = json.dumps(message).encode()
     return struct.pack(">I", len(body)) + body
 
+def add_one(x):
+    return x + 1
+
 def flood(env):
     """Ask for resets as fast as possible and never read an answer."""
     fd = _protocol_fd()
@@ -203,3 +206,24 @@ def fill(path):
         return f"OSError {exc.errno} after {written} MB"
     return f"wrote {written} MB"
 '''
+
+
+# -- files on the host --------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_staging_folders_and_the_channel_are_closed_to_other_host_users(backend):
+    import os
+    import stat
+
+    session = open_session(backend)  # the sandbox reads its files: the load worked
+    try:
+        paths = [session.dir, session.dir / "submission", session.dir / "submission" / "submission.py",
+                 session.dir / "runner" / "runner.py"]
+        if backend.name == "docker":
+            paths += [session.dir / "channel", session.dir / "channel" / "sock"]
+        for path in paths:
+            mode = os.stat(path).st_mode
+            assert stat.S_IMODE(mode) & 0o007 == 0, f"{path} is open to every user: {oct(stat.S_IMODE(mode))}"
+            assert os.stat(path).st_uid == 0, f"{path} is not root's"
+        assert session.call("add_one", 1).value == 2
+    finally:
+        session.close()
