@@ -9,6 +9,7 @@ class GraderConfig(AppConfig):
         checks.register(check_assignments, "grader")
         checks.register(check_specs, "grader")
         checks.register(check_sandbox_limits, "grader")
+        checks.register(check_time_budgets, "grader")
 
 
 def check_assignments(app_configs=None, **kwargs):
@@ -65,3 +66,32 @@ def check_sandbox_limits(app_configs=None, **kwargs):
     return [checks.Error(what + ", so it refuses to start sandboxes",
                          hint="Run the worker as root with cgroups (v1, or v2 with pids, memory and cpu delegated), "
                               "use the docker backend, or set SANDBOX_ALLOW_MISSING_LIMITS=1.", id="grader.E003")]
+
+
+def check_time_budgets(app_configs=None, **kwargs):
+    """grader.W004: an assignment whose longest grading (from its spec) does not fit under the task's soft
+    time limit; such gradings are cut at the limit (with a result), so a slow but correct submission could
+    lose the checks that did not fit."""
+    from django.conf import settings
+
+    from grader.assignments import registry
+    from grader.errors import AssignmentError
+    from grader.pipeline import TASK_GRACE_S
+
+    ceiling = settings.CELERY_TASK_SOFT_TIME_LIMIT - TASK_GRACE_S
+    warnings = []
+    try:
+        folders = registry(settings.BELLMAN_ASSIGNMENTS_DIR).values()
+    except AssignmentError:
+        return []  # grader.E001 reports it
+    for folder in folders:
+        for phase in ("units", "training"):
+            checks_ = () if folder.is_written else folder.phase_checks(phase)
+            budget = folder.time_budget(tuple(checks_), parallel_runs=settings.GRADER_PARALLEL_RUNS)
+            if checks_ and budget > ceiling:
+                warnings.append(checks.Warning(
+                    f"{folder.slug}: its {phase} checks can take {budget:.0f} s, more than the "
+                    f"{ceiling:.0f} s a task may (BELLMAN_TASK_SOFT_TIME_LIMIT less {TASK_GRACE_S} s)",
+                    hint="Raise BELLMAN_TASK_SOFT_TIME_LIMIT and BELLMAN_TASK_TIME_LIMIT, GRADER_PARALLEL_RUNS, "
+                         "or lower the spec's timeouts.", id="grader.W004"))
+    return warnings

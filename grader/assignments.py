@@ -16,6 +16,9 @@ WRITTEN_FILES = ("spec.toml", "README.md", "rubric.toml", "reference.md", "templ
 
 
 PHASES = ("units", "training")
+DEFAULT_SESSION_S = 300  # [limits] session_timeout_s when the spec does not set it
+RUN_MARGIN_S = 60  # a training run's session beyond its run_timeout_s: loading, the greedy evaluation
+WRITTEN_BUDGET_S = 120  # scoring written answers: the text model, no sandbox
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,26 @@ class Assignment:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
+
+    def time_budget(self, check_ids=(), *, parallel_runs: int = 2) -> float:
+        """The longest grading of ``check_ids`` (all checks when empty) can last, from the spec: a unit check
+        at most one sandbox session (``[limits] session_timeout_s``), a learning curve its waves of runs
+        (``seeds`` by ``parallel_runs``), each at most ``run_timeout_s`` plus RUN_MARGIN_S for loading and the
+        evaluation. The task's time limits are derived from it, and the grading stops by it with a result."""
+        if self.is_written:
+            return WRITTEN_BUDGET_S
+        session = float(self.spec.get("limits", {}).get("session_timeout_s", DEFAULT_SESSION_S))
+        total = 0.0
+        for check in self.checks:
+            if check_ids and check.id not in check_ids:
+                continue
+            table = self.spec.get(check.id, {})
+            if check.phase == "training" and "seeds" in table and "run_timeout_s" in table:
+                waves = -(-len(table["seeds"]) // max(1, parallel_runs))
+                total += waves * (float(table["run_timeout_s"]) + RUN_MARGIN_S)
+            else:
+                total += session
+        return total
 
     def templates(self):
         names = ("template.md",) if self.is_written else ("template.py", "template.ipynb")

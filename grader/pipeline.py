@@ -35,6 +35,7 @@ class GradingConfig:
     tmp_root: str | None = None
     output_tail_chars: int = 4000
     progress: object = None  # a grader.progress.Progress that training runs publish their episodes to
+    max_budget_s: float | None = None  # the grading stops by then with a result (the task's soft limit, less a margin)
 
 
 @dataclass
@@ -51,6 +52,11 @@ class Job:
     done: bool = False
     only: tuple = ()  # check ids to run; all when empty
     answers: dict = field(default_factory=dict)  # written assignments: item id -> text
+    deadline: float = float("inf")  # time.monotonic() by which the grading ends with a result
+
+    @property
+    def budget_s(self) -> float:
+        return time_budget(self.assignment, self.only, self.config)
 
     def __post_init__(self):
         unknown = set(self.only) - {c.id for c in self.assignment.checks}
@@ -115,6 +121,8 @@ def run_checks(job: Job):
         for check in job.checks:
             if check.id in job.static_failures:
                 outcome = Outcome(0.0, job.static_failures[check.id])
+            elif ctx.time_left() < MIN_SESSION_S:
+                outcome = Outcome(0.0, out_of_time(job), {"verdict": "budget"})
             else:
                 outcome = ctx.run(getattr(functions, check.id.replace("-", "_")))
             score = round(check.points * outcome.fraction, 2)
@@ -170,12 +178,26 @@ def score_answers(job: Job):
 WRITTEN_STEPS = (read_answers, score_answers)
 
 
+def time_budget(assignment: Assignment, only, config: GradingConfig) -> float:
+    """How long grading ``only`` (all checks when empty) may take: the spec's worst case
+    (Assignment.time_budget), never more than the configuration's ``max_budget_s``."""
+    budget = assignment.time_budget(tuple(only), parallel_runs=config.parallel_runs)
+    return min(budget, config.max_budget_s) if config.max_budget_s else budget
+
+
+def out_of_time(job: Job) -> str:
+    return (f"Not run: this grading's time budget of {job.budget_s:.0f} s ran out before this check (the checks "
+            "before it took it all, running into their time limits; see their feedback).")
+
+
 def grade(assignment: Assignment, filename: str, data: bytes, config: GradingConfig, *, only=()) -> Report:
-    """Grade one file for one assignment (only the checks ``only`` names, if given).
+    """Grade one file for one assignment (only the checks ``only`` names, if given), within the time
+    budget of those checks: every sandbox session ends by then, and a check that cannot start says so.
 
     Raises InfrastructureError only for faults of the machine.
     """
     job = Job(assignment=assignment, filename=filename, data=data, config=config, only=tuple(only))
+    job.deadline = time.monotonic() + job.budget_s
     for step in WRITTEN_STEPS if assignment.is_written else STEPS:
         started = time.monotonic()
         step(job)
@@ -187,6 +209,12 @@ def grade(assignment: Assignment, filename: str, data: bytes, config: GradingCon
 
 
 # -- what check functions get ----------------------------------------------------------------
+MIN_SESSION_S = 5  # a check or a run is not started with less time than this left
+# After a grading's deadline, its task has this long to close its sandboxes and store the report before
+# the task's soft time limit, and as long again before the hard one.
+TASK_GRACE_S = 60
+
+
 def limits_for(spec: dict) -> Limits:
     raw = spec.get("limits", {})
     known = {k: raw[k] for k in ("memory_mb", "cpus", "pids", "work_mb", "cpu_seconds") if k in raw}
@@ -209,10 +237,16 @@ class CheckContext:
     def open_session(self, *, session_timeout: float | None = None, env_host=None,
                      load_timeout: float | None = None, load: bool = True) -> Session:
         """A new sandbox with the student's module loaded (a script with ``env_host`` as its
-        environment, for up to ``load_timeout`` seconds), or not loaded at all. The caller closes it."""
+        environment, for up to ``load_timeout`` seconds), or not loaded at all. The caller closes it.
+
+        The session ends by the grading's deadline whatever it asks for; with too little time left it is
+        not started (SessionEnded, verdict ``budget``)."""
+        left = self.time_left()
+        if left < MIN_SESSION_S:
+            raise SessionEnded(out_of_time(self.job), verdict="budget")
         session = Session(self.job.config.backend, self.job.source, self.limits,
-                          request_timeout=self.request_timeout,
-                          session_timeout=session_timeout or self.session_timeout,
+                          request_timeout=min(self.request_timeout, left),
+                          session_timeout=min(session_timeout or self.session_timeout, left),
                           tmp_root=self.job.config.tmp_root)
         if session.sandbox.missing_limits:
             from sandbox.bwrap_backend import describe_missing
@@ -256,6 +290,9 @@ class CheckContext:
             self._drop_shared(key)
             self._shared[key] = self.open_session(load=load)
         return self._shared[key]
+
+    def time_left(self) -> float:
+        return self.job.deadline - time.monotonic()
 
     def map_runs(self, fn, items):
         """``[fn(item) for item in items]``, up to ``parallel_runs`` at a time (each in its own sandbox)."""

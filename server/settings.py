@@ -105,8 +105,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("BELLMAN_TASK_SOFT_TIME_LIMIT", 600)
-CELERY_TASK_TIME_LIMIT = env_int("BELLMAN_TASK_TIME_LIMIT", 660)
+# The ceilings: each grading task gets limits derived from its assignment's spec (the longest its checks
+# can take, plus a minute; services.task_limits), never above these, and stops by them with a result.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("BELLMAN_TASK_SOFT_TIME_LIMIT", 900)
+CELERY_TASK_TIME_LIMIT = env_int("BELLMAN_TASK_TIME_LIMIT", 960)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Priorities on Redis: one list per step, read in order, so priority 0 (a new submission) is always

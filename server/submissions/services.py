@@ -40,7 +40,29 @@ def grading_config(*, backend: str | None = None, progress=None) -> pipeline.Gra
         raise InfrastructureError(str(exc)) from exc
     return pipeline.GradingConfig(backend=chosen, max_upload_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES,
                                   parallel_runs=settings.GRADER_PARALLEL_RUNS, tmp_root=settings.SANDBOX_TMP_DIR,
-                                  progress=progress)
+                                  progress=progress, max_budget_s=_max_budget())
+
+
+def _max_budget() -> float:
+    return settings.CELERY_TASK_SOFT_TIME_LIMIT - pipeline.TASK_GRACE_S
+
+
+
+def task_limits(submission_id: int, phase: str) -> dict:
+    """Celery's ``soft_time_limit`` and ``time_limit`` for grading ``phase`` of a submission, from its
+    assignment's spec (pipeline.time_budget) plus pipeline.TASK_GRACE_S, never above the configured ones. Empty
+    (the configured limits) when the assignment cannot be read."""
+    slug = Submission.objects.filter(pk=submission_id).values_list("assignment__slug", flat=True).first()
+    try:
+        folder = assignments.get(slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+    except (AssignmentError, TypeError):
+        return {}
+    training = [] if folder.is_written else folder.phase_checks("training")
+    only = training if phase == "training" else (folder.phase_checks("units") if training else [])
+    config = pipeline.GradingConfig(backend=None, parallel_runs=settings.GRADER_PARALLEL_RUNS,
+                                    max_budget_s=_max_budget())
+    soft = pipeline.time_budget(folder, only, config) + pipeline.TASK_GRACE_S
+    return {"soft_time_limit": soft, "time_limit": min(soft + pipeline.TASK_GRACE_S, settings.CELERY_TASK_TIME_LIMIT)}
 
 
 def file_grade(*, slug: str, filename: str, data: bytes, backend: str | None = None, only=()):
@@ -85,18 +107,19 @@ def submission_enqueue(*, submission: Submission, priority: int = PRIORITY_NEW) 
 
 def task_send(submission_id: int, *, priority: int = PRIORITY_NEW) -> bool:
     """Put the grading task of ``submission_id`` on the broker; False (logged) when the broker is down."""
-    return _send(GRADE_TASK, (submission_id,), priority)
+    return _send(GRADE_TASK, (submission_id,), priority, **task_limits(submission_id, "units"))
 
 
 def train_send(submission_id: int, run_id: int) -> bool:
     """Put the training task of ``submission_id``'s current run on the broker (queue ``training``)."""
     regrading = Submission.objects.filter(pk=submission_id, regrade_items__finished_at=None).exists()
-    return _send(TRAIN_TASK, (submission_id, run_id), PRIORITY_REGRADE if regrading else PRIORITY_NEW)
+    return _send(TRAIN_TASK, (submission_id, run_id), PRIORITY_REGRADE if regrading else PRIORITY_NEW,
+                 **task_limits(submission_id, "training"))
 
 
-def _send(task: str, args: tuple, priority: int) -> bool:
+def _send(task: str, args: tuple, priority: int, **limits) -> bool:
     try:
-        app.send_task(task, args=args, priority=priority, retry=False)
+        app.send_task(task, args=args, priority=priority, retry=False, **limits)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper sends it later
         log.warning("submission %s not queued now (%s); the sweeper will send it", args[0], exc)
         return False

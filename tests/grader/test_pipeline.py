@@ -35,3 +35,20 @@ def test_names_defined_under_if_or_try_count_as_defined():
 def test_a_rejected_file_ends_the_job_with_an_error_report():
     j = job("", filename="empty.py")
     assert j.done and j.report.status == "error" and "empty" in j.report.error
+
+
+# -- the time budget --------------------------------------------------------------------------------
+def test_the_time_budget_is_derived_from_the_spec():
+    dqn = assignments.get("dqn-cartpole")
+    # five unit checks of at most one 120 s session each
+    assert dqn.time_budget(tuple(dqn.phase_checks("units"))) == 5 * 120
+    # five runs two at a time: three waves of at most 150 s of training plus a margin
+    assert dqn.time_budget(("learning_curve",), parallel_runs=2) == 3 * (150 + assignments.RUN_MARGIN_S)
+    assert dqn.time_budget(("learning_curve",), parallel_runs=5) == 1 * (150 + assignments.RUN_MARGIN_S)
+
+
+def test_the_configured_ceiling_caps_the_budget():
+    from grader.pipeline import time_budget
+
+    assert time_budget(QL, (), GradingConfig(backend=None, max_budget_s=30)) == 30
+    assert time_budget(QL, ("q_update",), GradingConfig(backend=None)) == 120

@@ -227,3 +227,34 @@ def test_staging_folders_and_the_channel_are_closed_to_other_host_users(backend)
         assert session.call("add_one", 1).value == 2
     finally:
         session.close()
+
+
+# -- the grading stops by its time budget, with a result ------------------------------------------------
+SPINS = r'''
+def epsilon_greedy(Q, state, epsilon, rng):
+    while True:
+        pass
+
+def q_update(Q, s, a, r, s2, terminated, alpha, gamma):
+    while True:
+        pass
+
+def train(env, episodes, alpha=0.5, gamma=0.99, epsilon=0.1, seed=0):
+    while True:
+        pass
+'''
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_a_grading_that_runs_out_of_its_budget_ends_with_a_report(backend):
+    from grader import assignments, pipeline
+
+    folder = assignments.get("qlearning-cliffwalking")
+    config = pipeline.GradingConfig(backend=backend, max_budget_s=8)
+    report = pipeline.grade(folder, "spin.py", SPINS.encode(), config)
+    by_id = {c.id: c for c in report.checks}
+    assert by_id["epsilon_greedy"].details.get("verdict") == "timeout"
+    for later in ("q_update", "learning_curve"):
+        assert by_id[later].score == 0
+        assert "time budget of 8 s ran out" in by_id[later].feedback, by_id[later].feedback
+    assert report.score == 0

@@ -87,3 +87,22 @@ def test_the_state_machine_refuses_impossible_moves(queued):
     assert not queued.can_move_to(Submission.GRADED)
     with pytest.raises(ValueError):
         services._move(queued, Submission.GRADED)
+
+
+def test_each_task_gets_time_limits_derived_from_its_assignment(queued, settings, monkeypatch):
+    """The warm-up: two unit checks of one 120 s session each; five 20 s runs, two at a time."""
+    settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT, settings.GRADER_PARALLEL_RUNS = 900, 960, 2
+    sent = []
+    monkeypatch.setattr(services.app, "send_task", lambda name, **options: sent.append((name, options)))
+    assert services.task_send(queued.pk)
+    assert services.train_send(queued.pk, 1)
+    (_, units), (_, training) = sent
+    assert (units["soft_time_limit"], units["time_limit"]) == (2 * 120 + 60, 2 * 120 + 120)
+    assert (training["soft_time_limit"], training["time_limit"]) == (3 * (20 + 60) + 60, 3 * (20 + 60) + 120)
+
+
+def test_the_configured_limits_are_the_ceiling(queued, settings, monkeypatch):
+    settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT = 200, 230
+    limits = services.task_limits(queued.pk, "units")
+    assert limits == {"soft_time_limit": 200, "time_limit": 230}
+    assert services.grading_config(backend="bwrap").max_budget_s == 200 - 60
