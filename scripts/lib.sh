@@ -16,7 +16,9 @@ load_env() {
     # A local .env (see .env.example) wins over the defaults below.
     if [ -f "$top/.env" ]; then set -a; . "$top/.env"; set +a; fi
     if [ -z "${DJANGO_SECRET_KEY:-}" ]; then
-        [ -s "$BELLMAN_VAR_DIR/secret_key" ] || "$py" -c "import secrets; print(secrets.token_urlsafe(50))" > "$BELLMAN_VAR_DIR/secret_key"
+        # Readable by its owner only (0600), from the moment it exists; an older, wider file is narrowed.
+        [ -s "$BELLMAN_VAR_DIR/secret_key" ] || (umask 077; "$py" -c "import secrets; print(secrets.token_urlsafe(50))" > "$BELLMAN_VAR_DIR/secret_key")
+        chmod 600 "$BELLMAN_VAR_DIR/secret_key"
         DJANGO_SECRET_KEY=$(cat "$BELLMAN_VAR_DIR/secret_key")
         export DJANGO_SECRET_KEY
     fi

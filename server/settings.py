@@ -30,16 +30,23 @@ INSTALLED_APPS = [
     "server.dashboard",
     "server.notifications",
     "anymail",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
+    # First: a body over the cap is refused before any other middleware (CSRF) or view reads it.
+    "server.security.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "server.urls"
@@ -69,9 +76,23 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes), on the site's login and the admin's alike (both go through
+# authenticate()): after BELLMAN_LOGIN_FAILURES wrong passwords for one account from one address, that
+# pair is refused for BELLMAN_LOGIN_COOLOFF_MINUTES. Counted per account and address together, not per
+# address alone: a lecture hall behind one NAT address must not lock itself out.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("BELLMAN_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("BELLMAN_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (the admin lists them); not a record of every login
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "server.security.client_ip"
 # A new account's set-password link (shown to the instructor, sent by e-mail) stays valid a week.
 PASSWORD_RESET_TIMEOUT = env_int("BELLMAN_PASSWORD_LINK_SECONDS", 7 * 24 * 3600)
 BELLMAN_MAX_ROSTER_BYTES = env_int("BELLMAN_MAX_ROSTER_BYTES", 2 * 1024 * 1024)
@@ -87,15 +108,45 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "server" / "static"]
 
+# true when a reverse proxy that sets X-Forwarded-Proto and X-Forwarded-For (docker/nginx.conf) is the
+# only way in: only then are those headers believed (HTTPS, and the client address for login throttling).
+BELLMAN_BEHIND_PROXY = env_bool("BELLMAN_BEHIND_PROXY", False)
+if BELLMAN_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS: browsers that reached the site over HTTPS keep to HTTPS for this long (sent on HTTPS responses
+# only). Off in DEBUG; subdomains are left alone unless asked (a university's other sites are not ours).
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+# Content Security Policy (django-csp): scripts and styles only from the site's own static files (no
+# inline script, style or event handler anywhere: chart data travels in json_script blocks, which are
+# data, not script); no plugins, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# Uploads: the form refuses anything larger with a message; Django itself refuses far larger bodies.
+# Uploads: the form refuses anything larger with a message.
 BELLMAN_MAX_UPLOAD_BYTES = env_int("BELLMAN_MAX_UPLOAD_BYTES", 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = BELLMAN_MAX_UPLOAD_BYTES + 64 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = BELLMAN_MAX_UPLOAD_BYTES + 64 * 1024
+# Every request: a body above this is refused (413) before anything reads it (server.security). Above the
+# largest upload a form takes (a roster, an assignment file), so that the forms can still say themselves
+# that a file is too large. The reverse proxy's client_max_body_size (docker/nginx.conf) matches it.
+BELLMAN_MAX_REQUEST_BYTES = env_int("BELLMAN_MAX_REQUEST_BYTES",
+                                    max(BELLMAN_MAX_UPLOAD_BYTES, BELLMAN_MAX_ROSTER_BYTES) + 256 * 1024)
+# A body that passes the cap is small enough to keep in memory: no upload is spooled to a temporary file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = BELLMAN_MAX_REQUEST_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = BELLMAN_MAX_REQUEST_BYTES
 
 # Celery (Redis as the broker; results live in the database, not in Celery's backend).
 CELERY_BROKER_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -171,4 +222,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("BELLMAN_LOG_LEVEL", "INFO")},
+    # django-axes: failed logins and lockouts (warnings), not every successful login and clean-up.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

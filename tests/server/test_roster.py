@@ -5,6 +5,7 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 from django.urls import reverse
 
 from server.courses.models import Enrolment
@@ -41,7 +42,8 @@ def test_a_new_account_has_no_password_until_its_link_is_followed(course, client
     form_page = client.get(link, follow=True)
     client.post(form_page.redirect_chain[-1][0], {"new_password1": "a-long-passphrase-42",
                                                    "new_password2": "a-long-passphrase-42"})
-    assert client.login(username=user.username, password="a-long-passphrase-42")
+    assert client.login(request=RequestFactory().post("/login/"), username=user.username,
+                        password="a-long-passphrase-42")
 
 
 def test_re_importing_the_same_file_changes_nothing(course):
@@ -102,10 +104,17 @@ def test_the_page_lists_every_problem_and_imports_nothing(client, irene, course)
     assert set(members(course)) == {"irene"}
 
 
-def test_a_50_mb_file_is_refused_with_the_limit(client, irene, course):
+def test_a_file_over_the_roster_limit_is_refused_with_the_limit(client, irene, course):
     client.force_login(irene)
-    page = html.unescape(upload(client, course, ROSTER.encode() + b"x" * (50 * 1024 * 1024)).content.decode())
+    page = html.unescape(upload(client, course, ROSTER.encode() + b"x" * (2 * 1024 * 1024)).content.decode())
     assert "larger than the limit of 2.0" in page and set(members(course)) == {"irene"}
+
+
+def test_a_50_mb_file_is_refused_before_it_is_read(client, irene, course):
+    client.force_login(irene)
+    response = upload(client, course, ROSTER.encode() + b"x" * (50 * 1024 * 1024))
+    assert response.status_code == 413 and "at most 2.2" in response.content.decode()
+    assert set(members(course)) == {"irene"}
 
 
 @pytest.mark.parametrize("who", ["alice", "charlie"])

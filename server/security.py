@@ -1,0 +1,76 @@
+"""Defences around the views: the request body cap, the client address that login throttling counts
+failures by, and the SQLite files kept private. docs/security.md says what holds where."""
+import os
+import stat
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.template.defaultfilters import filesizeformat
+
+
+def _text(status: int, message: str) -> HttpResponse:
+    return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def body_refusal(meta, limit: int) -> HttpResponse | None:
+    """The response that refuses a request by its headers alone (None when it may be read): a declared
+    length above ``limit`` (413), or a body without a length (411: a chunked body is otherwise read to
+    its end, or dropped, without anyone having said how long it may be)."""
+    declared = (meta.get("CONTENT_LENGTH") or "").strip()
+    if not declared:
+        if meta.get("HTTP_TRANSFER_ENCODING"):
+            return _text(411, "Send the request with a Content-Length header: bodies of unknown length "
+                              "(chunked) are not accepted.")
+        return None
+    try:
+        length = int(declared)
+    except ValueError:
+        length = -1
+    if length < 0:
+        return _text(400, f"The Content-Length header {declared[:40]!r} is not a length.")
+    if length > limit:
+        return _text(413, f"The request is {filesizeformat(length)}; this site accepts at most "
+                          f"{filesizeformat(limit)} in one request. An upload form states its own, "
+                          "smaller, limit for files.")
+    return None
+
+
+class RequestBodyLimitMiddleware:
+    """Refuses a request whose body is larger than BELLMAN_MAX_REQUEST_BYTES before anything reads it:
+    first in MIDDLEWARE, so that neither CSRF nor a login form parses (and spools to a temporary file)
+    a body of any size. The upload views keep their own smaller limits and clearer messages."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return body_refusal(request.META, settings.BELLMAN_MAX_REQUEST_BYTES) or self.get_response(request)
+
+
+def client_ip(request) -> str | None:
+    """The address login failures are counted for (django-axes' AXES_CLIENT_IP_CALLABLE). Behind the
+    reverse proxy (BELLMAN_BEHIND_PROXY), the address the proxy puts last in X-Forwarded-For, which the
+    client cannot choose; otherwise the connection's own address: a header is never trusted without a
+    proxy that sets it."""
+    if settings.BELLMAN_BEHIND_PROXY:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if forwarded[-1]:
+            return forwarded[-1]
+    return request.META.get("REMOTE_ADDR")
+
+
+def database_file_protect(sender, connection, **kwargs):
+    """Keep an SQLite database, its write-ahead log and shared-memory index readable by their owner
+    only (0600): SQLite creates them with the process's umask, often world-readable. Connected to
+    connection_created; SQLite gives the -wal and -shm files the mode of the database file."""
+    if connection.vendor != "sqlite":
+        return
+    name = str(connection.settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    for path in (name, name + "-wal", name + "-shm"):
+        try:
+            if stat.S_IMODE(os.stat(path).st_mode) != 0o600:
+                os.chmod(path, 0o600)
+        except FileNotFoundError:
+            continue
