@@ -39,21 +39,44 @@ def demo_course_create(*, assignments: list[tuple[str, str]]) -> dict:
 @transaction.atomic
 def enrolment_set(*, course: Course, user, role: str) -> Enrolment:
     """Enrol ``user`` in ``course`` as ``role``. An instructor gets into the admin, where they can
-    view (not change) the submissions of the courses they teach."""
+    view (not change) the objects of the courses they teach; someone who no longer teaches any loses it."""
     enrolment, _ = Enrolment.objects.update_or_create(course=course, user=user, defaults={"role": role})
-    if role == Enrolment.INSTRUCTOR:
-        instructor_access_grant(user=user)
+    instructor_access_sync(user=user)
     return enrolment
 
 
-def instructor_access_grant(*, user) -> None:
-    from django.contrib.auth.models import Permission
+INSTRUCTOR_PERMISSIONS = {"courses": ["view_course", "view_assignment"],
+                          "submissions": ["view_submission", "view_checkresult", "view_gradingrun"]}
 
-    codenames = ["view_submission", "view_checkresult", "view_gradingrun", "view_assignment", "view_course"]
+
+def _instructor_permissions():
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    query = Q(pk__in=[])
+    for app_label, codenames in INSTRUCTOR_PERMISSIONS.items():
+        query |= Q(content_type__app_label=app_label, codename__in=codenames)
+    return Permission.objects.filter(query)
+
+
+def instructor_access_grant(*, user) -> None:
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    user.user_permissions.add(*_instructor_permissions())
+
+
+def instructor_access_sync(*, user) -> None:
+    """Staff access for as long as ``user`` teaches a course: granted with their first instructor
+    enrolment, taken away (staff flag and the instructors' view permissions) with their last. A
+    superuser is left as they are."""
+    if Enrolment.objects.filter(user=user, role=Enrolment.INSTRUCTOR).exists():
+        instructor_access_grant(user=user)
+    elif not user.is_superuser:
+        if user.is_staff:
+            user.is_staff = False
+            user.save(update_fields=["is_staff"])
+        user.user_permissions.remove(*_instructor_permissions())
 
 
 # -- roster ---------------------------------------------------------------------------------------------
@@ -232,6 +255,7 @@ def enrolment_change(*, course: Course, user, role: str | None) -> None:
         raise MembershipError("A course needs at least one instructor: add another before this one leaves.")
     if role is None:
         enrolment.delete()
+        instructor_access_sync(user=user)
     else:
         enrolment_set(course=course, user=user, role=role)
 

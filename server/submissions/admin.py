@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from server.courses.models import Enrolment
+from server.courses.admin import CourseScoped
 from server.submissions.models import CheckResult, GradingRun, ManualGrade, Submission, WrittenAnswer
 
 
@@ -33,11 +33,13 @@ class ManualGradeInline(admin.TabularInline):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(CourseScoped, admin.ModelAdmin):
     """Instructors see the submissions of the courses they teach; superusers see all."""
 
+    course_lookup = "assignment__course"
     list_display = ("id", "student", "assignment", "created_at", "status", "score", "max_score")
-    list_filter = ("status", "assignment__course", "assignment")
+    list_filter = ("status", ("assignment__course", admin.RelatedOnlyFieldListFilter),
+                   ("assignment", admin.RelatedOnlyFieldListFilter))
     search_fields = ("student__username", "student__email", "filename")
     readonly_fields = ("assignment", "student", "created_at", "filename", "source", "status", "score",
                        "max_score", "report", "error")
@@ -45,11 +47,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     inlines = [CheckResultInline, WrittenAnswerInline, ManualGradeInline, GradingRunInline]
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("student", "assignment__course")
-        if request.user.is_superuser:
-            return qs
-        taught = Enrolment.objects.filter(user=request.user, role=Enrolment.INSTRUCTOR).values("course")
-        return qs.filter(assignment__course__in=taught)
+        return super().get_queryset(request).select_related("student", "assignment__course")
 
     def has_add_permission(self, request):
         return False
