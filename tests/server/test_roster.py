@@ -110,6 +110,12 @@ def test_a_file_over_the_roster_limit_is_refused_with_the_limit(client, irene, c
     assert "larger than the limit of 2.0" in page and set(members(course)) == {"irene"}
 
 
+def test_a_header_line_made_of_quotes_is_refused_without_reading_it_all(course):
+    # The delimiter sniffer reads only its first kilobyte: on the whole of this line it took minutes.
+    with pytest.raises(RosterError, match="the header must name the columns"):
+        roster_parse((',"a' * 100_000).encode(), max_bytes=2 * 1024 * 1024)
+
+
 def test_a_50_mb_file_is_refused_before_it_is_read(client, irene, course):
     client.force_login(irene)
     response = upload(client, course, ROSTER.encode() + b"x" * (50 * 1024 * 1024))
