@@ -14,7 +14,9 @@ Two ways of serving an environment:
   reports ever differs from the real one (a copy that was tampered with). A training loop then pays
   one round trip per episode instead of one per step.
 """
+import hashlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 import gymnasium
 import numpy as np
@@ -31,6 +33,13 @@ MAX_BATCH = 4096  # actions in one message from a mirrored environment
 class Episode:
     ret: float = 0.0
     length: int = 0
+
+
+def derived_seed(seed: int, purpose: str) -> int:
+    """A seed for ``purpose`` from a hidden seed, which the derived one does not reveal (a hash, not an
+    arithmetic function the sandbox could invert)."""
+    digest = hashlib.blake2b(f"{int(seed)}".encode(), digest_size=8, person=purpose.encode()[:16]).digest()
+    return int.from_bytes(digest, "big") % 2**31
 
 
 def describe_space(space):
@@ -63,6 +72,10 @@ class EnvHost:
     steps: int = 0
     refusals: list = field(default_factory=list)
     mirror: bool = True  # where the environment is in MIRRORED
+    # Called at every reset the sandbox asks for, once the episode before it is recorded and before it is
+    # answered (the sandbox waits): an evaluation of the policy at an episode boundary.
+    on_reset: Callable[["EnvHost"], None] | None = None
+    checkpoints: list = field(default_factory=list)  # what on_reset recorded
 
     @classmethod
     def for_episodes(cls, env_id: str, seed: int, *, episodes: int, max_episode_steps: int) -> "EnvHost":
@@ -78,8 +91,7 @@ class EnvHost:
 
     def arg(self):
         """The argument that becomes a gymnasium.Env proxy inside the sandbox."""
-        # The action space's seed is derived from, not equal to, the hidden environment seed.
-        space_seed = (int(self.seed) * 7919 + 17) % 2**31
+        space_seed = derived_seed(self.seed, "action-space")
         arg = {"handle": self.handle, "id": self.env_id, "space_seed": space_seed,
                "observation_space": describe_space(self.env.observation_space),
                "action_space": describe_space(self.env.action_space)}
@@ -109,6 +121,9 @@ class EnvHost:
             self._replay(message.get("actions"), message.get("done"))
         if message["op"] == "env.actions":
             return None
+        self._finish_current()
+        if self.on_reset is not None:
+            self.on_reset(self)
         return self._reset()
 
     def _replay(self, actions, done):

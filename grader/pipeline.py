@@ -235,7 +235,7 @@ class CheckContext:
         self._shared = {}
 
     def open_session(self, *, session_timeout: float | None = None, env_host=None,
-                     load_timeout: float | None = None, load: bool = True) -> Session:
+                     load_timeout: float | None = None, load: bool = True, before_load=None) -> Session:
         """A new sandbox with the student's module loaded (a script with ``env_host`` as its
         environment, for up to ``load_timeout`` seconds), or not loaded at all. The caller closes it.
 
@@ -258,6 +258,8 @@ class CheckContext:
         if not load:
             return session
         try:
+            if before_load is not None:
+                before_load(session)  # e.g. evaluations at the episode boundaries of a script that trains on load
             session.load(cells=self.job.filename.lower().endswith(".ipynb"), env_host=env_host, timeout=load_timeout)
         except BaseException:
             self._collect(session)

@@ -3,6 +3,8 @@
 Each way a run can fail (the student's code raised, timed out, returned something unusable,
 was refused by the environment) becomes the run's ``problem``, in words for the student.
 """
+from dataclasses import dataclass
+
 import numpy as np
 
 from grader import progress
@@ -22,7 +24,7 @@ def training_run(host, seed, gave_up, train) -> dict:
     ``gave_up`` (a threading.Event) is set when a run times out: later runs are skipped rather
     than made to time out too. Returns ``{"seed", "returns", "eval", "problem"}``.
     """
-    run = {"seed": seed, "returns": [], "eval": None, "problem": ""}
+    run = {"seed": seed, "returns": [], "eval": None, "problem": "", "checkpoints": []}
     if gave_up.is_set():
         run["problem"] = "not run: an earlier run ran out of time (see above), so the grader skipped the rest"
         host.close()
@@ -39,6 +41,7 @@ def training_run(host, seed, gave_up, train) -> dict:
             run["problem"] += " " + _where_it_stopped(host)
     finally:
         run["returns"] = host.returns
+        run["checkpoints"] = list(host.checkpoints)
         if host.refusals and run["eval"] is None:
             run["problem"] = run["problem"] or f"the environment refused: {host.refusals[0]}"
         host.close()
@@ -63,11 +66,14 @@ if isinstance(network, torch.nn.Module):
 """
 
 
-def greedy_evaluation(session, cfg, seed, *, policy) -> float:
+def greedy_evaluation(session, cfg, seed, *, policy, inference=False) -> float:
     """Mean return of ``cfg["eval_episodes"]`` episodes on held-out seeds, stepped here; the sandbox only
-    answers with the argmax of ``policy`` (a network kept in the sandbox, put in eval() mode first) for each
-    observation."""
-    session.exec(EVAL_MODE, inputs={"name": policy}, outputs=[], imports="import torch", with_module=True)
+    answers with the argmax of ``policy`` (a network kept in the sandbox, in eval() mode) for each observation.
+
+    ``inference`` puts the network in eval() mode for each pass only: for an evaluation in the middle of
+    training (at an episode boundary), which must leave the training as it was."""
+    if not inference:
+        session.exec(EVAL_MODE, inputs={"name": policy}, outputs=[], imports="import torch", with_module=True)
     host = EnvHost.for_episodes(cfg["env"], seed, episodes=cfg["eval_episodes"],
                                 max_episode_steps=cfg["max_episode_steps"])
     try:
@@ -76,14 +82,89 @@ def greedy_evaluation(session, cfg, seed, *, policy) -> float:
             obs, _ = host.env.reset(seed=seed * 1000 + episode)
             total, done = 0.0, False
             while not done:
-                obs, reward, terminated, truncated, _ = host.env.step(_in_space(host.env.action_space,
-                                                                                 session.act(obs.tolist(), policy=policy)))
+                action = session.act(obs.tolist(), policy=policy, inference=inference)
+                obs, reward, terminated, truncated, _ = host.env.step(_in_space(host.env.action_space, action))
                 total += reward
                 done = terminated or truncated
             returns.append(total)
         return float(np.mean(returns))
     finally:
         host.close()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The greedy policy evaluated at an episode boundary while it trained (training paused)."""
+
+    episode: int  # training episodes finished before it
+    steps: int  # environment steps taken before it
+    value: float | None  # mean return on the held-out episodes; None when there was no policy to ask yet
+    # Before any learning and at full credit: so were FRESH_INITS other initialisations of the same network,
+    # which rules out a lucky initialisation (one in twenty untrained CartPole networks balances a while).
+    every_init: bool = False
+
+
+FRESH_INITS = 2
+UNTRAINED = """
+import sys
+import torch
+state = torch.random.get_rng_state()
+try:
+    torch.manual_seed(draw)
+    vars(sys.modules["submission"])["_untrained_policy"] = make()
+finally:
+    torch.random.set_rng_state(state)  # the training that follows draws what it would have drawn
+"""
+
+
+def full_credit(cfg) -> float:
+    return max(float(t["min_iqm"]) for t in cfg["tiers"])
+
+
+def _untrained_value(session, cfg, seed, make: str, draw: int) -> float:
+    """The greedy return of a policy fresh from ``make()`` (no argument), under the seed ``draw``."""
+    session.exec(UNTRAINED, inputs={"draw": draw}, outputs=[], with_module=True, imports=f"make = {make}")
+    return greedy_evaluation(session, cfg, seed, policy="_untrained_policy", inference=True)
+
+
+def _every_init_at_full(session, cfg, seed, make: str) -> bool:
+    try:
+        return all(_untrained_value(session, cfg, seed, make, draw) >= full_credit(cfg)
+                   for draw in range(1, FRESH_INITS + 1))
+    except StudentCodeError:
+        return False
+
+
+def untrained_checkpoint(session, host, cfg, seed, *, make: str):
+    """A checkpoint before any learning, for a policy that only exists inside ``train()``: a fresh ``make()``
+    (the student's class, called with no argument) evaluated greedily. Nothing when it cannot be made or act."""
+    try:
+        value = _untrained_value(session, cfg, seed, make, 0)
+    except StudentCodeError:
+        return
+    every = value >= full_credit(cfg) and _every_init_at_full(session, cfg, seed, make)
+    host.checkpoints.append(Checkpoint(0, 0, value, every))
+
+
+def checkpoints_on_reset(session, cfg, seed, *, policy: str):
+    """An ``EnvHost.on_reset`` that evaluates ``policy`` (a name in the student's module) before the first
+    episode, before any learning, and then every ``cfg["eval_every"]`` episodes when the spec sets it."""
+    every = int(cfg.get("eval_every", 0))
+
+    def on_reset(host):
+        done = len(host.episodes)
+        if host.checkpoints and not (every and done % every == 0 and done > host.checkpoints[-1].episode):
+            return
+        try:
+            value = greedy_evaluation(session, cfg, seed, policy=policy, inference=True)
+        except StudentCodeError:
+            value = None  # the policy does not exist yet, or cannot act yet: nothing to evaluate here
+        first = not host.checkpoints and host.steps == 0
+        every_init = (first and value is not None and value >= full_credit(cfg)
+                      and _every_init_at_full(session, cfg, seed, f"type({policy})"))
+        host.checkpoints.append(Checkpoint(done, host.steps, value, every_init))
+
+    return on_reset
 
 
 def _in_space(space, action: int) -> int:
@@ -116,9 +197,46 @@ def _problems_by_message(runs) -> list[str]:
     return lines
 
 
+def learning_integrity(runs, full: float) -> list[str]:
+    """Learning-curve points come from learning. Returns the flags for the instructor, one per run, and takes
+    the credit of a run whose policy already reached ``full`` before any training step, as did fresh
+    initialisations of it (its evaluation counts 0, with a problem that says why).
+
+    Flagged but scored: a policy at full credit after training although neither the last training episodes
+    (the trusted side recorded them all) nor any evaluation during training came within half of it: a
+    policy that changed without the training steps to show for it (a controller or a planner put in place
+    after a training loop that did not learn)."""
+    flags = []
+    for i, run in enumerate(runs, start=1):
+        checkpoints = run.get("checkpoints") or []
+        before = next((c for c in checkpoints if c.episode == 0 and c.steps == 0 and c.every_init), None)
+        if before is not None:
+            run["eval"] = None
+            run["problem"] = (f"before any training step the policy already scored {before.value:.0f} on the "
+                              f"evaluation episodes (full credit from {full:g}), and so did {FRESH_INITS} other "
+                              "initialisations of it: the points are for a policy that learns, so this run gets "
+                              "none")
+            flags.append(f"run {i}: at full credit ({before.value:.0f}) before any learning; no credit given")
+            continue
+        if run["eval"] is None or run["eval"] < full or not run["returns"]:
+            continue
+        recent = run["returns"][-max(10, len(run["returns"]) // 10):]
+        during = [c.value for c in checkpoints if c.episode > 0 and c.value is not None]
+        if np.mean(recent) < full / 2 and (not during or max(during) < full / 2):
+            flag = (f"run {i}: the policy scored {run['eval']:.0f} after training, but the last {len(recent)} "
+                    f"training episodes averaged {np.mean(recent):.0f}")
+            if during:
+                flag += f" and no evaluation during training scored more than {max(during):.0f}"
+            flags.append(flag + ": is the evaluated policy the one that trained?")
+    return flags
+
+
 def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
     """Credit by tiers of the interquartile mean of the runs' evaluations (a run without one counts 0),
-    with a bootstrap 95% CI; the report carries each run's training curve."""
+    with a bootstrap 95% CI; the report carries each run's training curve. A run whose policy was already at
+    full credit before any learning gets none (``learning_integrity``)."""
+    full = max(float(t["min_iqm"]) for t in cfg["tiers"])
+    flags = learning_integrity(runs, full)
     evals = np.array([r["eval"] if r["eval"] is not None else 0.0 for r in runs])
     center = iqm(evals)
     low, high = bootstrap_ci(evals, rng=np.random.default_rng(0))
@@ -132,8 +250,11 @@ def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
         lines.append("Problems: " + "; ".join(problems[:3]))
     elif fraction < 1.0 and hint:
         lines.append(hint)
+    if flags:
+        lines.append("Flagged for your instructor: " + "; ".join(flags))
     outcome = Outcome(fraction, "\n".join(lines), {
         "metric": metric, "value": round(center, 2), "threshold": tiers[0][0],
-        "ci95": [round(low, 2), round(high, 2)], "eval_returns": evals.tolist()})
+        "ci95": [round(low, 2), round(high, 2)], "eval_returns": evals.tolist(),
+        **({"flags": flags} if flags else {})})
     outcome.curves = [{"label": f"run {i + 1}", "episode_returns": r["returns"]} for i, r in enumerate(runs)]
     return outcome

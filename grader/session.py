@@ -363,10 +363,12 @@ class Session:
                 self._end("protocol", "the sandbox returned the wrong number of values")
             return CallResult(values, after)
 
-    def act(self, obs, *, policy="q", timeout=None) -> int:
-        """The action the module's ``policy`` network picks for ``obs`` (its argmax)."""
+    def act(self, obs, *, policy="q", timeout=None, inference=False) -> int:
+        """The action the module's ``policy`` network picks for ``obs`` (its argmax); with ``inference``, in
+        eval() mode for that one pass. Also while the sandbox waits for an environment's answer (an evaluation
+        at an episode boundary, training paused)."""
         self._check_alive()
-        self._send({"op": "act", "policy": policy, "obs": encode_value(obs)})
+        self._send({"op": "act", "policy": policy, "obs": encode_value(obs), "inference": inference})
         limit = timeout or self.request_timeout
         reply = self._receive(time.monotonic() + limit, TimedOut(
             "Choosing one action in an evaluation episode", limit,

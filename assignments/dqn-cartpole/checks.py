@@ -14,7 +14,7 @@ from grader import gaps
 from grader.envhost import EnvHost
 from grader.errors import StudentCodeError
 from grader.report import failed, passed
-from grader.runs import RunProblem, greedy_evaluation, tiered_outcome, training_run
+from grader.runs import RunProblem, checkpoints_on_reset, greedy_evaluation, tiered_outcome, training_run
 from grader.session import TensorValue, tensor_arg
 
 GAP_IDS = ("td_target", "td_loss", "explore_action", "greedy_action", "env_step")
@@ -330,7 +330,10 @@ def _one_run(ctx, cfg, seed, gave_up):
                                 max_episode_steps=cfg["max_episode_steps"])
 
     def train():
-        with ctx.running_session(env_host=host, load_timeout=cfg["run_timeout_s"],
+        def checkpoints(session):  # the policy q, evaluated before any learning (and every eval_every episodes)
+            host.on_reset = checkpoints_on_reset(session, cfg, cfg["eval_seed_base"] + seed, policy="q")
+
+        with ctx.running_session(env_host=host, load_timeout=cfg["run_timeout_s"], before_load=checkpoints,
                                  session_timeout=cfg["run_timeout_s"] + 60) as session:
             if session.load_error is not None:
                 raise RunProblem(str(session.load_error))

@@ -11,7 +11,7 @@ import numpy as np
 from grader.envhost import EnvHost
 from grader.errors import StudentCodeError
 from grader.report import failed, passed
-from grader.runs import RunProblem, greedy_evaluation, tiered_outcome, training_run
+from grader.runs import RunProblem, greedy_evaluation, tiered_outcome, training_run, untrained_checkpoint
 from grader.session import TensorValue
 
 IMPORTS = "import numpy as np\nimport torch\n"
@@ -390,6 +390,7 @@ def _one_run(ctx, cfg, seed, gave_up):
 
     def train():
         with ctx.running_session(session_timeout=cfg["run_timeout_s"] + 60) as session:
+            untrained_checkpoint(session, host, cfg, cfg["eval_seed_base"] + seed, make="Policy")
             kind = session.call("train", host.arg(), cfg["episodes"], seed=seed, env_host=host,
                                 timeout=cfg["run_timeout_s"], keep="_trained_policy").value
             if len(host.episodes) < cfg["episodes"]:

@@ -76,6 +76,7 @@ class Channel:
 
 
 REAL_MAKE = None  # gymnasium.make as it was before a training script's gym.make was redirected
+MODULE = None  # the student's module, from the start of its load (a script trains while it loads)
 
 
 class EnvError(RuntimeError):
@@ -122,6 +123,13 @@ def make_proxy_env(channel, handle, spec):
         def _ask(self, message):
             channel.send(message)
             reply = channel.receive()
+            while reply.get("op") in ("act", "exec"):
+                # The trusted side evaluates the policy at this episode boundary; training waits meanwhile.
+                if reply["op"] == "act":
+                    act(channel, MODULE, reply)
+                else:
+                    run_snippet(channel, reply, MODULE)
+                reply = channel.receive()
             if reply.get("op") == "env.error":
                 raise EnvError(reply.get("message", "the environment refused the request"))
             return reply
@@ -359,9 +367,11 @@ def load(channel, path, cells, env=None):
     """Run the student's file as a module. With ``env``, a script that makes its own environment
     (``gym.make(...)``) gets the proxied one instead, and running out of the trusted side's budget
     ends the script normally: that is how a training script's run ends."""
+    global MODULE
     spec = importlib.util.spec_from_file_location("submission", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["submission"] = module
+    MODULE = module
     cell_errors, stopped = [], ""
     if env is not None:
         import gymnasium
@@ -386,12 +396,22 @@ def load(channel, path, cells, env=None):
 
 
 def act(channel, module, request):
-    """The greedy action of the module's Q network for one observation (evaluation asks only for actions)."""
+    """The greedy action of the module's Q network for one observation (evaluation asks only for actions).
+
+    With ``inference``, a network is put in eval() mode for this one forward pass and back in the mode it
+    was in after it (an evaluation in the middle of training must not change how training goes on)."""
     try:
         import torch
         network = getattr(module, request["policy"])
-        with torch.no_grad():
-            values = network(torch.as_tensor(request["obs"], dtype=torch.float32))
+        training = getattr(network, "training", None)
+        if request.get("inference") and training is not None:
+            network.eval()
+        try:
+            with torch.no_grad():
+                values = network(torch.as_tensor(request["obs"], dtype=torch.float32))
+        finally:
+            if request.get("inference") and training is not None:
+                network.train(training)
         channel.send({"op": "return", "values": [int(torch.argmax(values))]})
     except BaseException as exc:  # noqa: BLE001
         channel.send(fault("call", exc))
