@@ -146,7 +146,10 @@ class BwrapSandbox(Sandbox):
             pass
 
     def exit_info(self) -> str:
-        code = self.process.poll()
+        try:
+            code = self.process.wait(timeout=5)  # asked once the channel ended: it is exiting
+        except subprocess.TimeoutExpired:
+            code = None
         if code is None:
             return "still running"
         if self.cgroup is not None and self.cgroup.oom_killed():

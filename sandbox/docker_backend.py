@@ -174,6 +174,12 @@ class DockerSandbox(Sandbox):
 
     def exit_info(self) -> str:
         try:
+            # Asked once the channel ended: give the engine the moment it needs to record how (an OOM kill
+            # read while the container is still stopping would otherwise pass for a crash).
+            self.container.wait(timeout=5)
+        except Exception:  # noqa: BLE001 - still running after that, or gone: the state below says which
+            pass
+        try:
             self.container.reload()
             state = self.container.attrs["State"]
         except Exception:  # noqa: BLE001
