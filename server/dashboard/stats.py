@@ -10,6 +10,7 @@ from datetime import timedelta
 import numpy as np
 from django.db.models import Count
 from django.db.models.functions import TruncHour
+from django.urls import reverse
 from django.utils import timezone
 from scipy import stats as sps
 
@@ -123,8 +124,19 @@ def assignment_dashboard(assignment, *, folder=None, now=None) -> dict:
         "per_hour": per_hour(assignment),
         "health": health(assignment, now=now),
         "regrades": regrades(assignment),
+        "flagged": flagged(assignment),
         "rows": rows,
     }
+
+
+def flagged(assignment, limit: int = 50) -> list[dict]:
+    """Submissions whose learning curve the grader flagged for a person to look at (a policy at full credit
+    before any learning, or one that did not train as its score says), newest first."""
+    rows = (CheckResult.objects.filter(submission__assignment=assignment, details__has_key="flags")
+            .order_by("-submission__created_at")
+            .values_list("submission_id", "submission__student__username", "check_id", "details__flags")[:limit])
+    return [{"submission_id": pk, "student": username, "check": check_id, "flags": flags or [],
+             "url": reverse("submission", args=[pk])} for pk, username, check_id, flags in rows]
 
 
 def _checks(assignment, counting: dict, folder) -> dict:

@@ -194,3 +194,15 @@ def test_an_instructor_of_another_course_gets_403(client, course, assignment, na
     client.force_login(stranger)
     assert client.get(url(assignment, name)).status_code == 403
     assert client.get(reverse("gradebook", args=[course.slug])).status_code == 403
+
+
+def test_a_flagged_learning_curve_is_listed_for_review(client, irene, course, assignment, alice, bob):
+    flag = "run 1: at full credit (500) before any learning; no credit given"
+    flagged = graded(assignment, alice, score=60, at=timezone.now(), checks=[
+        ("learning_curve", "failed", 0.0, 40.0, {"value": 0.0, "flags": [flag]})])
+    graded(assignment, bob, score=100, at=timezone.now(), checks=checks())
+    listed = stats.assignment_dashboard(assignment)["flagged"]
+    assert [(f["student"], f["flags"]) for f in listed] == [("alice", [flag])]
+    client.force_login(irene)
+    page = html.unescape(client.get(url(assignment)).content.decode())
+    assert f'href="{flagged.get_absolute_url()}">#{flagged.pk}</a> alice, learning_curve: {flag}' in page
