@@ -5,6 +5,7 @@ Each accepted message is kept in ``messages`` and, with ``folder``, written ther
 recipients, and ``connections`` counts the sessions that said EHLO or HELO.
 """
 import email
+import os
 import threading
 from email import policy
 from pathlib import Path
@@ -47,8 +48,13 @@ class MailSink:
             self.messages.append(message)
             count = len(self.messages)
         if self.folder:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / f"{count:05d}.eml").write_bytes(envelope.content)
+            # The messages hold set-password links: readable by the operator only.
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.folder.chmod(0o700)
+            path = self.folder / f"{count:05d}.eml"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(envelope.content)
         return "250 Message accepted for delivery"
 
 

@@ -380,3 +380,23 @@ def test_a_below_full_reminder_shows_only_the_visible_score(due_tomorrow, alice,
 
 def test_the_bounce_webhook_is_not_served_without_a_provider_and_its_secret(client):
     assert client.post("/anymail/postmark/tracking/", data="{}", content_type="application/json").status_code == 404
+
+
+def test_the_demo_sink_keeps_its_messages_private(tmp_path):
+    """They hold set-password links: the folder 0700, each message 0600."""
+    import smtplib
+    import stat
+
+    from server.notifications.sink import MailSink, start
+
+    folder = tmp_path / "mail"
+    sink = MailSink(folder)
+    controller = start(sink)
+    try:
+        with smtplib.SMTP("127.0.0.1", controller.port) as client:
+            client.sendmail("a@uni.example", ["b@uni.example"], b"Subject: link\r\n\r\nhttps://x/reset/abc\r\n")
+    finally:
+        controller.stop()
+    (message,) = folder.iterdir()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(message.stat().st_mode) == 0o600
