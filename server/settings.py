@@ -12,8 +12,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BELLMAN_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# No production default: a deployment without DJANGO_SECRET_KEY refuses to start.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-development-key" if DEBUG else None)
+# No production default: DJANGO_SECRET_KEY, else the key `make setup` / `make demo` generated into
+# var/secret_key (0600), so that `manage.py ...` works after them as the README shows; else it refuses to start.
+_KEY_FILE = VAR_DIR / "secret_key"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", (_KEY_FILE.read_text().strip() if _KEY_FILE.is_file() else None)
+                     or ("insecure-development-key" if DEBUG else None))
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
