@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "server.submissions",
     "server.dashboard",
     "server.notifications",
+    "server.api",
+    "ninja",  # django-ninja: its Swagger page from local static files (the CSP allows no CDN)
     "anymail",
     "axes",
     "csp",
