@@ -4,11 +4,17 @@ import os
 import stat
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.defaultfilters import filesizeformat
 
 
-def _text(status: int, message: str) -> HttpResponse:
+# The JSON API's error codes (docs/api.md) for the refusals below, which it answers as JSON.
+API_CODES = {400: "bad_request", 411: "bad_request", 413: "too_large"}
+
+
+def _refusal(status: int, message: str, meta=None) -> HttpResponse:
+    if meta is not None and (meta.get("PATH_INFO") or "").startswith("/api/"):
+        return JsonResponse({"code": API_CODES[status], "message": message}, status=status)
     return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
@@ -19,19 +25,19 @@ def body_refusal(meta, limit: int) -> HttpResponse | None:
     declared = (meta.get("CONTENT_LENGTH") or "").strip()
     if not declared:
         if meta.get("HTTP_TRANSFER_ENCODING"):
-            return _text(411, "Send the request with a Content-Length header: bodies of unknown length "
-                              "(chunked) are not accepted.")
+            return _refusal(411, "Send the request with a Content-Length header: bodies of unknown length "
+                              "(chunked) are not accepted.", meta)
         return None
     try:
         length = int(declared)
     except ValueError:
         length = -1
     if length < 0:
-        return _text(400, f"The Content-Length header {declared[:40]!r} is not a length.")
+        return _refusal(400, f"The Content-Length header {declared[:40]!r} is not a length.", meta)
     if length > limit:
-        return _text(413, f"The request is {filesizeformat(length)}; this site accepts at most "
+        return _refusal(413, f"The request is {filesizeformat(length)}; this site accepts at most "
                           f"{filesizeformat(limit)} in one request. An upload form states its own, "
-                          "smaller, limit for files.")
+                          "smaller, limit for files.", meta)
     return None
 
 

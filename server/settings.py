@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a body over the cap is refused before any other middleware (CSRF) or view reads it.
     "server.security.RequestBodyLimitMiddleware",
+    # Errors Django answers itself under /api/ (unknown path, method, server error) become the API's JSON.
+    "server.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -152,6 +154,16 @@ BELLMAN_MAX_REQUEST_BYTES = env_int("BELLMAN_MAX_REQUEST_BYTES",
 # A body that passes the cap is small enough to keep in memory: no upload is spooled to a temporary file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = BELLMAN_MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = BELLMAN_MAX_REQUEST_BYTES
+
+# The JSON API (/api/v1/, docs/api.md): requests per user and per token ("N/s", "N/min", "N/hour", "N/day").
+# Reads (every GET) and submissions are counted apart; an assignment's submission limit applies as well.
+BELLMAN_API_RATE_READ = env_str("BELLMAN_API_RATE_READ", "60/min")
+BELLMAN_API_RATE_SUBMIT = env_str("BELLMAN_API_RATE_SUBMIT", "10/min")
+# Where those counts live: Django's cache. Empty: each web process counts for itself (in memory), so with
+# gunicorn's N workers a client may get up to N times the rate; a redis:// URL shares the counts.
+BELLMAN_CACHE_URL = env_str("BELLMAN_CACHE_URL", "")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": BELLMAN_CACHE_URL}
+          if BELLMAN_CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery (Redis as the broker; results live in the database, not in Celery's backend).
 CELERY_BROKER_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

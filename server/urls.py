@@ -3,7 +3,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from server.api.api import api
+
 urlpatterns = [
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -12,6 +15,7 @@ urlpatterns = [
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("", include("server.dashboard.urls")),
     path("", include("server.notifications.urls")),
+    path("", include("server.api.urls")),
     path("", include("server.submissions.urls")),
 ]
 

@@ -19,6 +19,9 @@ class Acceptance:
     reason: str = ""
     next_allowed_at: datetime | None = None
     used: int = 0  # submissions inside the rolling window
+    # Why not, for a program to act on: closed (by the instructor), not_open (before opens_at),
+    # past_deadline (after the cut-off or late-until), limit (the submission limit).
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,16 +55,16 @@ def acceptance(assignment: Assignment, student, *, now: datetime, role: str | No
     if role == Enrolment.INSTRUCTOR:
         return Acceptance(True)
     if not assignment.is_open:
-        return Acceptance(False, "This assignment is closed for submissions.")
+        return Acceptance(False, "This assignment is closed for submissions.", code="closed")
     if assignment.opens_at and now < assignment.opens_at:
         return Acceptance(False, f"This assignment opens on {_when(assignment.opens_at)}.",
-                          next_allowed_at=assignment.opens_at)
+                          next_allowed_at=assignment.opens_at, code="not_open")
     due = personal_due(assignment, student)
     closes = assignment.closes_at(due)
     if closes and now > closes:
         return Acceptance(False, f"Submissions closed on {_when(closes)}"
                           + (" (the due date: this assignment takes no late submissions)."
-                             if assignment.late_policy == Assignment.LATE_CUTOFF else "."))
+                             if assignment.late_policy == Assignment.LATE_CUTOFF else "."), code="past_deadline")
     if assignment.submission_limit is None:
         return Acceptance(True)
     window = timedelta(hours=assignment.limit_window_hours)
@@ -73,7 +76,7 @@ def acceptance(assignment: Assignment, student, *, now: datetime, role: str | No
     next_at = recent[len(recent) - assignment.submission_limit] + window
     return Acceptance(False, f"You have used your {assignment.submission_limit} submissions of the last "
                       f"{_hours(assignment.limit_window_hours)}; you can submit again at {_when(next_at)}.",
-                      next_allowed_at=next_at, used=len(recent))
+                      next_allowed_at=next_at, used=len(recent), code="limit")
 
 
 def _when(moment: datetime) -> str:

@@ -3,6 +3,14 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 
+def too_large_message(limit: int, *, written: bool = False) -> str:
+    """What the upload forms (and the API) say about a file over ``limit`` bytes."""
+    if written:
+        return f"The file is larger than the limit of {filesizeformat(limit)}."
+    return (f"The file is larger than the limit of {filesizeformat(limit)}. Clear the notebook's outputs "
+            "(Edit > Clear all outputs) or remove large data, then upload it again.")
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(label="Your solution (.py or .ipynb)")
 
@@ -18,9 +26,7 @@ class UploadForm(forms.Form):
 
     def clean(self):
         if self.too_large:
-            raise forms.ValidationError(
-                f"The file is larger than the limit of {self.limit_text()}. Clear the notebook's outputs "
-                "(Edit > Clear all outputs) or remove large data, then upload it again.")
+            raise forms.ValidationError(too_large_message(settings.BELLMAN_MAX_UPLOAD_BYTES))
         return super().clean()
 
 
@@ -36,5 +42,5 @@ class WrittenUploadForm(forms.Form):
 
     def clean(self):
         if self.too_large:
-            raise forms.ValidationError(f"The file is larger than the limit of {filesizeformat(self.limit)}.")
+            raise forms.ValidationError(too_large_message(self.limit, written=True))
         return super().clean()

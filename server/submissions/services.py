@@ -27,6 +27,15 @@ GRADE_TASK, TRAIN_TASK = "grader.tasks.grade_submission", "grader.tasks.train_su
 CURVE_POINTS = 60
 
 
+class SubmissionRefused(SubmissionRejected):
+    """The assignment's rules refuse a submission now (closed, not open yet, past its deadline, the
+    submission limit); ``verdict`` (grades.Acceptance) says which and until when."""
+
+    def __init__(self, verdict: grades.Acceptance):
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
+
 class RegradeError(ValueError):
     """A regrade that cannot be done as asked (nothing to regrade, a submission still grading)."""
 
@@ -76,12 +85,12 @@ def submission_create(*, assignment: Assignment, student, filename: str, data: b
                       role: str | None = None) -> Submission:
     """Store an upload and queue it for grading once the transaction commits.
 
-    Raises SubmissionRejected (nothing stored) when the file cannot be graded as it is, or when the
-    assignment's rules (dates, submission limit) refuse it at ``now``.
+    Raises SubmissionRejected (nothing stored) when the file cannot be graded as it is, or its subclass
+    SubmissionRefused when the assignment's rules (dates, submission limit) refuse it at ``now``.
     """
     verdict = grades.acceptance(assignment, student, now=now or timezone.now(), role=role)
     if not verdict.allowed:
-        raise SubmissionRejected(verdict.reason)
+        raise SubmissionRefused(verdict)
     try:
         folder = assignments.get(assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
     except AssignmentError:
