@@ -92,6 +92,12 @@ def find(source: str, gap_ids) -> dict:
 
 
 def imports(source: str) -> str:
-    """The module-level import statements of ``source``, so that a gap can use what the student imported."""
+    """The module-level import statements of ``source``, so that a gap can use what the student imported;
+    each at its own line (blank lines between), so that a traceback points at the student's line."""
     tree = ast.parse(source)
-    return "\n".join(ast.get_source_segment(source, n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    lines = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            lines += [""] * (node.lineno - 1 - len(lines))
+            lines += ast.get_source_segment(source, node).splitlines()
+    return "\n".join(lines)

@@ -60,6 +60,38 @@ def notebook_to_source(text: str, filename: str = "notebook.ipynb") -> tuple[str
     return "\n\n".join(cells) + "\n", notices
 
 
+CELL_MARK = re.compile(r"^# --- cell (\d+) ---$", re.M)
+# Where feedback names a line of the generated script: a traceback's frame, a gap's "Line N:", a parse error.
+_WHERE = [
+    (re.compile(r'File "/submission/submission\.py", line (\d+)'), 'File "your notebook", cell {cell}, line {line}'),
+    (re.compile(r"^Line (\d+):", re.M), "Cell {cell}, line {line}:"),
+    (re.compile(r"\(line (\d+)(?=[,)])"), "(cell {cell}, line {line}"),
+    (re.compile(r"\bYour line (\d+)\b"), "Your line {line} of cell {cell}"),
+    (re.compile(r"\bline (\d+)(?= `)"), "cell {cell}, line {line}"),
+]
+
+
+def in_notebook_terms(text: str, source: str) -> str:
+    """``text`` (feedback about the script a notebook became) with every line number of that script turned
+    into the notebook's cell and the line within it, as the student sees them."""
+    marks = [(source.count("\n", 0, m.start()) + 1, int(m.group(1))) for m in CELL_MARK.finditer(source)]
+    if not marks or not text:
+        return text
+
+    def where(pattern):
+        def replace(match):
+            number = int(match.group(1))
+            mark = next((m for m in reversed(marks) if m[0] < number), None)
+            if mark is None:
+                return match.group(0)
+            return pattern.format(cell=mark[1], line=number - mark[0])
+        return replace
+
+    for regex, pattern in _WHERE:
+        text = regex.sub(where(pattern), text)
+    return text
+
+
 def to_source(filename: str, data: bytes, *, max_bytes: int) -> tuple[str, list[str]]:
     """Validate and normalise an upload: (python source, notices for the student)."""
     validate_upload(filename, data, max_bytes=max_bytes)

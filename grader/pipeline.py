@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader import progress
+from grader import oldgym, progress
 from grader.assignments import Assignment
 from grader.errors import AssignmentError, InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
-from grader.normalise import to_source
+from grader.normalise import in_notebook_terms, to_source
 from grader.report import ERROR, FAILED, PASSED, CheckResult, Outcome, Report
 from grader.session import Session
 from sandbox import Limits
@@ -91,6 +91,8 @@ def static_checks(job: Job):
         for check in job.assignment.checks:
             job.static_failures[check.id] = message
         return
+    if oldgym.imports_gym(tree):
+        job.report.notices.append(oldgym.NOTICE)
     defined = _top_level_names(tree)
     for check in job.assignment.checks:
         missing = [name for name in check.requires if name not in defined]
@@ -125,10 +127,18 @@ def run_checks(job: Job):
                 outcome = Outcome(0.0, out_of_time(job), {"verdict": "budget"})
             else:
                 outcome = ctx.run(getattr(functions, check.id.replace("-", "_")))
+            if check.phase == "training" and outcome.fraction < 1.0:
+                old_api, mistake = oldgym.learning_feedback(job.source)
+                if old_api:
+                    outcome.feedback += "\n" + old_api
+                    outcome.details.setdefault("mistake", mistake)
             score = round(check.points * outcome.fraction, 2)
+            feedback = outcome.feedback
+            if job.filename.lower().endswith(".ipynb"):
+                feedback = in_notebook_terms(feedback, job.source)
             job.report.add(CheckResult(
                 id=check.id, status=PASSED if outcome.fraction >= 1.0 else FAILED, score=score,
-                max_score=check.points, feedback=outcome.feedback, details=outcome.details))
+                max_score=check.points, feedback=feedback, details=outcome.details))
             job.report.curves.extend(outcome.curves)
 
 

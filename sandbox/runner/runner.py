@@ -22,6 +22,29 @@ MAX_IN = 16 * 1024 * 1024
 TRACEBACK_CHARS = 4000
 
 
+class GymAlias:
+    """``import gym`` (the library's old name: the DQN workshop's notebook and slides use it) gives gymnasium,
+    its maintained successor, which is what the sandbox has; ``gym.spaces`` gives ``gymnasium.spaces`` and so on.
+    Last on the import path: a real ``gym``, were one installed, would win. The trusted side tells the student."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "gym" or name.startswith("gym."):
+            return importlib.util.spec_from_loader(name, GymAlias)
+        return None
+
+    @staticmethod
+    def create_module(spec):
+        return importlib.import_module("gymnasium" + spec.name[len("gym"):])
+
+    @staticmethod
+    def exec_module(module):
+        pass
+
+
+sys.meta_path.append(GymAlias)
+
+
 class Channel:
     def __init__(self):
         # Keep private copies of the protocol pipes, then point fds 0 and 1 away from them

@@ -33,6 +33,9 @@ EXPECTED = {
     # From Colab: `!pip` and `%` lines, outputs, extra prints, a renamed helper, a changed hyperparameter,
     # the workshop's own solution lines (with gymnasium's five-value step).
     "colab_workshop_lines.ipynb": {},
+    # The workshop's own notebook as its slides finish it: `import gym`, reset() as the observation, a
+    # four-value step. Graded on gymnasium: the four other lines are right.
+    "wrong_workshop_old_gym_api.ipynb": {"env_step": "five values"},
 }
 
 
@@ -214,3 +217,24 @@ def test_a_broken_script_is_graded_end_to_end_through_the_cli(example):
 
 def test_every_correct_style_in_the_examples_is_graded_above():
     assert {p.name for p in EXAMPLES.glob("passes_*")} <= set(EXPECTED)
+
+
+@pytest.mark.bwrap
+def test_the_workshops_notebook_with_import_gym_is_graded_on_gymnasium_and_its_old_api_named():
+    proc = subprocess.run([sys.executable, "manage.py", "grade", "dqn-cartpole",
+                           str(EXAMPLES / "wrong_workshop_old_gym_api.ipynb"), "--json", "--backend", "bwrap"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert any("graded with gymnasium" in notice for notice in report["notices"]), report["notices"]
+    checks = {c["id"]: c for c in report["checks"]}
+    assert [g for g in GAPS if checks[g]["score"] == 10] == ["td_target", "td_loss", "explore_action", "greedy_action"]
+    step = checks["env_step"]
+    assert step["details"]["mistake"] == "four_value_step"
+    # Where the student sees it: the notebook's cell and the line in it, not the generated script's line.
+    assert step["feedback"].startswith("Cell 9, line 14: `s2, r, done, _ = env.step(int(a))`"), step["feedback"]
+    curve = checks["learning_curve"]
+    assert curve["score"] == 0
+    assert curve["details"]["mistake"] == "reset_as_observation"
+    assert "cell 9, line 4 `s = env.reset()`: in gymnasium, reset() returns (observation, info)" in curve["feedback"]
+    assert report["score"] == 40

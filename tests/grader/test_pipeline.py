@@ -52,3 +52,21 @@ def test_the_configured_ceiling_caps_the_budget():
 
     assert time_budget(QL, (), GradingConfig(backend=None, max_budget_s=30)) == 30
     assert time_budget(QL, ("q_update",), GradingConfig(backend=None)) == 120
+
+
+
+# -- notebooks speak of cells --------------------------------------------------------------------------
+def test_line_numbers_of_the_generated_script_become_cells_and_lines():
+    from grader.normalise import in_notebook_terms
+
+    source = "# --- cell 2 ---\nimport gym\n\n# --- cell 5 ---\nx = 1\ny = x / 0\n"
+    feedback = 'Line 6: `y = x / 0`\n  File "/submission/submission.py", line 6, in <module>'
+    assert in_notebook_terms(feedback, source) == ('Cell 5, line 2: `y = x / 0`\n'
+                                                   '  File "your notebook", cell 5, line 2, in <module>')
+
+
+def test_gyms_old_api_is_found_where_it_is_used():
+    from grader.oldgym import old_api_uses
+
+    uses = old_api_uses("s = env.reset()\ns, _ = env.reset()\ns2, r, done, _ = env.step(a)\nx = env.step(a)\n")
+    assert [(u.mistake, u.line) for u in uses] == [("reset_as_observation", 1), ("four_value_step", 3)]
