@@ -395,6 +395,21 @@ def test_submissions_have_a_rate_of_their_own(settings, alice, assignment):
     assert Client().get("/api/v1/courses", **headers).status_code == 200
 
 
+def test_a_cache_that_is_down_lets_requests_through(settings, alice, assignment, monkeypatch):
+    from server.api.auth import RateThrottle
+
+    class Down:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("cache unreachable")
+
+        set = get
+
+    monkeypatch.setattr(RateThrottle, "cache", Down())
+    settings.BELLMAN_API_RATE_SUBMIT = "1/min"
+    headers = as_token(alice)
+    assert [upload(Client(), ASSIGNMENT + "/submissions", **headers).status_code for _ in range(2)] == [201, 201]
+
+
 # -- what a student sees, what an instructor sees -------------------------------------------------------
 CHECKS = [("epsilon_greedy", "passed", 30, 30, {}), ("q_update", "failed", 0, 30, {"mistake": "not_in_place"}),
           ("learning_curve", "passed", 40, 40, {"metric": "mean return", "value": -15.0, "threshold": -17.0})]
@@ -555,3 +570,28 @@ def test_a_written_submissions_scores_show_only_once_published(alice, irene, cou
     assert [(c["id"], c["score"]) for c in after["report"]["checks"]] == [("s1", 8)]
     rules = Client().get("/api/v1/courses/rl/assignments/synthesis-unit6", **as_token(alice)).json()
     assert rules["kind"] == "written" and ".md" in rules["file_types"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_token_page_and_the_api_docs_keep_to_the_content_security_policy(live_server, browser, alice):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.server.test_content_security_policy import WATCH, violations
+    from tests.server.test_web_flow import log_in
+
+    added = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH})
+    try:
+        log_in(browser, live_server.url, "alice")
+        browser.find_element(By.ID, "nav-tokens").click()
+        browser.find_element(By.ID, "token-name").send_keys("Colab")
+        browser.find_element(By.ID, "create-token-button").click()
+        plaintext = browser.find_element(By.ID, "new-token-value").get_attribute("value")
+        assert plaintext.startswith("bm_") and violations(browser) == []
+        browser.get(live_server.url + "/api/v1/docs")
+        WebDriverWait(browser, 15).until(lambda b: "/api/v1/courses" in b.find_element(By.ID, "swagger-ui").text,
+                                         message="the API docs did not draw")
+        assert violations(browser) == []
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": added["identifier"]})
