@@ -47,7 +47,9 @@ def authenticators() -> list:
 class RateThrottle(SimpleRateThrottle):
     """At most the rate in setting ``setting`` (e.g. "60/min") per user, or per token (``by="token"``,
     not counted for the session). Several tokens of one user share the user's budget. The rate is read
-    from settings on each request, never at import time. Counts live in Django's cache (``CACHES``)."""
+    from settings on each request, never at import time. Counts live in Django's cache (``CACHES``).
+    As ninja's throttles, an instance is shared by every request of its process: exact under gunicorn's
+    sync workers (one request at a time); a threaded server may interleave two requests' counts."""
 
     def __init__(self, setting: str, *, by: str = "user"):  # noqa: super().__init__ would read the rate now
         self.setting, self.by = setting, by
