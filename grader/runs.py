@@ -3,6 +3,7 @@
 Each way a run can fail (the student's code raised, timed out, returned something unusable,
 was refused by the environment) becomes the run's ``problem``, in words for the student.
 """
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,20 +19,81 @@ class RunProblem(BellmanError):
     """The run finished, but what it produced cannot be evaluated."""
 
 
+class StopRun(BellmanError):
+    """Raised at an episode boundary (through ``EnvHost.on_reset``) when the run's verdict is known: its policy
+    reached full credit, or was there before any learning. The session is closed; the checkpoint scores it."""
+
+    def __init__(self, checkpoint):
+        super().__init__(f"stopped at episode {checkpoint.episode}")
+        self.checkpoint = checkpoint
+
+
+class RunBoard:
+    """What the runs of one learning curve share, as they finish (two at a time, say): a run that timed out
+    makes the later ones skip (they would time out too), and so do runs whose evaluations already give full
+    credit whatever the others return (for an IQM over five runs, four at full credit)."""
+
+    def __init__(self, cfg, total: int):
+        self.cfg, self.total = cfg, total
+        self.timed_out = threading.Event()
+        self._evals, self._lock = [], threading.Lock()
+
+    # threading.Event's interface, for the run that times out
+    def is_set(self) -> bool:
+        return self.timed_out.is_set()
+
+    def set(self):
+        self.timed_out.set()
+
+    def record(self, run):
+        with self._lock:
+            self._evals.append(credited_eval(run, full_credit(self.cfg)))
+
+    def decided(self) -> bool:
+        """Full credit whatever the runs not finished yet return (each counted as 0)."""
+        with self._lock:
+            known = list(self._evals)
+        missing = self.total - len(known)
+        return 0 < missing < self.total and tier_fraction(iqm(np.array(known + [0.0] * missing)), self.cfg) >= 1.0
+
+
+def credited_eval(run, full: float) -> float:
+    """What a run counts for in the aggregate: its evaluation, 0 without one or when its policy was at full
+    credit before any learning (see learning_integrity)."""
+    if run["eval"] is None or _refused_before_learning(run) is not None:
+        return 0.0
+    return float(run["eval"])
+
+
+def tier_fraction(center: float, cfg) -> float:
+    tiers = sorted(((t["min_iqm"], t["credit"]) for t in cfg["tiers"]), reverse=True)
+    return next((credit for bound, credit in tiers if center >= bound), 0.0)
+
+
 def training_run(host, seed, gave_up, train) -> dict:
     """``train() -> evaluation value`` for one seed, with ``host`` serving the environment.
 
-    ``gave_up`` (a threading.Event) is set when a run times out: later runs are skipped rather
-    than made to time out too. Returns ``{"seed", "returns", "eval", "problem"}``.
+    ``gave_up`` (a RunBoard, or a threading.Event) is set when a run times out: later runs are skipped rather
+    than made to time out too; a RunBoard also skips them once the finished runs decide the credit. A run
+    stopped at an episode boundary (StopRun) is scored by that checkpoint. Returns ``{"seed", "returns",
+    "eval", "problem", "checkpoints", "full_credit_at", "skipped"}``.
     """
-    run = {"seed": seed, "returns": [], "eval": None, "problem": "", "checkpoints": []}
-    if gave_up.is_set():
-        run["problem"] = "not run: an earlier run ran out of time (see above), so the grader skipped the rest"
+    run = {"seed": seed, "returns": [], "eval": None, "problem": "", "checkpoints": [], "full_credit_at": None,
+           "skipped": False}
+    decided = getattr(gave_up, "decided", lambda: False)
+    if gave_up.is_set() or decided():
+        run["skipped"] = True
+        run["problem"] = ("not run: an earlier run ran out of time (see above), so the grader skipped the rest"
+                          if gave_up.is_set() else "")
         host.close()
         return run
     progress.track(host)  # its episodes are published while it trains
     try:
         run["eval"] = train()
+    except StopRun as stop:
+        run["eval"] = stop.checkpoint.value
+        if stop.checkpoint.episode > 0:
+            run["full_credit_at"] = stop.checkpoint.episode
     except (RunProblem, StudentCodeError) as exc:
         run["problem"] = str(exc)
     except SessionEnded as exc:
@@ -45,6 +107,8 @@ def training_run(host, seed, gave_up, train) -> dict:
         if host.refusals and run["eval"] is None:
             run["problem"] = run["problem"] or f"the environment refused: {host.refusals[0]}"
         host.close()
+        if hasattr(gave_up, "record"):
+            gave_up.record(run)
     return run
 
 
@@ -135,21 +199,21 @@ def _every_init_at_full(session, cfg, seed, make: str) -> bool:
         return False
 
 
-def untrained_checkpoint(session, host, cfg, seed, *, make: str):
-    """A checkpoint before any learning, for a policy that only exists inside ``train()``: a fresh ``make()``
-    (the student's class, called with no argument) evaluated greedily. Nothing when it cannot be made or act."""
-    try:
-        value = _untrained_value(session, cfg, seed, make, 0)
-    except StudentCodeError:
-        return
-    every = value >= full_credit(cfg) and _every_init_at_full(session, cfg, seed, make)
-    host.checkpoints.append(Checkpoint(0, 0, value, every))
+def checkpoints_on_reset(session, cfg, seed, *, policy, make: str | None = None):
+    """An ``EnvHost.on_reset`` that evaluates the policy being trained before the first episode, before any
+    learning, and then every ``cfg["eval_every"]`` episodes when the spec sets it, training paused.
 
-
-def checkpoints_on_reset(session, cfg, seed, *, policy: str):
-    """An ``EnvHost.on_reset`` that evaluates ``policy`` (a name in the student's module) before the first
-    episode, before any learning, and then every ``cfg["eval_every"]`` episodes when the spec sets it."""
+    ``policy`` names it for the sandbox (``"q"``, a name in the module; ``{"instance_of": "Policy"}``, the
+    instance a running function of the module holds); ``make`` builds fresh ones (default: its type). A
+    checkpoint at full credit stops the run (StopRun): before any learning only if other initialisations
+    are there too (and then it earns nothing), later only if the policy was below full credit before
+    learning (a lucky initialisation is not stopped on) and its last ``eval_every`` training episodes averaged at
+    least half of full credit: training itself shows the learning. A policy that only wanders (a broken update
+    leaves the network a random one, and one untrained CartPole network in twenty balances a while) would
+    otherwise be stopped on its luckiest evaluation; it trains to the end instead, as without checkpoints."""
     every = int(cfg.get("eval_every", 0))
+    full = full_credit(cfg)
+    make = make or (f"type({policy})" if isinstance(policy, str) else policy["instance_of"])
 
     def on_reset(host):
         done = len(host.episodes)
@@ -160,9 +224,16 @@ def checkpoints_on_reset(session, cfg, seed, *, policy: str):
         except StudentCodeError:
             value = None  # the policy does not exist yet, or cannot act yet: nothing to evaluate here
         first = not host.checkpoints and host.steps == 0
-        every_init = (first and value is not None and value >= full_credit(cfg)
-                      and _every_init_at_full(session, cfg, seed, f"type({policy})"))
-        host.checkpoints.append(Checkpoint(done, host.steps, value, every_init))
+        every_init = (first and value is not None and value >= full and _every_init_at_full(session, cfg, seed, make))
+        checkpoint = Checkpoint(done, host.steps, value, every_init)
+        host.checkpoints.append(checkpoint)
+        if every_init:
+            raise StopRun(checkpoint)
+        at_start = next((c.value for c in host.checkpoints if c.episode == 0 and c.value is not None), None)
+        recent = host.returns[-every:] if every else []
+        if (every and value is not None and value >= full and not first and (at_start is None or at_start < full)
+                and recent and np.mean(recent) >= full / 2):
+            raise StopRun(checkpoint)
 
     return on_reset
 
@@ -197,6 +268,11 @@ def _problems_by_message(runs) -> list[str]:
     return lines
 
 
+def _refused_before_learning(run):
+    """The checkpoint before any learning at which the policy, and fresh ones of its kind, were at full credit."""
+    return next((c for c in run.get("checkpoints") or [] if c.episode == 0 and c.steps == 0 and c.every_init), None)
+
+
 def learning_integrity(runs, full: float) -> list[str]:
     """Learning-curve points come from learning. Returns the flags for the instructor, one per run, and takes
     the credit of a run whose policy already reached ``full`` before any training step, as did fresh
@@ -209,7 +285,7 @@ def learning_integrity(runs, full: float) -> list[str]:
     flags = []
     for i, run in enumerate(runs, start=1):
         checkpoints = run.get("checkpoints") or []
-        before = next((c for c in checkpoints if c.episode == 0 and c.steps == 0 and c.every_init), None)
+        before = _refused_before_learning(run)
         if before is not None:
             run["eval"] = None
             run["problem"] = (f"before any training step the policy already scored {before.value:.0f} on the "
@@ -233,18 +309,30 @@ def learning_integrity(runs, full: float) -> list[str]:
 
 def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
     """Credit by tiers of the interquartile mean of the runs' evaluations (a run without one counts 0),
-    with a bootstrap 95% CI; the report carries each run's training curve. A run whose policy was already at
-    full credit before any learning gets none (``learning_integrity``)."""
-    full = max(float(t["min_iqm"]) for t in cfg["tiers"])
+    with a bootstrap 95% CI; the report carries each run's training curve and the episode at which a run
+    reached full credit (where it was stopped). Runs skipped because the others decided full credit count
+    as 0 in the tier (which they did not change). A run whose policy was already at full credit before any
+    learning gets none (``learning_integrity``)."""
+    full = full_credit(cfg)
     flags = learning_integrity(runs, full)
-    evals = np.array([r["eval"] if r["eval"] is not None else 0.0 for r in runs])
+    scored = [r for r in runs if not r.get("skipped")]
+    skipped = len(runs) - len(scored)
+    evals = np.array([r["eval"] if r["eval"] is not None else 0.0 for r in scored] or [0.0])
     center = iqm(evals)
     low, high = bootstrap_ci(evals, rng=np.random.default_rng(0))
-    tiers = sorted(((t["min_iqm"], t["credit"]) for t in cfg["tiers"]), reverse=True)
-    fraction = next((credit for bound, credit in tiers if center >= bound), 0.0)
-    lines = [f"Greedy return on held-out episodes, interquartile mean over {len(runs)} runs: {center:.0f} "
+    fraction = tier_fraction(iqm(np.concatenate([evals, np.zeros(skipped)])), cfg)
+    over = f"over {len(runs)} runs" if not skipped else f"over the {len(scored)} runs scored"
+    lines = [f"Greedy return on held-out episodes, interquartile mean {over}: {center:.0f} "
              f"(95% CI [{low:.0f}, {high:.0f}]); per run: {', '.join(f'{v:.0f}' for v in evals)}. "
-             f"Full credit from {tiers[0][0]:g}."]
+             f"Full credit from {full:g}."]
+    reached = [(i, r["full_credit_at"]) for i, r in enumerate(runs, start=1) if r.get("full_credit_at")]
+    if reached:
+        lines.append(f"{'Runs' if len(reached) > 1 else 'Run'} {', '.join(str(i) for i, _ in reached)} reached full "
+                     f"credit at episode{'s' if len(reached) > 1 else ''} {', '.join(str(e) for _, e in reached)} "
+                     "and stopped there.")
+    if skipped:
+        lines.append(f"{skipped} of {len(runs)} runs were not needed: those scored give full credit whatever "
+                     "the others would return.")
     problems = _problems_by_message(runs)
     if problems:
         lines.append("Problems: " + "; ".join(problems[:3]))
@@ -253,8 +341,11 @@ def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
     if flags:
         lines.append("Flagged for your instructor: " + "; ".join(flags))
     outcome = Outcome(fraction, "\n".join(lines), {
-        "metric": metric, "value": round(center, 2), "threshold": tiers[0][0],
+        "metric": metric, "value": round(center, 2), "threshold": full,
         "ci95": [round(low, 2), round(high, 2)], "eval_returns": evals.tolist(),
+        "full_credit_at": [r.get("full_credit_at") for r in runs], "runs_skipped": skipped,
         **({"flags": flags} if flags else {})})
-    outcome.curves = [{"label": f"run {i + 1}", "episode_returns": r["returns"]} for i, r in enumerate(runs)]
+    outcome.curves = [{"label": f"run {i + 1}" + (f" (full credit at episode {r['full_credit_at']})"
+                                                  if r.get("full_credit_at") else ""),
+                       "episode_returns": r["returns"]} for i, r in enumerate(runs) if not r.get("skipped")]
     return outcome

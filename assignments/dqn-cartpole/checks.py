@@ -6,7 +6,6 @@ computed here. The learning curve trains the student's whole script on the proxi
 """
 import ast
 import builtins
-import threading
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from grader import gaps
 from grader.envhost import EnvHost
 from grader.errors import StudentCodeError
 from grader.report import failed, passed
-from grader.runs import RunProblem, checkpoints_on_reset, greedy_evaluation, tiered_outcome, training_run
+from grader.runs import RunBoard, RunProblem, checkpoints_on_reset, greedy_evaluation, tiered_outcome, training_run
 from grader.session import TensorValue, tensor_arg
 
 GAP_IDS = ("td_target", "td_loss", "explore_action", "greedy_action", "env_step")
@@ -330,7 +329,7 @@ def _one_run(ctx, cfg, seed, gave_up):
                                 max_episode_steps=cfg["max_episode_steps"])
 
     def train():
-        def checkpoints(session):  # the policy q, evaluated before any learning (and every eval_every episodes)
+        def checkpoints(session):  # q, evaluated before any learning and every eval_every episodes
             host.on_reset = checkpoints_on_reset(session, cfg, cfg["eval_seed_base"] + seed, policy="q")
 
         with ctx.running_session(env_host=host, load_timeout=cfg["run_timeout_s"], before_load=checkpoints,
@@ -344,6 +343,6 @@ def _one_run(ctx, cfg, seed, gave_up):
 
 def learning_curve(ctx):
     cfg = ctx.spec["learning_curve"]
-    gave_up = threading.Event()
-    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed, gave_up), cfg["seeds"])
+    board = RunBoard(cfg, len(cfg["seeds"]))
+    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed, board), cfg["seeds"])
     return tiered_outcome(runs, cfg, metric="mean greedy return over held-out evaluation episodes (IQM over runs)")

@@ -4,14 +4,13 @@ Each check drives the student's functions inside the sandbox on inputs chosen he
 values back (probabilities, actions, log-probabilities, returns, gradients); the verdict is computed
 here, against the definitions, with feedback that names the concept that is wrong.
 """
-import threading
 
 import numpy as np
 
 from grader.envhost import EnvHost
 from grader.errors import StudentCodeError
 from grader.report import failed, passed
-from grader.runs import RunProblem, greedy_evaluation, tiered_outcome, training_run, untrained_checkpoint
+from grader.runs import RunBoard, RunProblem, checkpoints_on_reset, greedy_evaluation, tiered_outcome, training_run
 from grader.session import TensorValue
 
 IMPORTS = "import numpy as np\nimport torch\n"
@@ -390,7 +389,9 @@ def _one_run(ctx, cfg, seed, gave_up):
 
     def train():
         with ctx.running_session(session_timeout=cfg["run_timeout_s"] + 60) as session:
-            untrained_checkpoint(session, host, cfg, cfg["eval_seed_base"] + seed, make="Policy")
+            # The Policy train() holds, evaluated before any learning and every eval_every episodes.
+            host.on_reset = checkpoints_on_reset(session, cfg, cfg["eval_seed_base"] + seed,
+                                                 policy={"instance_of": "Policy"})
             kind = session.call("train", host.arg(), cfg["episodes"], seed=seed, env_host=host,
                                 timeout=cfg["run_timeout_s"], keep="_trained_policy").value
             if len(host.episodes) < cfg["episodes"]:
@@ -405,8 +406,8 @@ def _one_run(ctx, cfg, seed, gave_up):
 
 def learning_curve(ctx):
     cfg = ctx.spec["learning_curve"]
-    gave_up = threading.Event()
-    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed, gave_up), cfg["seeds"])
+    board = RunBoard(cfg, len(cfg["seeds"]))
+    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed, board), cfg["seeds"])
     return tiered_outcome(runs, cfg, metric="mean greedy return over held-out evaluation episodes (IQM over runs)",
                           hint="A correct REINFORCE keeps the pole up for well over 100 steps after "
                                f"{cfg['episodes']} episodes; check the checks above, the sign of the loss first.")

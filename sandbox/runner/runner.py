@@ -418,6 +418,23 @@ def load(channel, path, cells, env=None):
     return module
 
 
+def resolve_policy(module, policy):
+    """The network to ask: a name in the module (``"q"``), or ``{"instance_of": "Policy"}``, the instance of
+    that class of the module held by a function of the module now running (the policy ``train()`` is
+    training, found while it waits for an environment's answer)."""
+    if isinstance(policy, str):
+        return getattr(module, policy)
+    cls = getattr(module, policy["instance_of"])
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_globals is vars(module):
+            for value in list(frame.f_locals.values()):
+                if isinstance(value, cls):
+                    return value
+        frame = frame.f_back
+    raise LookupError(f"no {policy['instance_of']} is being trained yet")
+
+
 def act(channel, module, request):
     """The greedy action of the module's Q network for one observation (evaluation asks only for actions).
 
@@ -425,7 +442,7 @@ def act(channel, module, request):
     was in after it (an evaluation in the middle of training must not change how training goes on)."""
     try:
         import torch
-        network = getattr(module, request["policy"])
+        network = resolve_policy(module, request["policy"])
         training = getattr(network, "training", None)
         if request.get("inference") and training is not None:
             network.eval()

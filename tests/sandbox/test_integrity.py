@@ -118,7 +118,7 @@ def test_a_controller_put_in_place_after_training_is_flagged(bwrap_backend):
     assert check.details["value"] >= 150  # scored: a flag is for the instructor to judge
     assert "Flagged for your instructor" in check.feedback
     assert all("the last 10 training episodes averaged" in f for f in check.details["flags"]), check.details
-    assert len(check.details["flags"]) == 5
+    assert len(check.details["flags"]) == 5 - check.details["runs_skipped"]  # every run scored is flagged
 
 
 @pytest.mark.bwrap
