@@ -59,6 +59,10 @@ def main():
     print(f"per-run evaluation: min {evals.min():.1f}, median {np.median(evals):.1f}, max {evals.max():.1f}; "
           f"problems: {len(problems)}")
     print("runs:", " ".join(f"{v:.0f}" for v in sorted(evals)))
+    reached = sorted(r["full_credit_at"] for r in runs if r.get("full_credit_at"))
+    if "eval_every" in cfg:
+        print(f"stopped at full credit (evaluations every {cfg['eval_every']} episodes): {len(reached)} of "
+              f"{len(runs)} runs, at episodes " + (" ".join(map(str, reached)) or "-"))
     n = len(cfg["seeds"])
     rng = np.random.default_rng(0)
     samples = rng.choice(evals, size=(20_000, n))

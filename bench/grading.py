@@ -5,6 +5,9 @@
 - warm-up graded: the whole grading of qlearning-cliffwalking's reference solution, end to end
 - DQN and REINFORCE graded: the whole grading of the dqn-cartpole and reinforce-cartpole references
   (unit checks, and five and seven training runs), once
+- before and after, side by side: each assignment's reference and a typical broken submission graded with
+  every run trained to the end of its budget, then with runs stopped when their verdict is known; the
+  grader's own share of the time, the unit checks alone, and gradings per hour per core
 
     .venv/bin/python bench/grading.py [--repeat N] [--no-dqn]
 """
@@ -72,6 +75,70 @@ def main():
                              f"score {report.score:g} / {report.max_score:g}")
     print("\n".join(rl_times))
     print("targets: warm-up graded < 10 s; start-up < 1000 ms (docker), < 100 ms (bwrap); DQN and REINFORCE graded < 180 s")
+    if not args.no_dqn:
+        compare(names[-1], settings)
+
+
+# Each assignment's reference and a typical broken submission, graded end to end.
+SUBMISSIONS = [("qlearning-cliffwalking", "reference.py"), ("qlearning-cliffwalking", "examples/wrong_no_learning_rate.py"),
+               ("dqn-cartpole", "reference.py"), ("dqn-cartpole", "examples/wrong_mask_inverted.py"),
+               ("reinforce-cartpole", "reference.py"), ("reinforce-cartpole", "examples/wrong_sign.py")]
+
+
+def compare(backend_name, settings):
+    """Before and after, side by side: every run trained to the end of its budget (no evaluation during
+    training, no run skipped) against runs stopped when their verdict is known."""
+    import dataclasses
+
+    from grader import assignments, pipeline, runs
+    from sandbox import get_backend
+
+    backend = get_backend(backend_name, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
+    parallel = settings.GRADER_PARALLEL_RUNS
+    config = pipeline.GradingConfig(backend=backend, parallel_runs=parallel)
+    decided = runs.RunBoard.decided
+    print(f"\nwhole gradings on {backend_name}, {parallel} runs at a time: before (every run to the end of its "
+          "budget) | after (stopped when the verdict is known)")
+    print(f"{'submission':52} {'before':>8} {'after':>8} {'ratio':>6} {'score':>11} {'sandboxes':>9} "
+          f"{'grader share':>12} {'units':>6} {'per hour per core':>17}")
+    for slug, name in SUBMISSIONS:
+        folder = assignments.get(slug)
+        data = folder.file(name).read_bytes()
+        cfg = folder.spec.get("learning_curve", {})
+        before_spec = {**folder.spec, "learning_curve": {k: v for k, v in cfg.items() if k != "eval_every"}}
+        results = {}
+        for mode, assignment in (("before", dataclasses.replace(folder, spec=before_spec)), ("after", folder)):
+            runs.RunBoard.decided = (lambda self: False) if mode == "before" else decided
+            t0 = time.perf_counter()
+            report = pipeline.grade(assignment, name.split("/")[-1], data, config)
+            results[mode] = (time.perf_counter() - t0, report)
+        runs.RunBoard.decided = decided
+        wall, report = results["after"]
+        timings = report.timings
+        # The grader's own share: sandbox time not spent waiting for the student's code (start-up, staging,
+        # serving and replaying the environment, evaluation stepping) plus the time outside any sandbox.
+        busy = timings.get("student_s", 0.0)
+        cores = min(parallel, timings.get("sandboxes", 1)) if timings.get("run_checks", 0) > 5 else 1
+        share = max(0.0, 1 - busy / (wall * cores)) if wall else 0.0
+        units = _unit_seconds(folder, data, config)
+        per_hour = 3600 / (wall * cores)
+        print(f"{slug + ' ' + name:52} {results['before'][0]:>7.1f}s {wall:>7.1f}s {results['before'][0] / wall:>5.1f}x "
+              f"{results['before'][1].score:>5g}/{report.score:<5g} {timings.get('sandboxes', 0):>9} "
+              f"{share:>11.0%} {units:>5.1f}s {per_hour:>17.0f}")
+    print("targets: DQN reference < 30 s, REINFORCE reference < 40 s, the warm-up < 5 s; the five DQN gap checks "
+          "(units) < 5 s; the grader's own share < 10%. Per hour per core feeds bench/capacity.py --seconds.")
+
+
+def _unit_seconds(folder, data, config) -> float:
+    """The unit checks alone (the time to first feedback on an idle worker)."""
+    from grader import pipeline
+
+    units = folder.phase_checks("units")
+    if not units:
+        return 0.0
+    t0 = time.perf_counter()
+    pipeline.grade(folder, "solution.py", data, config, only=units)
+    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":

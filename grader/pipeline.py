@@ -7,6 +7,7 @@ results with feedback; only infrastructure faults escape (as InfrastructureError
 import ast
 import contextvars
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -243,6 +244,7 @@ class CheckContext:
         self.session_timeout = float(timeouts.get("session_timeout_s", 300))
         self.rng = np.random.default_rng(int(self.spec.get("check_seed", 0)))
         self._shared = {}
+        self._lock = threading.Lock()
 
     def open_session(self, *, session_timeout: float | None = None, env_host=None,
                      load_timeout: float | None = None, load: bool = True, before_load=None) -> Session:
@@ -316,6 +318,11 @@ class CheckContext:
     def _collect(self, session: Session):
         session.close()
         self.job.outputs.append(session.output_tail())
+        with self._lock:  # runs finish in parallel threads
+            timings = self.job.timings
+            timings["sandboxes"] = timings.get("sandboxes", 0) + 1
+            timings["sandbox_s"] = round(timings.get("sandbox_s", 0.0) + session.lifetime_s, 3)
+            timings["student_s"] = round(timings.get("student_s", 0.0) + session.busy_s, 3)
 
     def _drop_shared(self, *keys):
         for key in keys or list(self._shared):

@@ -198,7 +198,9 @@ class Session:
                  tmp_root: str | None = None):
         self.request_timeout = request_timeout
         self.session_timeout = session_timeout
-        self.deadline = time.monotonic() + session_timeout
+        self.opened_at = time.monotonic()
+        self.deadline = self.opened_at + session_timeout
+        self.busy_s = 0.0  # waiting for the sandbox's answers: the student's code running (and the round trips)
         self.dir = Path(tempfile.mkdtemp(prefix="bellman-", dir=tmp_root))  # 0700 until staged
         self.sandbox = None
         self.ended = None
@@ -247,6 +249,7 @@ class Session:
     def _receive(self, deadline, timed_out: "TimedOut"):
         """The next message from inside; ``timed_out`` words the verdict if no message comes in time."""
         session_ends_first = self.deadline < deadline
+        waiting_since = time.monotonic()
         try:
             message = framing.read_frame(
                 lambda n: self.sandbox.protocol.read_exact(n, min(deadline, self.deadline)), max_bytes=MAX_IN)
@@ -254,6 +257,8 @@ class Session:
             self._end("timeout", timed_out.message(session_total=self.session_timeout if session_ends_first else None))
         except framing.FrameError as exc:
             self._end("protocol", f"The sandbox broke the protocol: {exc}.")
+        finally:
+            self.busy_s += time.monotonic() - waiting_since
         if message is None:
             self._end_crashed()
         return validate(message)
@@ -421,6 +426,7 @@ class Session:
         if self.sandbox is not None:
             self.sandbox.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.lifetime_s = time.monotonic() - self.opened_at
 
     def __enter__(self):
         return self

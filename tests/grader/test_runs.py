@@ -29,3 +29,56 @@ def test_distinct_problems_name_their_runs():
     feedback = tiered_outcome(runs, CFG, metric="m").feedback
     assert "runs 2, 5: TimeoutError: 150 s" in feedback and "run 4: MemoryError" in feedback
     assert len(tiered_outcome(runs, CFG, metric="m").curves) == 5
+
+
+# -- stopping when the verdict is known ------------------------------------------------------------------
+def test_four_runs_at_full_credit_decide_an_iqm_over_five():
+    from grader.runs import RunBoard
+
+    board = RunBoard(CFG, total=5)
+    for value in (70, 80, 90):
+        board.record(run(value))
+    assert not board.decided()  # 0, 0, 70, 80, 90: the middle three average 50
+    board.record(run(65))
+    assert board.decided()  # 0, 65, 70, 80, 90: 71.7 whatever the fifth returns
+
+
+def test_a_crashed_run_counts_as_zero_in_the_decision():
+    from grader.runs import RunBoard
+
+    board = RunBoard(CFG, total=5)
+    for value in (500, 500, 500):
+        board.record(run(value))
+    board.record(run(None, "crashed"))
+    assert board.decided()  # 0, 0, 500, 500, 500: the middle three average 333
+
+
+def test_runs_below_full_credit_decide_nothing():
+    from grader.runs import RunBoard
+
+    board = RunBoard(CFG, total=5)
+    for value in (59, 59, 59, 59):
+        board.record(run(value))
+    assert not board.decided()
+
+
+def test_a_skipped_run_is_said_and_counted_as_zero_in_the_tier():
+    runs = [run(100), run(100), run(100), run(100), {**run(None), "skipped": True}]
+    runs[0]["full_credit_at"], runs[2]["full_credit_at"] = 40, 60
+    outcome = tiered_outcome(runs, CFG, metric="m")
+    assert outcome.fraction == 1.0
+    assert outcome.details["runs_skipped"] == 1 and outcome.details["full_credit_at"] == [40, None, 60, None, None]
+    assert "Runs 1, 3 reached full credit at episodes 40, 60 and stopped there." in outcome.feedback
+    assert "1 of 5 runs were not needed" in outcome.feedback
+    assert [c["label"] for c in outcome.curves] == ["run 1 (full credit at episode 40)", "run 2",
+                                                    "run 3 (full credit at episode 60)", "run 4"]
+
+
+def test_a_run_at_full_credit_before_learning_counts_nothing_for_the_decision():
+    from grader.runs import Checkpoint, RunBoard
+
+    board = RunBoard(CFG, total=5)
+    controller = {**run(500), "checkpoints": [Checkpoint(0, 0, 500.0, every_init=True)]}
+    for _ in range(4):
+        board.record(controller)
+    assert not board.decided()
