@@ -2,16 +2,19 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.contrib import messages
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
 
 from grader import assignments as folders
 from grader.errors import AssignmentError, SubmissionRejected
+from server.api.tokens import token_create
 from server.courses import grades
 from server.courses.models import Assignment, Enrolment
-from server.submissions import written
+from server.submissions import clients, written
 from server.submissions.forms import UploadForm, WrittenUploadForm
 from server.submissions.models import GradingRun, Submission
 from server.submissions.services import queue_estimate, submission_create
@@ -69,7 +72,28 @@ def _assignment_page(request, course_slug, slug):
     templates = [p.name for p in folder.templates()] if folder else []
     return render(request, "submissions/assignment.html", {
         "assignment": assignment, "role": role, "form": form, "folder": folder, "templates": templates,
+        "cell": clients.notebook_cell(assignment), "terminal_command": clients.terminal_command(assignment),
         **_history(request, assignment, role)})
+
+
+@never_cache  # the page shows a token, once
+@require_POST
+@login_required
+def notebook_token(request, course_slug, slug):
+    """A new token for the notebook cell, and the cell with it, shown this once."""
+    assignment, role = _assignment_for(request, course_slug, slug)
+    folder = _folder(assignment)
+    if folder is not None and folder.is_written:
+        raise Http404("Written answers are submitted on their page.")
+    _, token = token_create(request.user, f"notebook: {assignment.course.slug}/{assignment.slug}")
+    return render(request, "submissions/notebook_cell.html", {
+        "assignment": assignment, "cell": clients.notebook_cell(assignment, token=token)})
+
+
+def client_download(request):
+    """The terminal client: public, as it holds nothing but code."""
+    return HttpResponse(clients.client_source(), content_type="text/x-python; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="bellman_submit.py"'})
 
 
 def _history(request, assignment, role) -> dict:
