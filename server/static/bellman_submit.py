@@ -322,8 +322,8 @@ def _saved_notebook(shell):
     if path is None:
         raise NotebookNotFound(
             "This notebook's file was not found: save the notebook (File > Save, or Ctrl+S) and run this "
-            "cell again. If it is saved and this persists, download it (File > Download) and upload it on "
-            "the assignment page.")
+            "cell again. If you renamed or moved it, restart the kernel first. If it is saved and this "
+            "persists, download it (File > Download) and upload it on the assignment page.")
     with open(path, encoding="utf-8") as handle:
         notebook = json.load(handle)
     history = getattr(shell, "user_ns", {}).get("_ih") or getattr(shell, "user_ns", {}).get("In") or []
