@@ -169,6 +169,10 @@ class Checkpoint:
 
 
 FRESH_INITS = 2
+# A run stops at full credit only when its last eval_every training episodes (the student's own behaviour
+# policy, exploration included) averaged this fraction of full credit: learning that lasts, not a
+# transient good policy of a broken update that then collapses (measured in CALIBRATION.md).
+STOP_TRAINING_LEVEL = 1.0
 UNTRAINED = """
 import sys
 import torch
@@ -207,8 +211,8 @@ def checkpoints_on_reset(session, cfg, seed, *, policy, make: str | None = None)
     instance a running function of the module holds); ``make`` builds fresh ones (default: its type). A
     checkpoint at full credit stops the run (StopRun): before any learning only if other initialisations
     are there too (and then it earns nothing), later only if the policy was below full credit before
-    learning (a lucky initialisation is not stopped on) and its last ``eval_every`` training episodes averaged at
-    least half of full credit: training itself shows the learning. A policy that only wanders (a broken update
+    learning (a lucky initialisation is not stopped on) and its last ``eval_every`` training episodes averaged
+    full credit too (STOP_TRAINING_LEVEL): training itself shows the learning. A policy that only wanders (a broken update
     leaves the network a random one, and one untrained CartPole network in twenty balances a while) would
     otherwise be stopped on its luckiest evaluation; it trains to the end instead, as without checkpoints."""
     every = int(cfg.get("eval_every", 0))
@@ -232,7 +236,7 @@ def checkpoints_on_reset(session, cfg, seed, *, policy, make: str | None = None)
         at_start = next((c.value for c in host.checkpoints if c.episode == 0 and c.value is not None), None)
         recent = host.returns[-every:] if every else []
         if (every and value is not None and value >= full and not first and (at_start is None or at_start < full)
-                and recent and np.mean(recent) >= full / 2):
+                and recent and np.mean(recent) >= STOP_TRAINING_LEVEL * full):
             raise StopRun(checkpoint)
 
     return on_reset
