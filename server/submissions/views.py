@@ -13,7 +13,7 @@ from grader import assignments as folders
 from grader.errors import AssignmentError, SubmissionRejected
 from server.api.tokens import token_create
 from server.courses import grades
-from server.courses.models import Assignment, Enrolment
+from server.courses.models import Assignment, Course, Enrolment
 from server.submissions import clients, written
 from server.submissions.forms import UploadForm, WrittenUploadForm
 from server.submissions.models import GradingRun, Submission
@@ -30,10 +30,15 @@ def home(request):
 
 
 def _assignment_for(request, course_slug, slug):
-    assignment = get_object_or_404(Assignment.objects.select_related("course"), course__slug=course_slug, slug=slug)
-    role = assignment.course.role_of(request.user)
+    """The assignment and the user's role in its course. Someone outside the course gets the same 403
+    whether the course or the assignment exists or not: a guessed URL tells nothing."""
+    assignment = Assignment.objects.select_related("course").filter(course__slug=course_slug, slug=slug).first()
+    course = assignment.course if assignment else Course.objects.filter(slug=course_slug).first()
+    role = course.role_of(request.user) if course else None
     if role is None:
         raise PermissionDenied("You are not enrolled in this course.")
+    if assignment is None:
+        raise Http404("No such assignment in this course.")
     return assignment, role
 
 

@@ -79,6 +79,16 @@ def test_an_outsider_gets_403_on_the_assignment_and_on_submissions(client, charl
     assert client.get(mine.get_absolute_url()).status_code == 403
 
 
+def test_an_outsider_learns_nothing_from_a_guessed_assignment_url(client, charlie, alice, assignment):
+    client.force_login(charlie)
+    course = assignment.course.slug
+    assert client.get(f"/c/{course}/{assignment.slug}/").status_code == 403
+    assert client.get(f"/c/{course}/no-such-assignment/").status_code == 403
+    assert client.get("/c/no-such-course/no-such-assignment/").status_code == 403
+    client.force_login(alice)  # enrolled: an unknown assignment of her own course is simply not there
+    assert client.get(f"/c/{course}/no-such-assignment/").status_code == 404
+
+
 def test_a_student_cannot_see_another_students_submission(client, alice, bob, assignment):
     theirs = Submission.objects.create(assignment=assignment, student=bob, filename="s.py", original=b"x", source="x")
     client.force_login(alice)
