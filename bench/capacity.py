@@ -16,7 +16,9 @@ import heapq
 import random
 import statistics
 
-DEFAULT_SECONDS = {"qlearning-cliffwalking": 6.0, "dqn-cartpole": 80.0, "reinforce-cartpole": 115.0}
+# Whole gradings on this 2-core machine (bench/grading.py --compare-only, runs stopped when their verdict is
+# known): the mean of each assignment's reference and its typical broken submission.
+DEFAULT_SECONDS = {"qlearning-cliffwalking": 2.4, "dqn-cartpole": 11.8, "reinforce-cartpole": 12.2}
 
 
 def arrivals(students: int, rng: random.Random) -> list[float]:

@@ -127,6 +127,8 @@ def run_checks(job: Job):
             elif ctx.time_left() < MIN_SESSION_S:
                 outcome = Outcome(0.0, out_of_time(job), {"verdict": "budget"})
             else:
+                if check.phase == "training":
+                    ctx.close_shared()  # the unit checks' sandbox is not needed while the runs train
                 outcome = ctx.run(getattr(functions, check.id.replace("-", "_")))
             if check.phase == "training" and outcome.fraction < 1.0:
                 old_api, mistake = oldgym.learning_feedback(job.source)
@@ -323,6 +325,10 @@ class CheckContext:
             timings["sandboxes"] = timings.get("sandboxes", 0) + 1
             timings["sandbox_s"] = round(timings.get("sandbox_s", 0.0) + session.lifetime_s, 3)
             timings["student_s"] = round(timings.get("student_s", 0.0) + session.busy_s, 3)
+
+    def close_shared(self):
+        """Close the sandboxes the unit checks shared (the next unit check opens a fresh one)."""
+        self._drop_shared()
 
     def _drop_shared(self, *keys):
         for key in keys or list(self._shared):
