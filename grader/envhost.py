@@ -122,7 +122,7 @@ class EnvHost:
         if message["op"] == "env.actions":
             return None
         self._finish_current()
-        if self.on_reset is not None:
+        if self.on_reset is not None and self._resets < self.max_episodes:  # not for a reset the budget refuses
             self.on_reset(self)
         return self._reset()
 

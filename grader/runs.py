@@ -4,6 +4,7 @@ Each way a run can fail (the student's code raised, timed out, returned somethin
 was refused by the environment) becomes the run's ``problem``, in words for the student.
 """
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,9 +59,9 @@ class RunBoard:
 
 
 def credited_eval(run, full: float) -> float:
-    """What a run counts for in the aggregate: its evaluation, 0 without one or when its policy was at full
-    credit before any learning (see learning_integrity)."""
-    if run["eval"] is None or _refused_before_learning(run) is not None:
+    """What a run counts for in the aggregate: its evaluation, 0 without one or when it is refused (a policy at
+    full credit before any learning, or whose parameters training never changed: see learning_integrity)."""
+    if run["eval"] is None or _refused(run, full):
         return 0.0
     return float(run["eval"])
 
@@ -79,17 +80,25 @@ def training_run(host, seed, gave_up, train) -> dict:
     "eval", "problem", "checkpoints", "full_credit_at", "skipped"}``.
     """
     run = {"seed": seed, "returns": [], "eval": None, "problem": "", "checkpoints": [], "full_credit_at": None,
-           "skipped": False}
+           "skipped": ""}
     decided = getattr(gave_up, "decided", lambda: False)
-    if gave_up.is_set() or decided():
-        run["skipped"] = True
-        run["problem"] = ("not run: an earlier run ran out of time (see above), so the grader skipped the rest"
-                          if gave_up.is_set() else "")
+    if gave_up.is_set():
+        run["skipped"] = "timeout"
+        run["problem"] = "not run: an earlier run ran out of time (see above), so the grader skipped the rest"
+        host.close()
+        return run
+    if decided():
+        run["skipped"] = "decided"
         host.close()
         return run
     progress.track(host)  # its episodes are published while it trains
     try:
         run["eval"] = train()
+        least = int(getattr(gave_up, "cfg", {}).get("min_episodes", 0))
+        if len(host.episodes) < least and run["eval"] is not None:
+            run["eval"] = None
+            raise RunProblem(f"the run trained {len(host.episodes)} episode{'s' if len(host.episodes) != 1 else ''}; "
+                             f"a run must train at least {least} to be scored")
     except StopRun as stop:
         run["eval"] = stop.checkpoint.value
         if stop.checkpoint.episode > 0:
@@ -163,9 +172,12 @@ class Checkpoint:
     episode: int  # training episodes finished before it
     steps: int  # environment steps taken before it
     value: float | None  # mean return on the held-out episodes; None when there was no policy to ask yet
-    # Before any learning and at full credit: so were FRESH_INITS other initialisations of the same network,
-    # which rules out a lucky initialisation (one in twenty untrained CartPole networks balances a while).
-    every_init: bool = False
+    # Before any learning and at full credit: so were FRESH_INITS copies of it with their parameters initialised
+    # afresh (or it has no parameters to learn), which rules out a lucky initialisation (one in twenty
+    # untrained CartPole networks balances a while). None: at full credit, but it could not be re-initialised.
+    every_init: bool | None = False
+    params: int | None = None  # how many parameters the policy has (None: it could not be asked)
+    fingerprint: float | None = None  # of their values: whether training steps changed them
 
 
 FRESH_INITS = 2
@@ -173,73 +185,93 @@ FRESH_INITS = 2
 # policy, exploration included) averaged this fraction of full credit: learning that lasts, not a
 # transient good policy of a broken update that then collapses (measured in CALIBRATION.md).
 STOP_TRAINING_LEVEL = 1.0
-UNTRAINED = """
-import sys
-import torch
-state = torch.random.get_rng_state()
-try:
-    torch.manual_seed(draw)
-    vars(sys.modules["submission"])["_untrained_policy"] = make()
-finally:
-    torch.random.set_rng_state(state)  # the training that follows draws what it would have drawn
-"""
-
-
 def full_credit(cfg) -> float:
     return max(float(t["min_iqm"]) for t in cfg["tiers"])
 
 
-def _untrained_value(session, cfg, seed, make: str, draw: int) -> float:
-    """The greedy return of a policy fresh from ``make()`` (no argument), under the seed ``draw``."""
-    session.exec(UNTRAINED, inputs={"draw": draw}, outputs=[], with_module=True, imports=f"make = {make}")
-    return greedy_evaluation(session, cfg, seed, policy="_untrained_policy", inference=True)
-
-
-def _every_init_at_full(session, cfg, seed, make: str) -> bool:
+def _every_init_at_full(session, cfg, seed, policy) -> bool | None:
+    """Whether fresh initialisations of ``policy`` are at full credit too: True also for a policy with no
+    parameters (it cannot learn: it is what it is), None when it cannot be re-initialised."""
     try:
-        return all(_untrained_value(session, cfg, seed, make, draw) >= full_credit(cfg)
-                   for draw in range(1, FRESH_INITS + 1))
+        for draw in range(1, FRESH_INITS + 1):
+            total, renewed = session.reinit(policy, draw=draw)
+            if total == 0:
+                return True
+            if renewed == 0:
+                return None
+            if greedy_evaluation(session, cfg, seed, policy="_untrained_policy", inference=True) < full_credit(cfg):
+                return False
     except StudentCodeError:
-        return False
+        return None
+    return True
 
 
-def checkpoints_on_reset(session, cfg, seed, *, policy, make: str | None = None):
+def checkpoints_on_reset(session, cfg, seed, *, policy):
     """An ``EnvHost.on_reset`` that evaluates the policy being trained before the first episode, before any
-    learning, and then every ``cfg["eval_every"]`` episodes when the spec sets it, training paused.
+    learning, and then every ``cfg["eval_every"]`` episodes when the spec sets it, training paused (the time
+    it takes is added to the sandbox's deadlines: it is not the student's).
 
     ``policy`` names it for the sandbox (``"q"``, a name in the module; ``{"instance_of": "Policy"}``, the
-    instance a running function of the module holds); ``make`` builds fresh ones (default: its type). A
-    checkpoint at full credit stops the run (StopRun): before any learning only if other initialisations
-    are there too (and then it earns nothing), later only if the policy was below full credit before
-    learning (a lucky initialisation is not stopped on) and its last ``eval_every`` training episodes averaged
-    full credit too (STOP_TRAINING_LEVEL): training itself shows the learning. A policy that only wanders (a broken update
-    leaves the network a random one, and one untrained CartPole network in twenty balances a while) would
-    otherwise be stopped on its luckiest evaluation; it trains to the end instead, as without checkpoints."""
+    instance a running function of the module holds). Before any learning, a policy at full credit whose
+    fresh initialisations are too (or that has no parameters) stops the run, which earns nothing. Later, a
+    checkpoint at full credit stops the run (StopRun), scored by it, only when: the policy was evaluated
+    before any learning and was below full credit then (a lucky initialisation, or a policy that could not
+    be asked, is not stopped on), and its last ``eval_every`` training episodes averaged full credit too
+    (STOP_TRAINING_LEVEL): training itself shows the learning. A policy that only wanders (a broken update
+    leaves the network a random one) would otherwise be stopped on its luckiest evaluation; it trains to
+    the end instead, as without checkpoints."""
     every = int(cfg.get("eval_every", 0))
     full = full_credit(cfg)
-    make = make or (f"type({policy})" if isinstance(policy, str) else policy["instance_of"])
 
     def on_reset(host):
         done = len(host.episodes)
         if host.checkpoints and not (every and done % every == 0 and done > host.checkpoints[-1].episode):
             return
+        started = time.monotonic()
         try:
-            value = greedy_evaluation(session, cfg, seed, policy=policy, inference=True)
-        except StudentCodeError:
-            value = None  # the policy does not exist yet, or cannot act yet: nothing to evaluate here
-        first = not host.checkpoints and host.steps == 0
-        every_init = (first and value is not None and value >= full and _every_init_at_full(session, cfg, seed, make))
-        checkpoint = Checkpoint(done, host.steps, value, every_init)
+            try:
+                value = greedy_evaluation(session, cfg, seed, policy=policy, inference=True)
+            except StudentCodeError:
+                value = None  # the policy does not exist yet, or cannot act yet: nothing to evaluate here
+            first = not host.checkpoints and host.steps == 0
+            every_init = first and value is not None and value >= full and _every_init_at_full(session, cfg, seed,
+                                                                                               policy)
+            try:
+                params, fingerprint = session.inspect(policy) if value is not None else (None, None)
+            except StudentCodeError:
+                params, fingerprint = None, None
+        finally:
+            session.pause(time.monotonic() - started)
+        checkpoint = Checkpoint(done, host.steps, value, every_init, params, fingerprint)
         host.checkpoints.append(checkpoint)
         if every_init:
             raise StopRun(checkpoint)
-        at_start = next((c.value for c in host.checkpoints if c.episode == 0 and c.value is not None), None)
+        at_start = host.checkpoints[0]
         recent = host.returns[-every:] if every else []
-        if (every and value is not None and value >= full and not first and (at_start is None or at_start < full)
-                and recent and np.mean(recent) >= STOP_TRAINING_LEVEL * full):
+        if (every and value is not None and value >= full and not first
+                and at_start.episode == 0 and at_start.value is not None and at_start.value < full
+                and recent and np.mean(recent) >= STOP_TRAINING_LEVEL * full and _trained(at_start, checkpoint)):
             raise StopRun(checkpoint)
 
     return on_reset
+
+
+def _trained(before, after) -> bool:
+    """Training steps changed the policy's parameters between two checkpoints (it has some, and both could
+    be read)."""
+    return (before.params or 0) > 0 and before.fingerprint is not None and after.fingerprint is not None \
+        and after.fingerprint != before.fingerprint
+
+
+def _never_trained(run):
+    """The first checkpoint when every checkpoint of the run read the same parameters as it, or none at all:
+    whatever the policy scores, training steps did not make it. None when that cannot be told."""
+    read = [c for c in run.get("checkpoints") or [] if c.params is not None]
+    if len(read) < 2 or read[0].episode != 0:
+        return None
+    if read[0].params == 0 or all(c.fingerprint == read[0].fingerprint for c in read[1:]):
+        return read[0]
+    return None
 
 
 def _in_space(space, action: int) -> int:
@@ -277,37 +309,51 @@ def _refused_before_learning(run):
     return next((c for c in run.get("checkpoints") or [] if c.episode == 0 and c.steps == 0 and c.every_init), None)
 
 
+def _refused(run, full):
+    """Why a run's evaluation earns nothing although it may be at full credit, or ''."""
+    before = _refused_before_learning(run)
+    if before is not None:
+        return (f"before any training step the policy already scored {before.value:.0f} on the evaluation episodes "
+                f"(full credit from {full:g}), and so did copies of it with their parameters initialised afresh "
+                "(or it has none to learn): the points are for a policy that learns, so this run gets none")
+    if run["eval"] is not None and run["eval"] >= full and _never_trained(run) is not None:
+        return (f"the policy scored {run['eval']:.0f}, but no training step changed its parameters (read at every "
+                "evaluation during training): the points are for a policy that learns, so this run gets none")
+    return ""
+
+
 def learning_integrity(runs, full: float) -> list[str]:
     """Learning-curve points come from learning. Returns the flags for the instructor, one per run, and takes
     the credit of a run whose policy already reached ``full`` before any training step, as did fresh
     initialisations of it (its evaluation counts 0, with a problem that says why).
 
-    Flagged but scored: a policy at full credit after training although neither the last training episodes
-    (the trusted side recorded them all) nor any evaluation during training came within half of it: a
-    policy that changed without the training steps to show for it (a controller or a planner put in place
-    after a training loop that did not learn)."""
+    Flagged but scored (for the instructor only; students never see flags): a policy at full credit when
+    evaluated although its last training episodes (the trusted side recorded them all) stayed under half
+    of it, or although it never trained an episode: a policy that is not the one that trained, or that acts
+    differently when evaluated (a controller put in place after a loop that did not learn); and one at
+    full credit before any learning that could not be re-initialised to tell luck from a hand-written one."""
     flags = []
     for i, run in enumerate(runs, start=1):
         checkpoints = run.get("checkpoints") or []
-        before = _refused_before_learning(run)
-        if before is not None:
+        refused = _refused(run, full)
+        if refused:
+            flags.append(f"run {i}: {refused.split(':')[0]}; no credit given")
             run["eval"] = None
-            run["problem"] = (f"before any training step the policy already scored {before.value:.0f} on the "
-                              f"evaluation episodes (full credit from {full:g}), and so did {FRESH_INITS} other "
-                              "initialisations of it: the points are for a policy that learns, so this run gets "
-                              "none")
-            flags.append(f"run {i}: at full credit ({before.value:.0f}) before any learning; no credit given")
+            run["problem"] = refused
             continue
-        if run["eval"] is None or run["eval"] < full or not run["returns"]:
+        if run["eval"] is None or run["eval"] < full:
+            continue
+        if not run["returns"]:
+            flags.append(f"run {i}: the policy scored {run['eval']:.0f} without a single training episode")
             continue
         recent = run["returns"][-max(10, len(run["returns"]) // 10):]
-        during = [c.value for c in checkpoints if c.episode > 0 and c.value is not None]
-        if np.mean(recent) < full / 2 and (not during or max(during) < full / 2):
-            flag = (f"run {i}: the policy scored {run['eval']:.0f} after training, but the last {len(recent)} "
-                    f"training episodes averaged {np.mean(recent):.0f}")
-            if during:
-                flag += f" and no evaluation during training scored more than {max(during):.0f}"
-            flags.append(flag + ": is the evaluated policy the one that trained?")
+        if np.mean(recent) < full / 2:
+            flags.append(f"run {i}: the policy scored {run['eval']:.0f} when evaluated, but its last {len(recent)} "
+                         f"training episodes averaged {np.mean(recent):.0f}: is the evaluated policy the one that "
+                         "trained?")
+        elif checkpoints and checkpoints[0].every_init is None:
+            flags.append(f"run {i}: at full credit ({checkpoints[0].value:.0f}) before any learning, and it could not "
+                         "be re-initialised to tell luck from a hand-written policy")
     return flags
 
 
@@ -319,7 +365,7 @@ def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
     learning gets none (``learning_integrity``)."""
     full = full_credit(cfg)
     flags = learning_integrity(runs, full)
-    scored = [r for r in runs if not r.get("skipped")]
+    scored = [r for r in runs if r.get("skipped") != "decided"]
     skipped = len(runs) - len(scored)
     evals = np.array([r["eval"] if r["eval"] is not None else 0.0 for r in scored] or [0.0])
     center = iqm(evals)
@@ -342,8 +388,6 @@ def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
         lines.append("Problems: " + "; ".join(problems[:3]))
     elif fraction < 1.0 and hint:
         lines.append(hint)
-    if flags:
-        lines.append("Flagged for your instructor: " + "; ".join(flags))
     outcome = Outcome(fraction, "\n".join(lines), {
         "metric": metric, "value": round(center, 2), "threshold": full,
         "ci95": [round(low, 2), round(high, 2)], "eval_returns": evals.tolist(),
@@ -351,5 +395,5 @@ def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
         **({"flags": flags} if flags else {})})
     outcome.curves = [{"label": f"run {i + 1}" + (f" (full credit at episode {r['full_credit_at']})"
                                                   if r.get("full_credit_at") else ""),
-                       "episode_returns": r["returns"]} for i, r in enumerate(runs) if not r.get("skipped")]
+                       "episode_returns": r["returns"]} for i, r in enumerate(runs) if r.get("skipped") != "decided"]
     return outcome

@@ -201,6 +201,7 @@ class Session:
         self.opened_at = time.monotonic()
         self.deadline = self.opened_at + session_timeout
         self.busy_s = 0.0  # waiting for the sandbox's answers: the student's code running (and the round trips)
+        self.paused_s = 0.0  # the trusted side's own work while the sandbox waited, credited to the deadlines
         self.dir = Path(tempfile.mkdtemp(prefix="bellman-", dir=tmp_root))  # 0700 until staged
         self.sandbox = None
         self.ended = None
@@ -248,6 +249,7 @@ class Session:
 
     def _receive(self, deadline, timed_out: "TimedOut"):
         """The next message from inside; ``timed_out`` words the verdict if no message comes in time."""
+        deadline += self.paused_s  # what the trusted side took meanwhile (evaluations) is not the student's time
         session_ends_first = self.deadline < deadline
         waiting_since = time.monotonic()
         try:
@@ -288,7 +290,17 @@ class Session:
         except EnvMismatch as exc:
             self._end("environment", str(exc))
         if answer is not None:
-            self._send(answer, deadline)
+            self._send(answer, deadline + self.paused_s)
+
+    def _deadline_in(self, limit: float) -> float:
+        """A request's deadline ``limit`` seconds from now, before the pauses it will be credited (_receive)."""
+        return time.monotonic() + limit - self.paused_s
+
+    def pause(self, seconds: float) -> None:
+        """Credit ``seconds`` the trusted side spent while the sandbox waited (an evaluation at an episode
+        boundary) to the request under way and to the session: the student's time limits count their code."""
+        self.paused_s += seconds
+        self.deadline += seconds
 
     def _check_alive(self):
         if self.ended is not None:
@@ -311,7 +323,7 @@ class Session:
             timed_out = TimedOut("Your script (the grader runs all of it to train)", limit, SCRIPT_CAUSE)
         else:
             timed_out = TimedOut("Loading your file", limit, LOAD_CAUSE)
-        deadline = time.monotonic() + limit
+        deadline = self._deadline_in(limit)
         reply = self._receive(deadline, timed_out)
         while reply["op"].startswith("env.") and env_host is not None:
             self._serve(env_host, reply, deadline)
@@ -344,7 +356,7 @@ class Session:
                     "kwargs": encode_value(kwargs), "repeat": repeat, "return_args": return_args,
                     **({"keep": keep} if keep else {})})
         limit = timeout or self.request_timeout
-        deadline = time.monotonic() + limit
+        deadline = self._deadline_in(limit)
         timed_out = TimedOut(f"{fn}()", limit, TRAINING_CAUSE if env_host is not None else ENDLESS_LOOP)
         while True:
             reply = self._receive(deadline, timed_out)
@@ -375,7 +387,7 @@ class Session:
         self._check_alive()
         self._send({"op": "act", "policy": policy, "obs": encode_value(obs), "inference": inference})
         limit = timeout or self.request_timeout
-        reply = self._receive(time.monotonic() + limit, TimedOut(
+        reply = self._receive(self._deadline_in(limit), TimedOut(
             "Choosing one action in an evaluation episode", limit,
             "Your network's forward pass must return at once for one state; look for a loop in it."))
         if reply["op"] == "raise":
@@ -385,6 +397,38 @@ class Session:
         if isinstance(value, bool) or not isinstance(value, int):
             self._end("protocol", "the sandbox answered an action request with something else")
         return value
+
+    def reinit(self, policy, *, draw: int) -> tuple[int, int]:
+        """Keep, as ``_untrained_policy``, a copy of ``policy`` with its parameters initialised afresh under the
+        seed ``draw``; returns (parameters in all, parameters initialised afresh). Raises StudentCodeError when
+        the policy cannot be found or copied."""
+        self._check_alive()
+        self._send({"op": "reinit", "policy": policy, "draw": int(draw)})
+        limit = self.request_timeout
+        reply = self._receive(self._deadline_in(limit), TimedOut("Copying your network", limit))
+        if reply["op"] == "raise":
+            raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
+                                   exc_type=reply["type"], traceback=reply["traceback"])
+        value = reply["values"][0] if reply["op"] == "return" and len(reply["values"]) == 1 else None
+        if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
+            self._end("protocol", "the sandbox answered a copy request with something else")
+        return value[0], value[1]
+
+    def inspect(self, policy) -> tuple[int, float | None]:
+        """(number of parameters, a fingerprint of their values) of ``policy``: whether training changed it.
+        Raises StudentCodeError when the policy cannot be found."""
+        self._check_alive()
+        self._send({"op": "inspect", "policy": policy})
+        limit = self.request_timeout
+        reply = self._receive(self._deadline_in(limit), TimedOut("Reading your network's parameters", limit))
+        if reply["op"] == "raise":
+            raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
+                                   exc_type=reply["type"], traceback=reply["traceback"])
+        value = reply["values"][0] if reply["op"] == "return" and len(reply["values"]) == 1 else None
+        if not (isinstance(value, list) and len(value) == 2 and type(value[0]) is int
+                and (value[1] is None or isinstance(value[1], (int, float)))):
+            self._end("protocol", "the sandbox answered a parameter request with something else")
+        return value[0], value[1]
 
     def exec(self, code, *, inputs, outputs, imports="", line=1, no_grad=False, repeat=1, timeout=None,
              with_module=False):
@@ -403,7 +447,7 @@ class Session:
             timed_out = TimedOut("Your code, called by the check on small inputs,", limit)
         else:
             timed_out = TimedOut(f"Your line {line}", limit, "The usual cause is a loop in it that never ends.")
-        reply = self._receive(time.monotonic() + limit, timed_out)
+        reply = self._receive(self._deadline_in(limit), timed_out)
         if reply["op"] == "raise":
             raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
                                    exc_type=reply["type"], traceback=reply["traceback"])

@@ -20,7 +20,7 @@ SCHEMA = {
                "request_timeout_s": NUMBER, "session_timeout_s": NUMBER},
     "learning_curve": {"env": TEXT, "seeds": _list_of(WHOLE), "episodes": WHOLE, "max_episodes": WHOLE,
                        "max_episode_steps": WHOLE, "extra_episodes": WHOLE, "run_timeout_s": NUMBER,
-                       "eval_episodes": WHOLE, "eval_seed_base": WHOLE, "eval_max_steps": WHOLE, "eval_every": WHOLE,
+                       "eval_episodes": WHOLE, "eval_seed_base": WHOLE, "eval_max_steps": WHOLE, "eval_every": WHOLE, "min_episodes": WHOLE,
                        "threshold": NUMBER, "runs_required": WHOLE, "tiers": "tiers"},
     "tiers": {"min_iqm": NUMBER, "credit": NUMBER},
     "written": {"question_points": NUMBER, "essay_points": NUMBER, "essays_counted": WHOLE, "essay_words": WHOLE,

@@ -29,9 +29,9 @@ class BwrapBackend:
             allow_missing_limits = os.environ.get("SANDBOX_ALLOW_MISSING_LIMITS", "") in ("1", "true", "yes")
         self.allow_missing_limits = allow_missing_limits
 
-    def missing_limits(self) -> list[str]:
-        """The cgroup controllers a sandbox would lack here (see sandbox.cgroups)."""
-        return cgroups.missing()
+    def missing_limits(self, *, enable: bool = True) -> list[str]:
+        """The cgroup controllers a sandbox would lack here (see sandbox.cgroups); ``enable=False`` only looks."""
+        return cgroups.missing(enable=enable)
 
     def available(self) -> bool:
         pythons = ("usr/bin/python3", "usr/local/bin/python3")  # Debian's, or python:3.11-slim's

@@ -28,12 +28,14 @@ def _writable(path: Path) -> bool:
     return path.is_dir() and os.access(path, os.W_OK)
 
 
-def _enabled_v2() -> set:
-    """Controllers that child groups of ROOT get (``cgroup.subtree_control``), enabling those that are only
-    available (``cgroup.controllers``) where the kernel allows it."""
+def _enabled_v2(enable: bool) -> set:
+    """Controllers that child groups of ROOT get (``cgroup.subtree_control``); with ``enable``, enabling those
+    that are only available (``cgroup.controllers``) where the kernel allows it."""
     available = set((ROOT / "cgroup.controllers").read_text().split())
     enabled = set((ROOT / "cgroup.subtree_control").read_text().split())
     wanted = (set(REQUIRED) & available) - enabled
+    if wanted and not enable:
+        return enabled | wanted  # they can be enabled when a sandbox starts
     if wanted:
         try:
             (ROOT / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in sorted(wanted)))
@@ -43,15 +45,17 @@ def _enabled_v2() -> set:
     return enabled
 
 
-def missing() -> list[str]:
-    """The controllers of REQUIRED that a sandbox's group would not get here (all of them when not root)."""
+def missing(*, enable: bool = True) -> list[str]:
+    """The controllers of REQUIRED that a sandbox's group would not get here (all of them when not root).
+    ``enable=False`` changes nothing on the host (for the system checks): a controller that is available but
+    not yet delegated counts as present."""
     if os.geteuid() != 0:
         return list(REQUIRED)
     try:
         if _v2():
             if not _writable(ROOT):
                 return list(REQUIRED)
-            enabled = _enabled_v2()
+            enabled = _enabled_v2(enable)
             return [c for c in REQUIRED if c not in enabled]
         return [c for c in REQUIRED if not _writable(ROOT / c)]
     except OSError:

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from grader.envhost import EnvHost
+from grader.envhost import EnvHost, derived_seed
 from grader.errors import StudentCodeError
 from grader.report import Outcome, failed, passed
 from grader.runs import RunProblem, training_run
@@ -204,7 +204,7 @@ def _one_run(ctx, cfg, seed, gave_up):
 
     def train():
         with ctx.running_session(session_timeout=cfg["run_timeout_s"] + 30) as session:
-            Q = session.call("train", host.arg(), cfg["episodes"], seed=seed, env_host=host,
+            Q = session.call("train", host.arg(), cfg["episodes"], seed=derived_seed(seed, "student"), env_host=host,
                              timeout=cfg["run_timeout_s"]).value
         n_states, n_actions = host.env.observation_space.n, host.env.action_space.n
         if not isinstance(Q, np.ndarray) or Q.shape != (n_states, n_actions):

@@ -7,7 +7,7 @@ here, against the definitions, with feedback that names the concept that is wron
 
 import numpy as np
 
-from grader.envhost import EnvHost
+from grader.envhost import EnvHost, derived_seed
 from grader.errors import StudentCodeError
 from grader.report import failed, passed
 from grader.runs import RunBoard, RunProblem, checkpoints_on_reset, greedy_evaluation, tiered_outcome, training_run
@@ -392,7 +392,7 @@ def _one_run(ctx, cfg, seed, gave_up):
             # The Policy train() holds, evaluated before any learning and every eval_every episodes.
             host.on_reset = checkpoints_on_reset(session, cfg, cfg["eval_seed_base"] + seed,
                                                  policy={"instance_of": "Policy"})
-            kind = session.call("train", host.arg(), cfg["episodes"], seed=seed, env_host=host,
+            kind = session.call("train", host.arg(), cfg["episodes"], seed=derived_seed(seed, "student"), env_host=host,
                                 timeout=cfg["run_timeout_s"], keep="_trained_policy").value
             if len(host.episodes) < cfg["episodes"]:
                 raise RunProblem(f"train played {len(host.episodes)} episodes instead of {cfg['episodes']}")

@@ -146,12 +146,9 @@ def make_proxy_env(channel, handle, spec):
         def _ask(self, message):
             channel.send(message)
             reply = channel.receive()
-            while reply.get("op") in ("act", "exec"):
+            while reply.get("op") in NESTED:
                 # The trusted side evaluates the policy at this episode boundary; training waits meanwhile.
-                if reply["op"] == "act":
-                    act(channel, MODULE, reply)
-                else:
-                    run_snippet(channel, reply, MODULE)
+                NESTED[reply["op"]](channel, reply)
                 reply = channel.receive()
             if reply.get("op") == "env.error":
                 raise EnvError(reply.get("message", "the environment refused the request"))
@@ -435,6 +432,49 @@ def resolve_policy(module, policy):
     raise LookupError(f"no {policy['instance_of']} is being trained yet")
 
 
+def reinit(channel, module, request):
+    """A copy of the policy being trained with its parameters initialised afresh (every submodule's
+    ``reset_parameters``, under the seed ``draw``; torch's random state restored after), kept under
+    ``_untrained_policy``. Answers with (parameters in all, parameters initialised afresh)."""
+    try:
+        import copy
+
+        import torch
+        policy = resolve_policy(module, request["policy"])
+        fresh = copy.deepcopy(policy)
+        modules = list(fresh.modules()) if isinstance(fresh, torch.nn.Module) else []
+        total = sum(p.numel() for p in fresh.parameters()) if modules else 0
+        renewed = 0
+        state = torch.random.get_rng_state()
+        try:
+            torch.manual_seed(int(request.get("draw", 0)))
+            for sub in modules:
+                if callable(getattr(sub, "reset_parameters", None)):
+                    sub.reset_parameters()
+                    renewed += sum(p.numel() for p in sub.parameters(recurse=False))
+        finally:
+            torch.random.set_rng_state(state)
+        vars(module)["_untrained_policy"] = fresh
+        channel.send({"op": "return", "values": [[int(total), int(renewed)]]})
+    except BaseException as exc:  # noqa: BLE001
+        channel.send(fault("call", exc))
+
+
+def inspect_policy(channel, module, request):
+    """(number of parameters, a fingerprint of their values) of the policy being trained: the trusted side
+    sees whether training steps changed it. None for a fingerprint that is not a finite number."""
+    try:
+        import torch
+        policy = resolve_policy(module, request["policy"])
+        params = list(policy.parameters()) if isinstance(policy, torch.nn.Module) else []
+        with torch.no_grad():
+            total = sum(p.numel() for p in params)
+            value = float(sum((p.double().abs().sum() + 0.5 * p.double().sum()).item() for p in params)) if params else 0.0
+        channel.send({"op": "return", "values": [[int(total), value if math.isfinite(value) else None]]})
+    except BaseException as exc:  # noqa: BLE001
+        channel.send(fault("call", exc))
+
+
 def act(channel, module, request):
     """The greedy action of the module's Q network for one observation (evaluation asks only for actions).
 
@@ -484,6 +524,13 @@ def call(channel, module, request):
                       "message": f"the returned value cannot be sent back: {str(exc)[:200]}", "traceback": ""})
 
 
+# What the runner answers while it waits for an environment's reply (training paused at an episode boundary).
+NESTED = {"act": lambda channel, request: act(channel, MODULE, request),
+          "exec": lambda channel, request: run_snippet(channel, request, MODULE),
+          "reinit": lambda channel, request: reinit(channel, MODULE, request),
+          "inspect": lambda channel, request: inspect_policy(channel, MODULE, request)}
+
+
 def main():
     channel = Channel()
     module = None
@@ -498,6 +545,10 @@ def main():
             run_snippet(channel, request, module)
         elif op == "act" and module is not None:
             act(channel, module, request)
+        elif op == "reinit" and module is not None:
+            reinit(channel, module, request)
+        elif op == "inspect" and module is not None:
+            inspect_policy(channel, module, request)
         elif op == "bye":
             return
         else:

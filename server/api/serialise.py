@@ -130,7 +130,8 @@ def report_for(submission, *, role, folder, hide) -> dict | None:
     is stored. A written submission's student sees its checks once the scores are published."""
     if not submission.report:
         return None
-    shown = student_report(submission.report, hidden=set(submission.assignment.hidden_checks), hide=hide)
+    shown = student_report(submission.report, hidden=set(submission.assignment.hidden_checks), hide=hide,
+                           staff=role == Enrolment.INSTRUCTOR)
     shown = {k: v for k, v in shown.items() if k in REPORT_KEYS}
     if folder is not None and folder.is_written:
         publication = getattr(submission, "publication", None)

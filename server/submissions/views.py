@@ -150,7 +150,8 @@ def submission_page(request, pk):
     assignment = submission.assignment
     due = grades.personal_due(assignment, submission.student)
     hide = hides_for(assignment, role=role, now=timezone.now(), due=due)
-    report = student_report(report, hidden=set(assignment.hidden_checks), hide=hide)
+    report = student_report(report, hidden=set(assignment.hidden_checks), hide=hide,
+                            staff=role == Enrolment.INSTRUCTOR)
     curve_check = next((c for c in report.get("checks", []) if c.get("id") == "learning_curve"), None)
     partial = submission.status == Submission.RUNNING and submission.phase in (Submission.TRAINING_QUEUED,
                                                                                 Submission.TRAINING)

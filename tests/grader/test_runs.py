@@ -63,7 +63,7 @@ def test_runs_below_full_credit_decide_nothing():
 
 
 def test_a_skipped_run_is_said_and_counted_as_zero_in_the_tier():
-    runs = [run(100), run(100), run(100), run(100), {**run(None), "skipped": True}]
+    runs = [run(100), run(100), run(100), run(100), {**run(None), "skipped": "decided"}]
     runs[0]["full_credit_at"], runs[2]["full_credit_at"] = 40, 60
     outcome = tiered_outcome(runs, CFG, metric="m")
     assert outcome.fraction == 1.0
@@ -82,3 +82,20 @@ def test_a_run_at_full_credit_before_learning_counts_nothing_for_the_decision():
     for _ in range(4):
         board.record(controller)
     assert not board.decided()
+
+
+def test_runs_skipped_after_a_timeout_are_not_said_to_be_unneeded():
+    timed_out = {**run(None, "not run: an earlier run ran out of time"), "skipped": "timeout"}
+    outcome = tiered_outcome([run(100), run(None, "TimeoutError"), timed_out, timed_out, timed_out], CFG, metric="m")
+    assert outcome.details["runs_skipped"] == 0
+    assert "not needed" not in outcome.feedback
+    assert "runs 3, 4, 5: not run: an earlier run ran out of time" in outcome.feedback
+    assert outcome.fraction == 0.0
+
+
+def test_the_grader_s_flags_never_reach_the_student():
+    from server.submissions.visibility import student_report
+
+    report = {"checks": [{"id": "learning_curve", "score": 0, "details": {"value": 500, "flags": ["run 1: ..."]}}]}
+    assert "flags" not in student_report(report, hidden=set(), hide=False)["checks"][0]["details"]
+    assert student_report(report, hidden=set(), hide=False, staff=True)["checks"][0]["details"]["flags"]

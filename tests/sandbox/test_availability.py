@@ -34,6 +34,9 @@ def _frame(message):
 def add_one(x):
     return x + 1
 
+def nap():
+    time.sleep(60)
+
 def flood(env):
     """Ask for resets as fast as possible and never read an answer."""
     fd = _protocol_fd()
@@ -92,9 +95,19 @@ def test_a_flood_that_never_reads_the_answers_ends_the_session_stalled(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 def test_closing_a_session_that_stopped_reading_kills_it_first(backend):
+    import time
+
+    from sandbox.base import SandboxTimeout
+
     session = open_session(backend)
-    session.sandbox.kill()  # nothing reads the channel any more
-    session.close()
+    session._send({"op": "call", "fn": "nap", "args": [], "kwargs": {}, "repeat": 1, "return_args": False})
+    with pytest.raises(SandboxTimeout):  # the runner naps: the channel fills up and stays full
+        for _ in range(10_000):
+            session.sandbox.write(b"\0" * 65536, time.monotonic() + 1)
+    closing = threading.Thread(target=session.close, daemon=True)
+    closing.start()
+    closing.join(60)  # not a timing assertion: a close that writes first would block here for good
+    assert not closing.is_alive(), "close() is blocked writing to a sandbox that does not read"
     assert gone(backend, session)
 
 
@@ -140,7 +153,7 @@ def test_bwrap_refuses_to_start_without_a_limit_it_cannot_apply(monkeypatch):
     from grader.errors import InfrastructureError
     from sandbox import cgroups
 
-    monkeypatch.setattr(cgroups, "missing", lambda: ["memory"])
+    monkeypatch.setattr(cgroups, "missing", lambda **_: ["memory"])
     with pytest.raises(InfrastructureError, match=r"cannot apply the memory limit \(memory\).*SANDBOX_ALLOW_MISSING"):
         Session(bwrap(allow_missing_limits=False), CODE, Limits(), request_timeout=5, session_timeout=10)
 
@@ -158,7 +171,7 @@ def test_a_limit_allowed_to_be_missing_is_named_in_the_report(monkeypatch, tmp_p
     from grader import assignments, pipeline
     from sandbox import cgroups
 
-    monkeypatch.setattr(cgroups, "missing", lambda: ["cpu"])
+    monkeypatch.setattr(cgroups, "missing", lambda **_: ["cpu"])
     folder = assignments.get("qlearning-cliffwalking")
     config = pipeline.GradingConfig(backend=bwrap(allow_missing_limits=True))
     report = pipeline.grade(folder, "t.py", (folder.path / "template.py").read_bytes(), config, only=("q_update",))

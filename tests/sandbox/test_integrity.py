@@ -41,7 +41,7 @@ env = gym.make("CartPole-v1")
 q = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
 with torch.no_grad():
     q[2].bias.copy_(torch.tensor([5.0, 0.0]))  # always pushes left: every episode falls at once
-for _ in range(40):
+for _ in range(60):
     s, _ = env.reset()
     done = False
     while not done:
@@ -113,19 +113,86 @@ def test_a_controller_from_the_start_earns_no_learning_curve_points(bwrap_backen
 
 
 @pytest.mark.bwrap
-def test_a_controller_put_in_place_after_training_is_flagged(bwrap_backend):
+def test_a_controller_put_in_place_after_a_loop_that_did_not_train_earns_nothing(bwrap_backend):
     check = learning_curve("dqn-cartpole", DQN_CONTROLLER_AT_THE_END, bwrap_backend)
-    assert check.details["value"] >= 150  # scored: a flag is for the instructor to judge
-    assert "Flagged for your instructor" in check.feedback
-    assert all("the last 10 training episodes averaged" in f for f in check.details["flags"]), check.details
-    assert len(check.details["flags"]) == 5 - check.details["runs_skipped"]  # every run scored is flagged
+    assert check.score == 0, check.feedback
+    assert "no training step changed its parameters" in check.feedback
+    assert len(check.details["flags"]) == 5
 
 
 @pytest.mark.bwrap
 def test_a_policy_class_that_is_a_controller_earns_no_points(bwrap_backend):
     check = learning_curve("reinforce-cartpole", REINFORCE_CONTROLLER, bwrap_backend)
     assert check.score == 0, check.feedback
-    assert "and so did 2 other initialisations of it" in check.feedback
+    assert "and so did copies of it with their parameters initialised afresh (or it has none" in check.feedback
+
+
+# A controller that needs an argument: copies of it are made from the object, not by calling its class.
+DQN_CONTROLLER_WITH_AN_ARGUMENT = DQN_CONTROLLER_FROM_THE_START.replace(
+    "class Controller(nn.Module):", "class Controller(nn.Module):\n    def __init__(self, gain):\n"
+    "        super().__init__()\n        self.gain = gain\n").replace("q = Controller()", "q = Controller(0.5)")
+
+# A script that never plays an episode: the "training" is a controller.
+DQN_NO_EPISODES = DQN_CONTROLLER_FROM_THE_START.split("for _ in range(5):")[0]
+
+# A network that always pushes left while it trains (its episodes fall at once) and balances by hand once
+# it is put in eval() mode, as the grader's evaluations do.
+DQN_DIFFERENT_WHEN_EVALUATED = """
+import gymnasium as gym
+import torch
+import torch.nn as nn
+
+STEPS = 0
+
+
+class QNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(4, 2)
+        with torch.no_grad():
+            self.net.bias.copy_(torch.tensor([5.0, 0.0]))
+
+    def forward(self, x):
+        x = torch.as_tensor(x, dtype=torch.float32)
+        if not self.training and STEPS > 0:
+            push = x[..., 2] + 0.5 * x[..., 3]
+            return torch.stack([-push, push], dim=-1)
+        return self.net(x)
+
+
+env = gym.make("CartPole-v1")
+q = QNetwork()
+for _ in range(60):
+    s, _ = env.reset()
+    done = False
+    while not done:
+        with torch.no_grad():
+            s, r, terminated, truncated, _ = env.step(int(torch.argmax(q(s))))
+        STEPS += 1
+        done = terminated or truncated
+"""
+
+# REINFORCE: a Policy with parameters that never change, random until train() has reset once, then a controller.
+REINFORCE_SWITCHED_ON_AFTER_THE_FIRST_RESET = REINFORCE_CONTROLLER.replace(
+    "class Policy(nn.Module):\n    def forward(self, x):\n        x = torch.as_tensor(x, dtype=torch.float32)\n",
+    "STARTED = False\n\n\nclass Policy(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    "        self.net = nn.Linear(4, 2)\n\n    def forward(self, x):\n"
+    "        x = torch.as_tensor(x, dtype=torch.float32)\n        if not STARTED:\n"
+    "            return torch.softmax(self.net(x), dim=-1)\n").replace(
+    "        state, _ = env.reset()\n", "        state, _ = env.reset()\n        global STARTED\n        STARTED = True\n")
+
+
+@pytest.mark.bwrap
+@pytest.mark.parametrize("slug, source, words", [
+    ("dqn-cartpole", DQN_CONTROLLER_WITH_AN_ARGUMENT, "before any training step the policy already scored 500"),
+    ("dqn-cartpole", DQN_NO_EPISODES, "a run must train at least 50 to be scored"),
+    ("dqn-cartpole", DQN_DIFFERENT_WHEN_EVALUATED, "no training step changed its parameters"),
+    ("reinforce-cartpole", REINFORCE_SWITCHED_ON_AFTER_THE_FIRST_RESET, "no training step changed its parameters"),
+], ids=["controller-with-an-argument", "no-episodes", "different-when-evaluated", "switched-on-after-a-reset"])
+def test_policies_that_did_not_learn_earn_nothing(bwrap_backend, slug, source, words):
+    check = learning_curve(slug, source, bwrap_backend)
+    assert check.score == 0, check.feedback
+    assert words in check.feedback, check.feedback
 
 
 def test_the_action_space_seed_does_not_reveal_the_hidden_seed():
