@@ -11,6 +11,7 @@ status=0
 # The whole suite on PostgreSQL, as production runs; then a smoke test on SQLite, the embedded default
 # (with the test of what only SQLite does: its database files kept private).
 SQLITE_ONLY=tests/server/test_security.py::test_the_test_database_is_private_too
+# And what only PostgreSQL does (row locks), left out of the SQLite pass by the list above.
 if [ $# -eq 0 ]; then
     "$py" -m pytest --deselect "$SQLITE_ONLY" || status=$?
     say "smoke test on SQLite"

@@ -15,7 +15,7 @@ from grader.errors import AssignmentError, InfrastructureError, SubmissionReject
 from grader.normalise import to_source
 from sandbox import get_backend
 from server.courses import grades
-from server.courses.models import Assignment
+from server.courses.models import Assignment, Enrolment
 from server.submissions.models import GradingRun, Regrade, RegradeItem, Submission
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,9 @@ def submission_create(*, assignment: Assignment, student, filename: str, data: b
     Raises SubmissionRejected (nothing stored) when the file cannot be graded as it is, or its subclass
     SubmissionRefused when the assignment's rules (dates, submission limit) refuse it at ``now``.
     """
+    # One upload of a student at a time per course: two at once would both pass the submission limit's count.
+    # The row lock holds until the transaction commits (PostgreSQL; SQLite serialises its writers anyway).
+    list(Enrolment.objects.select_for_update().filter(course_id=assignment.course_id, user=student).values("pk"))
     verdict = grades.acceptance(assignment, student, now=now or timezone.now(), role=role)
     if not verdict.allowed:
         raise SubmissionRefused(verdict)
