@@ -185,6 +185,9 @@ FRESH_INITS = 2
 # policy, exploration included) averaged this fraction of full credit: learning that lasts, not a
 # transient good policy of a broken update that then collapses (measured in CALIBRATION.md).
 STOP_TRAINING_LEVEL = 1.0
+# ... and only when this many evaluations in a row found it at full credit: a wandering policy of a broken
+# update can be at full credit once (measured in CALIBRATION.md).
+STOP_AFTER = 2
 def full_credit(cfg) -> float:
     return max(float(t["min_iqm"]) for t in cfg["tiers"])
 
@@ -216,8 +219,9 @@ def checkpoints_on_reset(session, cfg, seed, *, policy):
     fresh initialisations are too (or that has no parameters) stops the run, which earns nothing. Later, a
     checkpoint at full credit stops the run (StopRun), scored by it, only when: the policy was evaluated
     before any learning and was below full credit then (a lucky initialisation, or a policy that could not
-    be asked, is not stopped on), and its last ``eval_every`` training episodes averaged full credit too
-    (STOP_TRAINING_LEVEL): training itself shows the learning. A policy that only wanders (a broken update
+    be asked, is not stopped on), the evaluation before it was at full credit too (STOP_AFTER), and its last
+    ``eval_every`` training episodes averaged full credit (STOP_TRAINING_LEVEL): training itself shows the
+    learning. A policy that only wanders (a broken update
     leaves the network a random one) would otherwise be stopped on its luckiest evaluation; it trains to
     the end instead, as without checkpoints."""
     every = int(cfg.get("eval_every", 0))
@@ -248,7 +252,9 @@ def checkpoints_on_reset(session, cfg, seed, *, policy):
             raise StopRun(checkpoint)
         at_start = host.checkpoints[0]
         recent = host.returns[-every:] if every else []
-        if (every and value is not None and value >= full and not first
+        held = host.checkpoints[-STOP_AFTER:]
+        if (every and len(held) == STOP_AFTER and all(c.value is not None and c.value >= full and c.episode > 0
+                                                      for c in held)
                 and at_start.episode == 0 and at_start.value is not None and at_start.value < full
                 and recent and np.mean(recent) >= STOP_TRAINING_LEVEL * full and _trained(at_start, checkpoint)):
             raise StopRun(checkpoint)
