@@ -262,6 +262,7 @@ class CheckContext:
                           request_timeout=min(self.request_timeout, left),
                           session_timeout=min(session_timeout or self.session_timeout, left),
                           tmp_root=self.job.config.tmp_root)
+        session.last_deadline = self.job.deadline
         if session.sandbox.missing_limits:
             from sandbox.bwrap_backend import describe_missing
 

@@ -202,6 +202,7 @@ class Session:
         self.deadline = self.opened_at + session_timeout
         self.busy_s = 0.0  # waiting for the sandbox's answers: the student's code running (and the round trips)
         self.paused_s = 0.0  # the trusted side's own work while the sandbox waited, credited to the deadlines
+        self.last_deadline = float("inf")  # no credit past this (the grading's deadline)
         self.dir = Path(tempfile.mkdtemp(prefix="bellman-", dir=tmp_root))  # 0700 until staged
         self.sandbox = None
         self.ended = None
@@ -298,7 +299,9 @@ class Session:
 
     def pause(self, seconds: float) -> None:
         """Credit ``seconds`` the trusted side spent while the sandbox waited (an evaluation at an episode
-        boundary) to the request under way and to the session: the student's time limits count their code."""
+        boundary) to the request under way and to the session: the student's time limits count their code.
+        Never past ``last_deadline`` (the grading's own, set by the pipeline)."""
+        seconds = max(0.0, min(seconds, self.last_deadline - self.deadline))
         self.paused_s += seconds
         self.deadline += seconds
 
