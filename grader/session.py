@@ -46,6 +46,12 @@ def validate(message):
     return message
 
 
+def _raised(reply) -> StudentCodeError:
+    """The student's exception, from a ``raise`` message."""
+    return StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"], exc_type=reply["type"],
+                            traceback=reply["traceback"])
+
+
 class Unsupported(ValueError):
     pass
 
@@ -370,8 +376,7 @@ class Session:
                 self._serve(env_host, reply, deadline)
                 continue
             if op == "raise":
-                raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
-                                       exc_type=reply["type"], traceback=reply["traceback"])
+                raise _raised(reply)
             if op != "return":
                 self._end("protocol", f"unexpected {op!r} during a call")
             try:
@@ -394,8 +399,7 @@ class Session:
             "Choosing one action in an evaluation episode", limit,
             "Your network's forward pass must return at once for one state; look for a loop in it."))
         if reply["op"] == "raise":
-            raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
-                                   exc_type=reply["type"], traceback=reply["traceback"])
+            raise _raised(reply)
         value = reply["values"][0] if reply["op"] == "return" and len(reply["values"]) == 1 else None
         if isinstance(value, bool) or not isinstance(value, int):
             self._end("protocol", "the sandbox answered an action request with something else")
@@ -410,8 +414,7 @@ class Session:
         limit = self.request_timeout
         reply = self._receive(self._deadline_in(limit), TimedOut("Copying your network", limit))
         if reply["op"] == "raise":
-            raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
-                                   exc_type=reply["type"], traceback=reply["traceback"])
+            raise _raised(reply)
         value = reply["values"][0] if reply["op"] == "return" and len(reply["values"]) == 1 else None
         if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
             self._end("protocol", "the sandbox answered a copy request with something else")
@@ -425,8 +428,7 @@ class Session:
         limit = self.request_timeout
         reply = self._receive(self._deadline_in(limit), TimedOut("Reading your network's parameters", limit))
         if reply["op"] == "raise":
-            raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
-                                   exc_type=reply["type"], traceback=reply["traceback"])
+            raise _raised(reply)
         value = reply["values"][0] if reply["op"] == "return" and len(reply["values"]) == 1 else None
         if not (isinstance(value, list) and len(value) == 2 and type(value[0]) is int
                 and (value[1] is None or isinstance(value[1], (int, float)))):
@@ -452,8 +454,7 @@ class Session:
             timed_out = TimedOut(f"Your line {line}", limit, "The usual cause is a loop in it that never ends.")
         reply = self._receive(self._deadline_in(limit), timed_out)
         if reply["op"] == "raise":
-            raise StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"],
-                                   exc_type=reply["type"], traceback=reply["traceback"])
+            raise _raised(reply)
         if reply["op"] != "return" or len(reply["values"]) != repeat:
             self._end("protocol", f"unexpected {reply['op']!r} after running a line")
         try:
