@@ -46,10 +46,15 @@ def by_id(browser, element_id):
 
 
 def click(browser, element_id, *, until: str):
-    """Click and wait for the page that follows to say ``until``."""
+    """Click a form's button and wait for the page that follows (not the one clicked on, which may say the
+    same words) to say ``until``."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
+    page = browser.find_element(By.TAG_NAME, "html")
     by_id(browser, element_id).click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page), message=f"no new page after {element_id}")
     WebDriverWait(browser, 30).until(lambda b: until in b.page_source, message=f"no {until!r} after {element_id}")
 
 
@@ -133,7 +138,7 @@ def test_an_instructor_runs_the_course(live_server, celery_worker, browser, iren
     browser.get(f"{base}/c/rl/{SLUG}/")
     assert "hidden until the due date" in browser.page_source
     by_id(browser, "id_file").send_keys(str(EXAMPLES / "wrong_no_learning_rate.py"))
-    click(browser, "submit", until="Submission ")
+    click(browser, "submit", until="<h1>Submission ")
     sams = Submission.objects.get(student__username="sam")
     tess = submission_create(assignment=assignment, student=sams.student.__class__.objects.get(username="tess"),
                              filename="solution.py", data=(EXAMPLES / "passes_all.py").read_bytes())
