@@ -18,10 +18,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def submissions(folder, n):
-    from grader import written
+    from grader.written.answers import parse, to_markdown
 
     ids = folder.rubric().ids
-    base = written.parse(folder.file("reference.md").read_text(), ids, max_chars=20000)[0]
+    base = parse(folder.file("reference.md").read_text(), ids, max_chars=20000)[0]
     rng = random.Random(0)
     out = []
     for _ in range(n):
@@ -33,7 +33,7 @@ def submissions(folder, n):
                 rng.shuffle(tail)
                 text = ". ".join([head] + tail)
             answers[item_id] = text
-        out.append(written.to_markdown(answers, ids).encode())
+        out.append(to_markdown(answers, ids).encode())
     return out
 
 

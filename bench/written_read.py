@@ -3,7 +3,7 @@
 Reading (an upload) and writing (the web form's answers) happen inside a web request. Two regular
 expressions there were quadratic: the comment stripper before the first heading, on unterminated
 ``<!--``, and the escaping of typed ``#``/``>`` lines, on long stretches of blank lines. Both are kept
-here, and only here, to measure them. The other expressions of grader/written.py and
+here, and only here, to measure them. The other expressions of grader/written/ and
 grader/normalise.py are timed on the input that is worst for each, to show they grow linearly.
 
     .venv/bin/python bench/written_read.py [--old-max-kb 64]
@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import written  # noqa: E402
 from grader.normalise import _SHELL_OR_MAGIC  # noqa: E402
+from grader.written.answers import HEADING, parse, read_upload, to_markdown  # noqa: E402
+from grader.written.signals import sentences, signals, words  # noqa: E402
 
 IDS = ["s1", "s2", "e1"]
 SIZES_KB = (16, 32, 64, 256)
@@ -30,12 +31,12 @@ SIZES_KB = (16, 32, 64, 256)
 def old_read(data: bytes):
     """The old reader's comment stripping, then the rest of today's parse."""
     text = data.decode()
-    first = written.HEADING.search(text)
-    return re.sub(r"(?s)<!--.*?-->", "", text[:first.start()]), written.parse(text, IDS, max_chars=20000)
+    first = HEADING.search(text)
+    return re.sub(r"(?s)<!--.*?-->", "", text[:first.start()]), parse(text, IDS, max_chars=20000)
 
 
 def new_read(data: bytes):
-    return written.read_upload("answers.md", data, IDS, {}, max_bytes=len(data))
+    return read_upload("answers.md", data, IDS, {}, max_bytes=len(data))
 
 
 def old_escape(text: str):
@@ -43,7 +44,7 @@ def old_escape(text: str):
 
 
 def new_escape(text: str):
-    return written.to_markdown({"s1": text}, IDS)
+    return to_markdown({"s1": text}, IDS)
 
 
 def comments(n):  # unterminated "<!--" up to the first heading
@@ -78,12 +79,12 @@ def compare(title, make, old, new, old_max_kb):
 def linear_checks():
     """The remaining expressions, each on the input that makes it backtrack most; 64 KB and 256 KB."""
     cases = {
-        "HEADING (## and blanks)": (lambda n: "##" + " \n" * (n // 2), lambda t: list(written.HEADING.finditer(t))),
-        "HEADING (many ##)": (lambda n: "## \n" * (n // 4), lambda t: list(written.HEADING.finditer(t))),
-        "WORD (digits and dots)": (lambda n: "1." * (n // 2), written.words),
-        "SENTENCE (newline, blanks)": (lambda n: ("\n" + " " * 200 + "x") * (n // 202), written.sentences),
-        "SENTENCE (blank lines)": (lambda n: "a" + "\n \t" * (n // 3) + "b", written.sentences),
-        "signals (list split)": (lambda n: ", ; / |" * (n // 7), lambda t: written.signals(t, "", frozenset())),
+        "HEADING (## and blanks)": (lambda n: "##" + " \n" * (n // 2), lambda t: list(HEADING.finditer(t))),
+        "HEADING (many ##)": (lambda n: "## \n" * (n // 4), lambda t: list(HEADING.finditer(t))),
+        "WORD (digits and dots)": (lambda n: "1." * (n // 2), words),
+        "SENTENCE (newline, blanks)": (lambda n: ("\n" + " " * 200 + "x") * (n // 202), sentences),
+        "SENTENCE (blank lines)": (lambda n: "a" + "\n \t" * (n // 3) + "b", sentences),
+        "signals (list split)": (lambda n: ", ; / |" * (n // 7), lambda t: signals(t, "", frozenset())),
         "notebook magic (blanks)": (lambda n: " " * n, _SHELL_OR_MAGIC.match),
     }
     print(f"\nother expressions (new code only; linear means 256 KB takes about 4x 64 KB)")

@@ -7,7 +7,8 @@ The same rules as the pages, through the same functions: a student's due date is
 from django.conf import settings
 from django.urls import reverse
 
-from grader import normalise, written as written_files
+from grader import normalise
+from grader.written import answers as written_files
 from server.courses import grades
 from server.courses.models import Enrolment
 from server.notifications.services import absolute

@@ -4,9 +4,10 @@ import re
 from django.conf import settings
 from django.db import transaction
 
-from grader import written
 from grader.assignments import Assignment as Folder
 from grader.errors import SubmissionRejected
+from grader.written.answers import read_upload, to_markdown
+from grader.written.signals import words
 from server.courses.models import Assignment
 from server.notifications import events
 from server.submissions.models import (Draft, DuplicateFlag, ManualGrade, Publication, Submission,
@@ -26,8 +27,8 @@ def max_bytes(folder: Folder) -> int:
 
 def read(folder: Folder, filename: str, data: bytes) -> tuple[str, dict]:
     """Validate an upload of written answers: (text, answers); SubmissionRejected says what is wrong."""
-    text, answers, _ = written.read_upload(filename, data, [c.id for c in folder.checks], folder.spec["written"],
-                                           max_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES)
+    text, answers, _ = read_upload(filename, data, [c.id for c in folder.checks], folder.spec["written"],
+                                   max_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES)
     return text, answers
 
 
@@ -37,7 +38,7 @@ def form_to_file(folder: Folder, answers: dict) -> bytes:
     too_long = [i for i, text in answers.items() if len(text) > limit]
     if too_long:
         raise SubmissionRejected(f"The answer to {', '.join(too_long)} is longer than {limit} characters.")
-    text = written.to_markdown(answers, [c.id for c in folder.checks])
+    text = to_markdown(answers, [c.id for c in folder.checks])
     if not text.strip():
         raise SubmissionRejected("Every answer is empty: write at least one before submitting.")
     return text.encode()
@@ -61,7 +62,7 @@ def draft_answers(assignment: Assignment, student) -> dict:
 
 # -- after grading ---------------------------------------------------------------------------------
 def _shingles(text: str) -> set:
-    tokens = [w.lower() for w in written.words(text)]
+    tokens = [w.lower() for w in words(text)]
     return {tuple(tokens[i:i + 3]) for i in range(len(tokens) - 2)}
 
 
@@ -94,10 +95,10 @@ def duplicates_flag(submission: Submission) -> list[DuplicateFlag]:
     DuplicateFlag.objects.filter(submission=submission).delete()
     flags = []
     for mine in submission.answers.all():
-        if len(written.words(mine.text)) < DUPLICATE_MIN_WORDS:
+        if len(words(mine.text)) < DUPLICATE_MIN_WORDS:
             continue
         for answer in theirs.get(mine.item_id, []):
-            if len(written.words(answer.text)) < DUPLICATE_MIN_WORDS:
+            if len(words(answer.text)) < DUPLICATE_MIN_WORDS:
                 continue
             score = similarity(mine.text, answer.text)
             if score >= DUPLICATE_JACCARD:

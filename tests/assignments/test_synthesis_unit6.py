@@ -1,8 +1,10 @@
 """Written answers: strong answers get most of the credit, each kind of junk gets little and is named."""
 import pytest
 
-from grader import assignments, pipeline, written
+from grader import assignments, pipeline
 from grader.report import ERROR
+from grader.written.answers import parse, to_markdown
+from grader.written.scoring import NOT_COUNTED
 
 SYNTHESIS = assignments.get("synthesis-unit6")
 EXAMPLES = SYNTHESIS.path / "examples"
@@ -79,7 +81,7 @@ def test_partial_answers_get_partial_credit_naming_the_missing_key_points(config
 
 
 def test_an_essay_under_the_wrong_heading_is_off_topic_and_says_which_prompt_it_answers(config):
-    essay = written.parse(SYNTHESIS.file("reference.md").read_text(), SYNTHESIS.rubric().ids, max_chars=20000)[0]["e2"]
+    essay = parse(SYNTHESIS.file("reference.md").read_text(), SYNTHESIS.rubric().ids, max_chars=20000)[0]["e2"]
     checks = by_id(grade(config, f"## e3\n\n{essay}\n", only=["e3"]))
     assert checks["e3"].score == 0
     assert "Off topic" in checks["e3"].feedback and "answer to e2" in checks["e3"].feedback
@@ -90,7 +92,7 @@ def test_the_three_best_essays_count_and_the_others_are_listed(config):
     report = grade(config, text)
     checks = by_id(report)
     assert report.max_score == 90
-    assert checks["e1"].status == written.NOT_COUNTED and checks["e1"].max_score == 0
+    assert checks["e1"].status == NOT_COUNTED and checks["e1"].max_score == 0
     assert "Not counted: 3 other essays were." in checks["e1"].feedback
     assert "e3" not in checks  # not answered, and three others count
     fewer = by_id(grade(config, "## s1\n\nAn agent learns from rewards by trial and error.\n"))
@@ -108,22 +110,22 @@ def test_the_markdown_format():
     ids = SYNTHESIS.rubric().ids
     text = ("Notes to self\n\n## S1: what RL is for\n\n> the question, quoted\nMy answer.\n\n## s1\n\nAgain.\n\n"
             "## s99\n\nNo such question.\n\n## e2\n\n" + "x" * 50 + "\n")
-    answers, notices = written.parse(text, ids, max_chars=20)
+    answers, notices = parse(text, ids, max_chars=20)
     assert answers == {"s1": "My answer.", "e2": "x" * 20}
     assert any("before the first" in n for n in notices)
     assert any("`## s1` appears twice" in n for n in notices)
     assert any("`## s99` is not a question" in n for n in notices)
     assert any("only the first 20 were read" in n for n in notices)
-    assert written.parse(written.to_markdown({"s2": " A state. ", "s3": ""}, ids), ids, max_chars=100)[0] == \
+    assert parse(to_markdown({"s2": " A state. ", "s3": ""}, ids), ids, max_chars=100)[0] == \
         {"s2": "A state."}
     # what a student types in a form box stays in that box's answer
     typed = {"s4": "> quoted, as I like to\n## e1\nstill s4"}
-    assert written.parse(written.to_markdown(typed, ids), ids, max_chars=100)[0] == \
+    assert parse(to_markdown(typed, ids), ids, max_chars=100)[0] == \
         {"s4": "\\> quoted, as I like to\n\\## e1\nstill s4"}
 
 
 def test_the_template_parses_to_no_answers():
-    answers, _ = written.parse(SYNTHESIS.file("template.md").read_text(), SYNTHESIS.rubric().ids, max_chars=20000)
+    answers, _ = parse(SYNTHESIS.file("template.md").read_text(), SYNTHESIS.rubric().ids, max_chars=20000)
     assert answers == {}
 
 

@@ -71,11 +71,12 @@ def test_written_answers_from_draft_to_published_review(live_server, celery_work
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from grader import assignments, written
+    from grader import assignments
+    from grader.written.answers import parse
 
     synthesis = course.assignments.create(slug="synthesis-unit6", title="Unit 6 synthesis")
     folder = assignments.get("synthesis-unit6")
-    answers = written.parse(folder.file("reference.md").read_text(), folder.rubric().ids, max_chars=20000)[0]
+    answers = parse(folder.file("reference.md").read_text(), folder.rubric().ids, max_chars=20000)[0]
 
     log_in(browser, live_server.url, "alice")
     browser.get(live_server.url + synthesis.get_absolute_url())

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from grader import assignments
-from grader import written as grader_written
+from grader.written.answers import parse
 from server.submissions import written
 from server.submissions.models import DuplicateFlag, ManualGrade, Submission
 from server.submissions.grading import submission_grade
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 FOLDER = assignments.get("synthesis-unit6")
 REFERENCE = FOLDER.file("reference.md").read_text()
-ESSAY = grader_written.parse(REFERENCE, FOLDER.rubric().ids, max_chars=20000)[0]["e4"]
+ESSAY = parse(REFERENCE, FOLDER.rubric().ids, max_chars=20000)[0]["e4"]
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_near_duplicates_are_flagged_both_ways_and_change_no_score(alice, bob, i
 
     carol = get_user_model().objects.create_user("carol", password="pw-carol-123")
     Enrolment.objects.create(course=course, user=carol)
-    other_essay = grader_written.parse(REFERENCE, FOLDER.rubric().ids, max_chars=20000)[0]["e5"]
+    other_essay = parse(REFERENCE, FOLDER.rubric().ids, max_chars=20000)[0]["e5"]
     graded(synthesis, carol, f"## e4\n\n{other_essay}\n## s1\n\nGames, robots and control, by trial and error.\n")
     assert DuplicateFlag.objects.count() == 2
     client_page = reverse("review_queue", args=[synthesis.course.slug, synthesis.slug])
