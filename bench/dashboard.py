@@ -14,7 +14,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone as tz
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,7 @@ def seed(slug: str, students: int, per_student: int = 10, seed_: int = 0):
         users = User.objects.bulk_create([User(username=f"{slug}-s{i:04d}", email=f"s{i}@uni.example",
                                                first_name="Stu", last_name=f"Dent {i}") for i in range(students)])
         Enrolment.objects.bulk_create([Enrolment(course=course, user=u) for u in users])
-        due = datetime(2026, 11, 20, 23, 59, tzinfo=tz.utc)
+        due = datetime(2026, 11, 20, 23, 59, tzinfo=UTC)
         known = folders.registry()
         for slug_ in SLUGS:
             assignment = Assignment.objects.create(course=course, slug=slug_, title=slug_, due_at=due,

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.services import start_redis  # noqa: E402
+
 SLUG = "dqn-cartpole"
 
 

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.services import free_port, start_redis  # noqa: E402
+
 PY = sys.executable
 CSRF = "b" * 32
 

@@ -87,7 +87,7 @@ def linear_checks():
         "signals (list split)": (lambda n: ", ; / |" * (n // 7), lambda t: signals(t, "", frozenset())),
         "notebook magic (blanks)": (lambda n: " " * n, _SHELL_OR_MAGIC.match),
     }
-    print(f"\nother expressions (new code only; linear means 256 KB takes about 4x 64 KB)")
+    print("\nother expressions (new code only; linear means 256 KB takes about 4x 64 KB)")
     print(f"  {'case':<28} {'64KB':>9} {'256KB':>9}")
     for name, (make, fn) in cases.items():
         small, large = timed(fn, make(64 * 1024)), timed(fn, make(256 * 1024))

@@ -7,10 +7,20 @@ import threading
 from pathlib import Path
 
 from sandbox import cgroups
-from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID,
-                          SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, pump,
-                          write_all)
-
+from sandbox.base import (
+    RUNNER_COMMAND,
+    RUNNER_MOUNT,
+    SANDBOX_ENV,
+    SANDBOX_UID,
+    SUBMISSION_MOUNT,
+    WORK_DIR,
+    Limits,
+    ProtocolReader,
+    Sandbox,
+    SandboxUnavailable,
+    pump,
+    write_all,
+)
 
 LIMIT_NAMES = {"pids": "the process count (pids)", "memory": "the memory limit (memory)",
                "cpu": "the CPU share (cpu)"}

@@ -8,9 +8,21 @@ import time
 import uuid
 from pathlib import Path
 
-from sandbox.base import (RUNNER_COMMAND, RUNNER_MOUNT, SANDBOX_ENV, SANDBOX_UID,
-                          SUBMISSION_MOUNT, WORK_DIR, Limits, ProtocolReader, Sandbox, SandboxUnavailable, grant,
-                          pump, write_all)
+from sandbox.base import (
+    RUNNER_COMMAND,
+    RUNNER_MOUNT,
+    SANDBOX_ENV,
+    SANDBOX_UID,
+    SUBMISSION_MOUNT,
+    WORK_DIR,
+    Limits,
+    ProtocolReader,
+    Sandbox,
+    SandboxUnavailable,
+    grant,
+    pump,
+    write_all,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +83,7 @@ class DockerBackend:
         gone, at once, and any older than a grading can last."""
         import datetime
 
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         removed = 0
         for container in self.client.containers.list(all=True, filters={"label": LABEL}):
             labels = container.labels or {}

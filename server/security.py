@@ -7,7 +7,6 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.template.defaultfilters import filesizeformat
 
-
 # The JSON API's error codes (docs/api.md) for the refusals below, which it answers as JSON.
 API_CODES = {400: "bad_request", 411: "bad_request", 413: "too_large"}
 

@@ -92,7 +92,7 @@ def _error_from(exc):
         if not isinstance(message, str):
             message = json.dumps(message)
     if not message:
-        message = "The server answered HTTP {} ({}).".format(exc.code, exc.reason)
+        message = f"The server answered HTTP {exc.code} ({exc.reason})."
     if not code:
         code = {401: "not_authenticated", 404: "not_found", 413: "too_large"}.get(exc.code, "http")
     return BellmanError(message, code=code, status=exc.code, retry_after=_retry_after(exc.headers.get("Retry-After")))
@@ -112,22 +112,20 @@ def api_request(url, token, data=None, content_type=None, timeout=60):
         raise _error_from(exc) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise BellmanError("Could not reach {}: {}. Check the server's address and your network.".format(
-            urllib.parse.urlsplit(url).netloc, reason), code="network") from None
+        raise BellmanError(f"Could not reach {urllib.parse.urlsplit(url).netloc}: {reason}. Check the server's address and your network.", code="network") from None
     try:
         return json.loads(text)
     except ValueError:
-        raise BellmanError("The server's answer was not JSON: is {} a Bellman server?".format(
-            urllib.parse.urlsplit(url).netloc), code="bad_response") from None
+        raise BellmanError(f"The server's answer was not JSON: is {urllib.parse.urlsplit(url).netloc} a Bellman server?", code="bad_response") from None
 
 
 def multipart(filename, data):
     """A multipart/form-data body with one file field, ``file``; returns (body, content type)."""
     boundary = "bellman-" + uuid.uuid4().hex
     safe = "".join(c for c in os.path.basename(filename) if c not in '"\\\r\n') or "submission"
-    head = ('--{}\r\nContent-Disposition: form-data; name="file"; filename="{}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n").format(boundary, safe)
-    body = head.encode("utf-8") + data + "\r\n--{}--\r\n".format(boundary).encode("ascii")
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{safe}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n")
+    body = head.encode("utf-8") + data + f"\r\n--{boundary}--\r\n".encode("ascii")
     return body, "multipart/form-data; boundary=" + boundary
 
 
@@ -160,9 +158,9 @@ def wait(submission, base_url, token, timeout=900, say=print, sleep=None, clock=
                     "running": "running"}.get(submission.get("status"), "waiting for a grader")
                 position = (submission.get("queue") or {}).get("position")
                 if position and submission.get("status") != "running":
-                    state += " (number {} in the queue)".format(position)
+                    state += f" (number {position} in the queue)"
                 if state != shown:
-                    say("... {}".format(state))
+                    say(f"... {state}")
                     shown = state
             if clock() + pause > deadline:
                 raise StillGrading(submission)
@@ -173,7 +171,7 @@ def wait(submission, base_url, token, timeout=900, say=print, sleep=None, clock=
 
 
 def _points(value):
-    return "-" if value is None else "{:g}".format(round(float(value), 2))
+    return "-" if value is None else f"{round(float(value), 2):g}"
 
 
 def _indent(text, prefix="      "):
@@ -186,10 +184,10 @@ def format_result(submission, base_url):
     lines = ["Submission #{}: {}".format(submission.get("id"), submission.get("status"))]
     if submission.get("status") == ERROR:
         reason = report.get("error") or submission.get("error") or "no reason was given"
-        lines.append("The grader could not finish: {}".format(reason))
+        lines.append(f"The grader could not finish: {reason}")
     lines += _score_lines(submission, report) + _check_lines(report.get("checks") or [])
     if report.get("notices"):
-        lines += ["Notices:"] + ["  - {}".format(n) for n in report["notices"]]
+        lines += ["Notices:"] + [f"  - {n}" for n in report["notices"]]
     lines.append("Results page: " + results_url(submission, base_url))
     return "\n".join(lines)
 
@@ -202,7 +200,7 @@ def _score_lines(submission, report):
     if value("score") is not None:
         hidden = value("hidden_points")
         lines.append("Score: {} / {}".format(_points(value("score")), _points(value("max_score"))) + (
-            " (+ {} points of checks shown after the due date)".format(_points(hidden)) if hidden else ""))
+            f" (+ {_points(hidden)} points of checks shown after the due date)" if hidden else ""))
     if report.get("published") is False:
         lines.append("Your answers await the instructor's review: the scores appear once they are published.")
     return lines
@@ -230,7 +228,7 @@ def describe_error(exc, base_url):
         when = time.strftime("%H:%M" if time.localtime(at)[:3] == time.localtime()[:3] else "%a %d %b %H:%M",
                              time.localtime(at))
         what = "submit again" if exc.code == "limit_reached" else "try again"
-        lines.append("You can {} at {} your time (in {}).".format(what, when, _duration(exc.retry_after)))
+        lines.append(f"You can {what} at {when} your time (in {_duration(exc.retry_after)}).")
     elif exc.code in ADVICE:
         lines.append(ADVICE[exc.code].format(tokens=urllib.parse.urljoin(base_url, "/account/tokens/")))
     elif exc.status >= 500:
@@ -241,8 +239,8 @@ def describe_error(exc, base_url):
 def _duration(seconds):
     minutes = int(seconds + 59) // 60
     if minutes < 2:
-        return "{:d} s".format(int(seconds + 0.999))
-    return "{} h {:02d} min".format(minutes // 60, minutes % 60) if minutes >= 60 else "{} min".format(minutes)
+        return f"{int(seconds + 0.999):d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 def submit(submit_url, token, filename, data, timeout=900, say=print):
@@ -330,9 +328,8 @@ def _saved_notebook(shell):
     running = history[-1].strip() if history else ""
     if running and not any(_source(c).strip() == running for c in notebook.get("cells", [])):
         raise NotebookNotFound(
-            "The saved file ({}) does not hold this cell yet, so it misses your latest changes: save the "
-            "notebook (File > Save, or Ctrl+S) and run this cell again. Nothing was submitted.".format(
-                os.path.basename(path)))
+            f"The saved file ({os.path.basename(path)}) does not hold this cell yet, so it misses your latest changes: save the "
+            "notebook (File > Save, or Ctrl+S) and run this cell again. Nothing was submitted.")
     return os.path.basename(path), notebook
 
 
@@ -403,7 +400,7 @@ def main(argv=None):
         with open(args.file, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        parser.error("cannot read {}: {}".format(args.file, exc.strerror))
+        parser.error(f"cannot read {args.file}: {exc.strerror}")
     token = args.token
     if not token and sys.stdin.isatty():
         import getpass

@@ -4,7 +4,6 @@ import math
 from datetime import timedelta
 
 import numpy as np
-
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone

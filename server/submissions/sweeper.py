@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from server.submissions.grading import stale_after
 from server.submissions.models import Submission
-from server.submissions.services import (GRADE_TASK, PRIORITY_NEW, PRIORITY_REGRADE, TRAIN_TASK, task_send,
-                                         train_send)
+from server.submissions.services import GRADE_TASK, PRIORITY_NEW, PRIORITY_REGRADE, TRAIN_TASK, task_send, train_send
 
 log = logging.getLogger(__name__)
 QUEUED_GRACE = timedelta(seconds=20)  # a task just sent may not be visible in a list yet

@@ -10,8 +10,7 @@ from grader.written.answers import read_upload, to_markdown
 from grader.written.signals import words
 from server.courses.models import Assignment
 from server.notifications import events
-from server.submissions.models import (Draft, DuplicateFlag, ManualGrade, Publication, Submission,
-                                       WrittenAnswer)
+from server.submissions.models import Draft, DuplicateFlag, ManualGrade, Publication, Submission, WrittenAnswer
 
 DUPLICATE_MIN_WORDS = 25      # shorter answers to the same question are alike by nature
 DUPLICATE_JACCARD = 0.5       # share of word 3-grams in common that flags a pair

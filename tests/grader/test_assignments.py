@@ -2,9 +2,9 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-import pytest
 
 from grader import assignments
 from grader.apps import check_assignments

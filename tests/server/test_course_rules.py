@@ -1,5 +1,5 @@
 """Deadlines, late policies, extensions, submission limits and the score that counts, with time injected."""
-from datetime import datetime, timedelta, timezone as tz
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -9,7 +9,7 @@ from server.courses.models import Assignment, Extension
 from server.submissions.services import submission_create
 from tests.server.factories import graded
 
-DUE = datetime(2026, 11, 20, 23, 59, tzinfo=tz.utc)
+DUE = datetime(2026, 11, 20, 23, 59, tzinfo=UTC)
 SOURCE = b"def epsilon_greedy(Q, state, epsilon, rng):\n    return 0\n"
 
 

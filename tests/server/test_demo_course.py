@@ -2,8 +2,8 @@ import io
 
 import pytest
 from django.contrib.auth import authenticate as django_authenticate
-from django.test import RequestFactory
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from server.courses.models import Course
 

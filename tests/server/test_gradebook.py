@@ -1,7 +1,7 @@
 """The gradebook CSV: the same bytes on the page and from `manage.py gradebook`, read back as written."""
 import csv
 import io
-from datetime import datetime, timedelta, timezone as tz
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -11,7 +11,7 @@ from server.courses.models import Assignment
 from tests.server.factories import graded, student
 
 pytestmark = pytest.mark.django_db
-DUE = datetime(2026, 11, 20, 23, 59, tzinfo=tz.utc)
+DUE = datetime(2026, 11, 20, 23, 59, tzinfo=UTC)
 
 
 @pytest.fixture

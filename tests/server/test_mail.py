@@ -1,7 +1,7 @@
 """The mail path against a real SMTP server on loopback: every graded submission reaches its student
 once, through refusals and outages; unsubscribe, escaping, hidden checks, reminders, digests."""
 import html
-from datetime import datetime, timedelta, timezone as tz
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -270,7 +270,7 @@ def test_publishing_written_scores_emails_them_with_the_comment(smtp, course, al
     assert "Well argued &lt;b&gt;indeed&lt;/b&gt;" in smtp.messages[0].get_body(("html",)).get_content()
 
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=tz.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture

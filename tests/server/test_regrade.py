@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from grader.report import CheckResult as Result, Report
-from server.submissions.models import GradingRun, Regrade
 from server.submissions.grading import claim, report_persist
+from server.submissions.models import GradingRun, Regrade
 from server.submissions.services import regrade_request, submission_create
 from tests.server.factories import graded
 

@@ -153,8 +153,9 @@ def test_an_instructor_changes_a_role_on_the_page(client, irene, alice, course):
 
 
 def test_an_instructor_removes_a_member_and_their_submissions_stay(client, irene, alice, course, assignment):
-    from tests.server.factories import graded
     from django.utils import timezone
+
+    from tests.server.factories import graded
 
     graded(assignment, alice, score=50, at=timezone.now())
     client.force_login(irene)
