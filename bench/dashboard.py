@@ -71,7 +71,7 @@ def seed(slug: str, students: int, per_student: int = 10, seed_: int = 0):
             check_id, mistakes = MISTAKES[slug_]
             subs, results = [], []
             for user in users:
-                for k in range(per_student):
+                for _ in range(per_student):
                     at = due - timedelta(hours=float(rng.uniform(-12, 72)))
                     level = float(rng.uniform(-20, 500))
                     curves = ([{"label": f"run {r + 1}", "episode_returns": list(np.linspace(10, level, 300))}

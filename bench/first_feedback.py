@@ -58,8 +58,9 @@ def main():
     procs = []
 
     def worker(queues, name):
-        procs.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", "worker", "--pool", "solo",
-                                       "--queues", queues, "--hostname", f"{name}@%h", "--loglevel", "WARNING"],
+        procs.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", "worker",
+                                       "--pool", "solo", "--queues", queues, "--hostname", f"{name}@%h",
+                                       "--loglevel", "WARNING"],
                                       cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL,
                                       stderr=open(tmp / f"{name}.log", "w"), start_new_session=True))
 

@@ -77,13 +77,15 @@ def main():
             rl_times.append(f"{slug} graded on {name}: {time.perf_counter() - t0:.1f} s, "
                              f"score {report.score:g} / {report.max_score:g}")
     print("\n".join(rl_times))
-    print("targets: warm-up graded < 10 s; start-up < 1000 ms (docker), < 100 ms (bwrap); DQN and REINFORCE graded < 180 s")
+    print("targets: warm-up graded < 10 s; start-up < 1000 ms (docker), < 100 ms (bwrap); "
+          "DQN and REINFORCE graded < 180 s")
     if not args.no_dqn:
         compare(names[-1], settings)
 
 
 # Each assignment's reference and a typical broken submission, graded end to end.
-SUBMISSIONS = [("qlearning-cliffwalking", "reference.py"), ("qlearning-cliffwalking", "examples/wrong_no_learning_rate.py"),
+SUBMISSIONS = [("qlearning-cliffwalking", "reference.py"),
+               ("qlearning-cliffwalking", "examples/wrong_no_learning_rate.py"),
                ("dqn-cartpole", "reference.py"), ("dqn-cartpole", "examples/wrong_mask_inverted.py"),
                ("reinforce-cartpole", "reference.py"), ("reinforce-cartpole", "examples/wrong_sign.py")]
 
@@ -107,8 +109,9 @@ def compare(backend_name, settings):
     for slug, name in SUBMISSIONS:
         folder = assignments.get(slug)
         data = folder.file(name).read_bytes()
-        cfg = folder.spec.get("learning_curve", {})
-        before_spec = {**folder.spec, "learning_curve": {k: v for k, v in cfg.items() if k != "eval_every"}}
+        cfg = folder.spec.learning_curve
+        before_spec = folder.spec.model_copy(
+            update={"learning_curve": cfg.model_copy(update={"eval_every": 0}) if cfg else None})
         results = {}
         for mode, assignment in (("before", dataclasses.replace(folder, spec=before_spec)), ("after", folder)):
             runs.RunBoard.decided = (lambda self: False) if mode == "before" else decided
@@ -117,6 +120,7 @@ def compare(backend_name, settings):
             results[mode] = (time.perf_counter() - t0, report)
         runs.RunBoard.decided = decided
         wall, report = results["after"]
+        before, before_report = results["before"]
         timings = report.timings
         # The grader's own share: of the sandboxes' time, what was not spent waiting for the student's code
         # (training, its evaluation's forward passes): start-up, staging, serving and replaying the
@@ -127,8 +131,8 @@ def compare(backend_name, settings):
         cores = min(parallel, timings.get("sandboxes", 1)) if timings.get("run_checks", 0) > 5 else 1
         units = _unit_seconds(folder, data, config)
         per_hour = 3600 / (wall * cores)
-        print(f"{slug + ' ' + name:52} {results['before'][0]:>7.1f}s {wall:>7.1f}s {results['before'][0] / wall:>5.1f}x "
-              f"{results['before'][1].score:>5g}/{report.score:<5g} {timings.get('sandboxes', 0):>9} "
+        print(f"{slug + ' ' + name:52} {before:>7.1f}s {wall:>7.1f}s {before / wall:>5.1f}x "
+              f"{before_report.score:>5g}/{report.score:<5g} {timings.get('sandboxes', 0):>9} "
               f"{share:>11.0%} {units:>5.1f}s {per_hour:>17.0f}")
     print("targets: DQN reference < 30 s, REINFORCE reference < 40 s, the warm-up < 5 s; the five DQN gap checks "
           "(units) < 5 s; the grader's own share < 10%. Per hour per core feeds bench/capacity.py --seconds.")

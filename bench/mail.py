@@ -147,8 +147,9 @@ def main():
         busy = grading_seconds(3)
         still_sending = mailer.poll() is None
         mailer.wait()
+        ended = "" if still_sending else "; the burst ended before the gradings"
         print(f"warm-up reference graded alone: {alone:.2f} s; while a mail worker sends {args.messages} messages: "
-              f"{busy:.2f} s (ratio {busy / alone:.2f}{'' if still_sending else '; the burst ended before the gradings'})")
+              f"{busy:.2f} s (ratio {busy / alone:.2f}{ended})")
     finally:
         for proc in (sink, redis):
             proc.terminate()

@@ -128,7 +128,7 @@ def surge(base: str, sessions, seconds: float, source: bytes):
     readers = [threading.Thread(target=reader, args=(stop,)) for _ in range(2)]
     for t in readers:
         t.start()
-    threads = [threading.Thread(target=upload, args=(s, u, k)) for s, (u, k) in zip(starts, sessions)]
+    threads = [threading.Thread(target=upload, args=(s, u, k)) for s, (u, k) in zip(starts, sessions, strict=True)]
     for t in threads:
         t.start()
     for t in threads:
@@ -171,8 +171,9 @@ def run_one(label: str, database_url: str, args, tmp: Path):
         for proc in procs:
             proc.wait(timeout=30)
     ms = lambda v: f"{v * 1000:.0f}"  # noqa: E731
-    print(f"{label:<11}{len(uploads):>8}{len(failures):>9}{ms(percentile(uploads, 50)):>9}{ms(percentile(uploads, 95)):>9}"
-          f"{ms(percentile(uploads, 99)):>9}{len(pages):>8}{ms(percentile(pages, 50)):>9}{ms(percentile(pages, 95)):>9}")
+    print(f"{label:<11}{len(uploads):>8}{len(failures):>9}"
+          f"{ms(percentile(uploads, 50)):>9}{ms(percentile(uploads, 95)):>9}{ms(percentile(uploads, 99)):>9}"
+          f"{len(pages):>8}{ms(percentile(pages, 50)):>9}{ms(percentile(pages, 95)):>9}")
     for failure in failures[:5]:
         print(f"    failed: {failure}")
 

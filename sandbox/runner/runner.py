@@ -469,7 +469,8 @@ def inspect_policy(channel, module, request):
         params = list(policy.parameters()) if isinstance(policy, torch.nn.Module) else []
         with torch.no_grad():
             total = sum(p.numel() for p in params)
-            value = float(sum((p.double().abs().sum() + 0.5 * p.double().sum()).item() for p in params)) if params else 0.0
+            value = (float(sum((p.double().abs().sum() + 0.5 * p.double().sum()).item() for p in params))
+                     if params else 0.0)
         channel.send({"op": "return", "values": [[int(total), value if math.isfinite(value) else None]]})
     except BaseException as exc:  # noqa: BLE001
         channel.send(fault("call", exc))

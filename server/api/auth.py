@@ -51,7 +51,7 @@ class RateThrottle(SimpleRateThrottle):
     As ninja's throttles, an instance is shared by every request of its process: exact under gunicorn's
     sync workers (one request at a time); a threaded server may interleave two requests' counts."""
 
-    def __init__(self, setting: str, *, by: str = "user"):  # noqa: super().__init__ would read the rate now
+    def __init__(self, setting: str, *, by: str = "user"):  # no super().__init__(): it would read the rate now
         self.setting, self.by = setting, by
 
     def allow_request(self, request) -> bool:

@@ -131,8 +131,9 @@ def gradebook(request, course: str):
     registry = _registry()
     header, rows = gradebook_table(found, folders={a.slug: registry.get(a.slug) for a in found.assignments.all()})
     scores = set(header) - set(FIXED_COLUMNS)
-    return {"columns": header, "rows": [{k: (None if k in scores and v == "" else v) for k, v in zip(header, row)}
-                                        for row in rows]}
+    return {"columns": header,
+            "rows": [{k: (None if k in scores and v == "" else v) for k, v in zip(header, row, strict=True)}
+                     for row in rows]}
 
 
 @router.get("/courses/{course}/assignments/{slug}/statistics", response={200: dict, **ERRORS},

@@ -29,8 +29,10 @@ def api_url(name: str, *args) -> str:
 def upload_rules(assignment, folder) -> dict:
     """The files an assignment takes: their extensions and the size limit (as the upload form says)."""
     if folder is not None and folder.is_written:
-        return {"kind": "written", "file_types": list(written_files.EXTENSIONS), "max_upload_bytes": written.max_bytes(folder)}
-    return {"kind": "code", "file_types": list(normalise.EXTENSIONS), "max_upload_bytes": settings.BELLMAN_MAX_UPLOAD_BYTES}
+        return {"kind": "written", "file_types": list(written_files.EXTENSIONS),
+                "max_upload_bytes": written.max_bytes(folder)}
+    return {"kind": "code", "file_types": list(normalise.EXTENSIONS),
+            "max_upload_bytes": settings.BELLMAN_MAX_UPLOAD_BYTES}
 
 
 def assignment_data(assignment, *, user, role, folder, due, latest, standing, acceptance, now) -> dict:
@@ -178,7 +180,8 @@ def dashboard_data(data: dict) -> dict:
                     for row in data["flagged"]],
         "regrades": [{"id": r["regrade"].pk, "created_at": r["regrade"].created_at, "scope": r["regrade"].scope,
                       "requested_by": r["regrade"].requested_by.get_username(), "total": r["total"], "done": r["done"],
-                      "changed": [{"submission_id": item.submission_id, "student": item.submission.student.get_username(),
+                      "changed": [{"submission_id": item.submission_id,
+                                   "student": item.submission.student.get_username(),
                                    "score_before": item.score_before, "score_after": item.score_after,
                                    "status_before": item.status_before, "status_after": item.status_after}
                                   for item in r["changed"]]}

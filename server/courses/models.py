@@ -1,5 +1,6 @@
 import math
 from datetime import timedelta
+from itertools import pairwise
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -90,7 +91,7 @@ class Assignment(models.Model):
     def clean(self):
         order = [("opens_at", self.opens_at), ("due_at", self.due_at), ("late_until", self.late_until)]
         present = [(name, when) for name, when in order if when is not None]
-        for (first, a), (second, b) in zip(present, present[1:]):
+        for (first, a), (second, b) in pairwise(present):
             if a > b:
                 raise ValidationError({second: f"{self._meta.get_field(second).verbose_name} must come after "
                                                 f"{self._meta.get_field(first).verbose_name}."})

@@ -112,11 +112,13 @@ def api_request(url, token, data=None, content_type=None, timeout=60):
         raise _error_from(exc) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise BellmanError(f"Could not reach {urllib.parse.urlsplit(url).netloc}: {reason}. Check the server's address and your network.", code="network") from None
+        raise BellmanError(f"Could not reach {urllib.parse.urlsplit(url).netloc}: {reason}. "
+                           "Check the server's address and your network.", code="network") from None
     try:
         return json.loads(text)
     except ValueError:
-        raise BellmanError(f"The server's answer was not JSON: is {urllib.parse.urlsplit(url).netloc} a Bellman server?", code="bad_response") from None
+        raise BellmanError(f"The server's answer was not JSON: is {urllib.parse.urlsplit(url).netloc} "
+                           "a Bellman server?", code="bad_response") from None
 
 
 def multipart(filename, data):
@@ -328,8 +330,8 @@ def _saved_notebook(shell):
     running = history[-1].strip() if history else ""
     if running and not any(_source(c).strip() == running for c in notebook.get("cells", [])):
         raise NotebookNotFound(
-            f"The saved file ({os.path.basename(path)}) does not hold this cell yet, so it misses your latest changes: save the "
-            "notebook (File > Save, or Ctrl+S) and run this cell again. Nothing was submitted.")
+            f"The saved file ({os.path.basename(path)}) does not hold this cell yet, so it misses your latest "
+            "changes: save the notebook (File > Save, or Ctrl+S) and run this cell again. Nothing was submitted.")
     return os.path.basename(path), notebook
 
 

@@ -156,7 +156,8 @@ def submission_page(request, pk):
     partial = submission.status == Submission.RUNNING and submission.phase in (Submission.TRAINING_QUEUED,
                                                                                 Submission.TRAINING)
     live = []
-    if partial and submission.phase == Submission.TRAINING and not (hide and "learning_curve" in assignment.hidden_checks):
+    curve_hidden = hide and "learning_curve" in assignment.hidden_checks
+    if partial and submission.phase == Submission.TRAINING and not curve_hidden:
         live = GradingRun.objects.filter(pk=submission.current_run_id).values_list("live_curves", flat=True).first()
     return render(request, "submissions/submission.html", {
         "partial": partial, "live": {"curves": live or []},

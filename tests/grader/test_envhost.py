@@ -73,7 +73,7 @@ def test_a_faithful_copy_sees_the_episodes_of_the_stepped_environment_and_the_tr
             obs, _, done = copy.step(policy(obs))
             seen_mirrored.append(obs)
     assert len(seen_mirrored) == len(seen_stepped) > 6 * 30
-    assert all(np.array_equal(a, b) for a, b in zip(seen_mirrored, seen_stepped))
+    assert all(np.array_equal(a, b) for a, b in zip(seen_mirrored, seen_stepped, strict=True))
     assert mirrored.returns == stepped.returns and len(mirrored.returns) == 6
     assert mirrored.steps == len(seen_mirrored)
 

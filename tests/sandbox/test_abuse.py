@@ -444,7 +444,8 @@ def mount_problems(mountinfo, session, backend):
         host = m["dev"] in host_devs  # a filesystem the host has mounted too: its files are the host's
         writable = "rw" in m["opts"]
         node = m["fstype"] == "devtmpfs" and m["root"] in DEVICE_NODES and m["point"] == "/dev" + m["root"]
-        if m["point"] not in points and not m["point"].startswith(under) and not (docker and m["point"].endswith("/docker-init")):
+        docker_init = docker and m["point"].endswith("/docker-init")
+        if m["point"] not in points and not m["point"].startswith(under) and not docker_init:
             problems.append(f"{say}: not a mount a sandbox has")
         if m["point"] == "/" and writable:
             problems.append(f"{say}: the root is writable")
@@ -455,7 +456,8 @@ def mount_problems(mountinfo, session, backend):
         if host and not writable and not (
                 node
                 or m["point"] == "/" and (docker  # the image's filesystem, assembled by the engine
-                                          or rootfs.endswith(m["root"]) and (m["root"] != "/" or os.path.ismount(rootfs)))
+                                          or rootfs.endswith(m["root"])
+                                          and (m["root"] != "/" or os.path.ismount(rootfs)))
                 or m["point"] in staged and m["root"].endswith(f"/{session.dir.name}/{staged[m['point']]}")
                 or m["point"] in docker_files and m["root"].endswith(f"/{container}/{m['point'].rsplit('/', 1)[1]}")
                 or docker and m["point"].endswith("/docker-init")

@@ -179,7 +179,8 @@ REINFORCE_SWITCHED_ON_AFTER_THE_FIRST_RESET = REINFORCE_CONTROLLER.replace(
     "        self.net = nn.Linear(4, 2)\n\n    def forward(self, x):\n"
     "        x = torch.as_tensor(x, dtype=torch.float32)\n        if not STARTED:\n"
     "            return torch.softmax(self.net(x), dim=-1)\n").replace(
-    "        state, _ = env.reset()\n", "        state, _ = env.reset()\n        global STARTED\n        STARTED = True\n")
+    "        state, _ = env.reset()\n",
+    "        state, _ = env.reset()\n        global STARTED\n        STARTED = True\n")
 
 
 @pytest.mark.bwrap

@@ -68,7 +68,8 @@ def test_the_other_pages_report_no_violation(live_server, watched, graded_class,
     assert violations(watched) == []
     log_in(watched, base, "irene")
     for path in ("/", "/c/rl/", f"/c/rl/{assignment.slug}/", f"/c/rl/{assignment.slug}/settings/", "/c/rl/roster/",
-                 "/admin/", "/admin/submissions/submission/", f"/admin/submissions/submission/{graded_class.pk}/change/"):
+                 "/admin/", "/admin/submissions/submission/",
+                 f"/admin/submissions/submission/{graded_class.pk}/change/"):
         watched.get(base + path)
         assert violations(watched) == [], path
 

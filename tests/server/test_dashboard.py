@@ -81,7 +81,7 @@ def test_the_class_curve_is_the_iqm_across_students_with_a_band_around_it(course
     class_of(course, assignment, 12)
     curve = stats.assignment_dashboard(assignment)["curve"]
     assert curve["students"] == 12
-    assert all(lo <= mid <= hi for lo, mid, hi in zip(curve["low"], curve["iqm"], curve["high"]))
+    assert all(lo <= mid <= hi for lo, mid, hi in zip(curve["low"], curve["iqm"], curve["high"], strict=True))
 
 
 def test_the_iqm_ignores_the_outer_quarters():

@@ -31,7 +31,8 @@ def grade(submission, checks, curves=()):
 
 CHECKS = [("epsilon_greedy", "passed", 30.0, 30.0, "epsilon_greedy picks the greedy action.", {}),
           ("q_update", "failed", 0.0, 30.0, "q_update returned 1.0; expected 0.5.\nThe learning rate is missing.\n"
-                                             "line 3\nline 4\nline 5 is not in the e-mail", {"mistake": "alpha_missing"}),
+                                             "line 3\nline 4\nline 5 is not in the e-mail",
+           {"mistake": "alpha_missing"}),
           ("learning_curve", "passed", 40.0, 40.0, "every run learned",
            {"metric": "greedy return (IQM over runs)", "value": -13.0, "threshold": -17.0, "ci95": [-13.0, -13.0]})]
 
@@ -72,7 +73,8 @@ def test_the_email_links_to_the_results_page(smtp, submitted, django_capture_on_
     with django_capture_on_commit_callbacks():
         grade(submitted, CHECKS)
     outbox_flush()
-    assert f"{settings.BELLMAN_BASE_URL}/submissions/{submitted.pk}/" in smtp.messages[0].get_body(("plain",)).get_content()
+    body = smtp.messages[0].get_body(("plain",)).get_content()
+    assert f"{settings.BELLMAN_BASE_URL}/submissions/{submitted.pk}/" in body
 
 
 def test_the_same_event_twice_sends_one_message(smtp, submitted, django_capture_on_commit_callbacks):
@@ -148,7 +150,8 @@ def test_every_message_carries_one_click_unsubscribe_headers(smtp, submitted, dj
         grade(submitted, CHECKS)
     outbox_flush()
     message = smtp.messages[0]
-    assert message["List-Unsubscribe"].strip().startswith("<http://") and "/mail/unsubscribe/" in message["List-Unsubscribe"]
+    unsubscribe = message["List-Unsubscribe"]
+    assert unsubscribe.strip().startswith("<http://") and "/mail/unsubscribe/" in unsubscribe
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
@@ -197,7 +200,8 @@ def test_hidden_checks_do_not_leak_into_the_email(smtp, submitted, assignment, d
         grade(submitted, CHECKS)
     outbox_flush()
     message = smtp.messages[0]
-    everything = message["Subject"] + message.get_body(("plain",)).get_content() + message.get_body(("html",)).get_content()
+    everything = (message["Subject"] + message.get_body(("plain",)).get_content()
+                  + message.get_body(("html",)).get_content())
     assert "learning rate" not in everything and "hidden until the due date, 30 points" in everything
 
 
@@ -247,10 +251,12 @@ def test_a_roster_import_sends_each_new_account_its_link(smtp, course, django_ca
     from server.courses.services import roster_import
 
     with django_capture_on_commit_callbacks():
-        roster_import(course=course, data=b"username,email,first_name,last_name,role\nsam,sam@uni.example,Sam,O,student\n",
+        roster_import(course=course,
+                      data=b"username,email,first_name,last_name,role\nsam,sam@uni.example,Sam,O,student\n",
                       max_bytes=10_000)
     outbox_flush()
-    assert "/reset/" in smtp.messages[0].get_body(("plain",)).get_content() and smtp.messages[0]["To"] == "sam@uni.example"
+    message = smtp.messages[0]
+    assert "/reset/" in message.get_body(("plain",)).get_content() and message["To"] == "sam@uni.example"
 
 
 def test_publishing_written_scores_emails_them_with_the_comment(smtp, course, alice, irene,
@@ -280,7 +286,8 @@ def due_tomorrow(assignment):
     return assignment
 
 
-def test_a_reminder_goes_to_a_student_without_a_submission(due_tomorrow, alice, bob, django_capture_on_commit_callbacks):
+def test_a_reminder_goes_to_a_student_without_a_submission(due_tomorrow, alice, bob,
+                                                           django_capture_on_commit_callbacks):
     graded(due_tomorrow, bob, score=100, at=NOW - timedelta(hours=1))
     with django_capture_on_commit_callbacks():
         events.reminders_create(now=NOW)

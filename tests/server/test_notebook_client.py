@@ -217,8 +217,8 @@ def test_the_upload_leaves_out_the_cell_its_token_and_the_outputs():
         {"cell_type": "code", "id": "a", "metadata": {}, "source": ["x = 1\n", "print('bm_secret')"],
          "execution_count": 3, "outputs": [{"output_type": "stream", "name": "stdout", "text": "bm_secret\n"}]},
         {"cell_type": "markdown", "id": "b", "metadata": {}, "source": "Notes"},
-        {"cell_type": "code", "id": "c", "metadata": {}, "source": "# bellman-submit cell: ...\nBELLMAN_TOKEN = 'bm_secret'",
-         "execution_count": 4, "outputs": []}]}
+        {"cell_type": "code", "id": "c", "metadata": {},
+         "source": "# bellman-submit cell: ...\nBELLMAN_TOKEN = 'bm_secret'", "execution_count": 4, "outputs": []}]}
     uploaded = json.loads(module.notebook_for_upload(notebook, "bm_secret"))
     assert [c["id"] for c in uploaded["cells"]] == ["a", "b"]
     assert uploaded["cells"][0]["outputs"] == [] and uploaded["cells"][0]["execution_count"] is None

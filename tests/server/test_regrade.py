@@ -107,7 +107,8 @@ def test_the_dashboard_shows_the_progress_and_the_changed_scores(client, irene, 
     with django_capture_on_commit_callbacks():
         client.post(regrade_url(assignment))
     _grade_again(changed, 60)
-    page = html.unescape(client.get(reverse("dashboard", args=[assignment.course.slug, assignment.slug])).content.decode())
+    dashboard = reverse("dashboard", args=[assignment.course.slug, assignment.slug])
+    page = html.unescape(client.get(dashboard).content.decode())
     assert 'data-done="1" data-total="2"' in page and "alice (" in page and "100.0 → 60.0" in page
 
 
