@@ -165,12 +165,12 @@ class Sandbox:
 
     def __init__(self, limits: Limits):
         self.limits = limits
-        self.protocol = None  # a ProtocolReader, set by the backend once the channel is open
+        self.protocol: ProtocolReader | None = None  # set by the backend once the channel is open
         self.output = OutputCapture(limits.output_bytes, limits.output_tail_bytes, self.kill)
-        self.killed_reason = None
+        self.killed_reason: str | None = None
         self.started_at = time.monotonic()
         self.output_closed = threading.Event()  # set by the backend when the output stream ends
-        self.missing_limits = []  # limits the operator allowed this backend to run without (bwrap)
+        self.missing_limits: list[str] = []  # limits the operator allowed this backend to run without (bwrap)
 
     # Implemented by backends.
     def write(self, data: bytes, deadline: float) -> None:

@@ -139,13 +139,16 @@ class BwrapSandbox(Sandbox):
             if self.cgroup is not None:
                 self.cgroup.remove()
             raise SandboxUnavailable(f"could not start bubblewrap: {exc}") from exc
-        self.protocol = ProtocolReader(self.process.stdout.fileno())
-        os.set_blocking(self.process.stdin.fileno(), False)  # writes wait in poll, with a deadline
-        pump(lambda: self.process.stderr.read(65536), self.output.feed, self.output_closed.set)
+        stdin, stdout, stderr = self.process.stdin, self.process.stdout, self.process.stderr
+        assert stdin is not None and stdout is not None and stderr is not None  # all three are PIPE above
+        self._stdin, self._pipes = stdin, (stdin, stdout, stderr)
+        self.protocol = ProtocolReader(stdout.fileno())
+        os.set_blocking(stdin.fileno(), False)  # writes wait in poll, with a deadline
+        pump(lambda: stderr.read(65536), self.output.feed, self.output_closed.set)
 
     def write(self, data: bytes, deadline: float) -> None:
         try:
-            write_all(self.process.stdin.fileno(), data, deadline)
+            write_all(self._stdin.fileno(), data, deadline)
         except (OSError, ValueError):
             pass  # the sandbox is gone; the next read reports it
 
@@ -181,7 +184,7 @@ class BwrapSandbox(Sandbox):
         self.output_closed.wait(2)
         if self.cgroup is not None:
             self.cgroup.remove()
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+        for stream in self._pipes:
             try:
                 stream.close()
             except OSError:

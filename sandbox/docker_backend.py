@@ -173,6 +173,7 @@ class DockerSandbox(Sandbox):
         self.protocol = ProtocolReader(self._conn.fileno())
 
     def write(self, data: bytes, deadline: float) -> None:
+        assert self._conn is not None  # __init__ raises SandboxUnavailable without a connection
         try:
             write_all(self._conn.fileno(), data, deadline)
         except (OSError, ValueError):
@@ -209,9 +210,11 @@ class DockerSandbox(Sandbox):
             self._closed = True
         self._kill()
         self.output_closed.wait(2)  # the attach stream ends once the container has stopped
-        for step in (lambda: self._conn and self._conn.shutdown(socket.SHUT_RDWR),
-                     lambda: self._conn and self._conn.close(),
-                     lambda: self._raw.shutdown(socket.SHUT_RDWR), lambda: self._sock.close()):
+        conn = self._conn
+        steps = [lambda: self._raw.shutdown(socket.SHUT_RDWR), lambda: self._sock.close()]
+        if conn is not None:  # None when the container did not connect
+            steps = [lambda: conn.shutdown(socket.SHUT_RDWR), conn.close, *steps]
+        for step in steps:
             try:
                 step()
             except Exception:  # noqa: BLE001 - cleanup must go on whatever state things are in

@@ -8,6 +8,7 @@ Nothing here decides a score: it only calls functions and reports what they retu
 """
 import contextlib
 import importlib.util
+import io
 import math
 import os
 import re
@@ -30,7 +31,7 @@ class GymAlias:
     @staticmethod
     def find_spec(name, path=None, target=None):
         if name == "gym" or name.startswith("gym."):
-            return importlib.util.spec_from_loader(name, GymAlias)
+            return importlib.util.spec_from_loader(name, GymAlias)  # type: ignore[arg-type]  # static methods
         return None
 
     @staticmethod
@@ -56,8 +57,8 @@ class Channel:
             import socket
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.connect(path)
-            self._in = sock.makefile("rb", buffering=0)
-            self._out = sock.makefile("wb", buffering=0)
+            self._in: io.RawIOBase = sock.makefile("rb", buffering=0)
+            self._out: io.RawIOBase = sock.makefile("wb", buffering=0)
         else:
             self._in = os.fdopen(os.dup(0), "rb", buffering=0)
             self._out = os.fdopen(os.dup(1), "wb", buffering=0)
@@ -111,7 +112,7 @@ def make_proxy_env(channel, handle, spec):
     import gymnasium
     import numpy as np
 
-    REAL_MAKE = REAL_MAKE or gymnasium.make
+    real_make = REAL_MAKE = REAL_MAKE or gymnasium.make
 
     def make_space(desc):
         if desc["type"] == "discrete":
@@ -175,7 +176,7 @@ def make_proxy_env(channel, handle, spec):
         def __init__(self):
             super().__init__()
             self._budget = spec["mirror"]
-            self._copy = REAL_MAKE(spec["id"], max_episode_steps=self._budget["max_episode_steps"])
+            self._copy = real_make(spec["id"], max_episode_steps=self._budget["max_episode_steps"])
             self._state_attr = spec["mirror"].get("state", "state")
             self._pending, self._done = [], False
             self._open, self._steps = False, 0
@@ -241,7 +242,8 @@ class FakeEnv:
 
     def __init__(self, spec, channel):
         import gymnasium
-        self.action_space = gymnasium.spaces.Discrete(spec["n_actions"], seed=spec.get("seed"))
+        self.action_space: gymnasium.spaces.Discrete = gymnasium.spaces.Discrete(
+            spec["n_actions"], seed=spec.get("seed"))
         self.observation_space = gymnasium.spaces.Box(-10, 10, shape=(spec.get("n_obs", 4),))
         self._step = spec.get("step")
         self.actions = []
@@ -271,7 +273,7 @@ def run_snippet(channel, request, module=None):
         # Padded to its line in the student's file, so that a traceback points at the right line.
         code = compile("\n" * (int(request.get("line", 1)) - 1) + request["code"], path, "exec")
         inputs = decode_value(request.get("inputs", {}), channel)
-        context = contextlib.nullcontext
+        context: type[contextlib.AbstractContextManager] = contextlib.nullcontext
         if request.get("no_grad"):
             import torch
             context = torch.no_grad
@@ -389,6 +391,7 @@ def load(channel, path, cells, env=None):
     ends the script normally: that is how a training script's run ends."""
     global MODULE
     spec = importlib.util.spec_from_file_location("submission", path)
+    assert spec is not None and spec.loader is not None  # a .py file's path always has both
     module = importlib.util.module_from_spec(spec)
     sys.modules["submission"] = module
     MODULE = module
@@ -449,8 +452,9 @@ def reinit(channel, module, request):
         try:
             torch.manual_seed(int(request.get("draw", 0)))
             for sub in modules:
-                if callable(getattr(sub, "reset_parameters", None)):
-                    sub.reset_parameters()
+                reset = getattr(sub, "reset_parameters", None)
+                if callable(reset):
+                    reset()
                     renewed += sum(p.numel() for p in sub.parameters(recurse=False))
         finally:
             torch.random.set_rng_state(state)
