@@ -1,12 +1,16 @@
-.PHONY: demo test setup bench
+.PHONY: demo test lint setup bench
 
 # Sets up what is missing, runs the service with a demo course, grades a demo submission.
 demo:
 	bash scripts/demo.sh
 
-# Sets up what is missing, then runs the whole test suite.
+# Sets up what is missing, runs the linters (as make lint), then the whole test suite.
 test:
 	bash scripts/test.sh
+
+# The linters alone (ruff, mypy), as make test runs them first.
+lint:
+	bash scripts/lint.sh
 
 setup:
 	bash scripts/setup.sh --test

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# make test: set up what is missing, start the services the suite needs, run the whole suite.
+# make test: set up what is missing, run the linters, start the services the suite needs, run the whole suite.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 scripts/setup.sh --test
+status=0
+if [ $# -eq 0 ]; then
+    # The linters first (ruff, mypy: scripts/lint.sh); a failure fails the run, and the suite still runs.
+    scripts/lint.sh || status=$?
+fi
 load_env
 trap stop_started EXIT
 start_dockerd
 start_postgres
-status=0
 # The whole suite on PostgreSQL, as production runs; then a smoke test on SQLite, the embedded default
 # (with the test of what only SQLite does: its database files kept private).
 SQLITE_ONLY=tests/server/test_security.py::test_the_test_database_is_private_too
