@@ -11,7 +11,6 @@ With --file, the same measurement for another solution (a broken one, to see tha
 import argparse
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ def main():
     import numpy as np
     from django.conf import settings
 
-    from grader import assignments
+    from grader import assignments, kit
     from grader.pipeline import CheckContext, GradingConfig, Job, normalise
     from grader.scoring import iqm
     from sandbox import get_backend
@@ -41,7 +40,7 @@ def main():
     args = parser.parse_args()
     assignment = assignments.get(args.slug)
     checks = assignment.check_functions()
-    cfg = assignment.spec["learning_curve"]
+    cfg = assignment.spec.learning_curve
     backend = get_backend(args.backend, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
     path = args.file or assignment.file("reference.py")
     job = Job(assignment=assignment, filename=path.name, data=path.read_bytes(),
@@ -50,30 +49,31 @@ def main():
     seeds = [100_000 + i for i in range(args.seeds)]
     started = time.perf_counter()
     with CheckContext(job) as ctx:
-        runs = ctx.map_runs(lambda s: checks._one_run(ctx, cfg, s, threading.Event()), seeds)
+        # The assignment's own training (checks.TRAINING), run on seeds other than the hidden ones.
+        runs = kit.run_training(ctx, checks.TRAINING, seeds)
     elapsed = time.perf_counter() - started
-    evals = np.array([r["eval"] if r["eval"] is not None else 0.0 for r in runs])
-    problems = [r["problem"] for r in runs if r["problem"]]
+    evals = np.array([r.eval if r.eval is not None else 0.0 for r in runs])
+    problems = [r.problem for r in runs if r.problem]
     print(f"{args.slug}: {path.name} on {len(seeds)} seeds ({args.backend}, {elapsed / len(seeds):.1f} s per run "
           f"with {settings.GRADER_PARALLEL_RUNS} in parallel)")
     print(f"per-run evaluation: min {evals.min():.1f}, median {np.median(evals):.1f}, max {evals.max():.1f}; "
           f"problems: {len(problems)}")
     print("runs:", " ".join(f"{v:.0f}" for v in sorted(evals)))
-    reached = sorted(r["full_credit_at"] for r in runs if r.get("full_credit_at"))
-    if "eval_every" in cfg:
-        print(f"stopped at full credit (evaluations every {cfg['eval_every']} episodes): {len(reached)} of "
+    reached = sorted(r.full_credit_at for r in runs if r.full_credit_at)
+    if cfg.eval_every:
+        print(f"stopped at full credit (evaluations every {cfg.eval_every} episodes): {len(reached)} of "
               f"{len(runs)} runs, at episodes " + (" ".join(map(str, reached)) or "-"))
-    n = len(cfg["seeds"])
+    n = len(cfg.seeds)
     rng = np.random.default_rng(0)
     samples = rng.choice(evals, size=(20_000, n))
-    if "tiers" in cfg:
-        full = min(t["min_iqm"] for t in cfg["tiers"] if t["credit"] == 1.0)
+    if cfg.tiers:
+        full = min(t.min_iqm for t in cfg.tiers if t.credit == 1.0)
         p = float(np.mean([iqm(row) >= full for row in samples]))
         print(f"rule: full credit when the IQM of {n} runs >= {full:g}: P(full credit | correct) = {p:.4f}")
-        for bound in sorted({t["min_iqm"] for t in cfg["tiers"]} | {full * 0.75, full * 0.8}):
+        for bound in sorted({t.min_iqm for t in cfg.tiers} | {full * 0.75, full * 0.8}):
             print(f"    P(IQM >= {bound:g}) = {np.mean([iqm(row) >= bound for row in samples]):.4f}")
     else:
-        k, threshold = cfg["runs_required"], cfg["threshold"]
+        k, threshold = cfg.runs_required, cfg.threshold
         p = float(np.mean((samples >= threshold).sum(axis=1) >= k))
         print(f"rule: full credit when {k} of {n} runs reach {threshold:g}: P(full credit | correct) = {p:.4f}")
 

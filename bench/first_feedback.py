@@ -58,7 +58,7 @@ def main():
     procs = []
 
     def worker(queues, name):
-        procs.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", "worker",
+        procs.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "server.celery", "worker",
                                        "--pool", "solo", "--queues", queues, "--hostname", f"{name}@%h",
                                        "--loglevel", "WARNING"],
                                       cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL,

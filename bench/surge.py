@@ -152,7 +152,7 @@ def run_one(label: str, database_url: str, args, tmp: Path):
                                        f"127.0.0.1:{port}", "-w", str(args.web_workers), "--timeout", "120"],
                                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "web.log", "w"),
                                       start_new_session=True))
-        procs.append(subprocess.Popen([PY, "-m", "celery", "-A", "grader.celery", "worker", "--pool", "solo",
+        procs.append(subprocess.Popen([PY, "-m", "celery", "-A", "server.celery", "worker", "--pool", "solo",
                                        "--queues", "celery", "--loglevel", "WARNING"], cwd=ROOT, env=env,
                                       stdout=subprocess.DEVNULL, stderr=open(tmp / "worker.log", "w"),
                                       start_new_session=True))

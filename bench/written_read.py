@@ -21,10 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.normalise import _SHELL_OR_MAGIC  # noqa: E402
+from grader.spec import WrittenSpec  # noqa: E402
 from grader.written.answers import HEADING, parse, read_upload, to_markdown  # noqa: E402
 from grader.written.signals import sentences, signals, words  # noqa: E402
 
 IDS = ["s1", "s2", "e1"]
+UNLIMITED = WrittenSpec(question_points=1, essay_points=1, essays_counted=1, max_upload_bytes=1 << 40)
 SIZES_KB = (16, 32, 64, 256)
 
 
@@ -36,7 +38,7 @@ def old_read(data: bytes):
 
 
 def new_read(data: bytes):
-    return read_upload("answers.md", data, IDS, {}, max_bytes=len(data))
+    return read_upload("answers.md", data, IDS, UNLIMITED, max_bytes=len(data))
 
 
 def old_escape(text: str):

@@ -1,4 +1,7 @@
-"""The assignment registry: one folder per assignment under ``assignments/``, found by slug."""
+"""The assignment registry: one folder per assignment under ``assignments/``, found by slug.
+
+An ``AssignmentFolder`` is what the grader knows of an assignment: its files and its typed spec
+(grader.spec). The course's assignment (due dates, points counted, the Django model) is the server's."""
 import importlib.util
 import re
 import tomllib
@@ -7,6 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from grader.errors import AssignmentError
+from grader.spec import CheckSpec, Spec, load_spec
+from grader.written.rubric import Rubric, load_rubric
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "assignments"
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -15,35 +20,24 @@ REQUIRED_FILES = ("spec.toml", "README.md", "checks.py", "reference.py", "templa
 WRITTEN_FILES = ("spec.toml", "README.md", "rubric.toml", "reference.md", "template.md")
 
 
-PHASES = ("units", "training")
 DEFAULT_SESSION_S = 300  # [limits] session_timeout_s when the spec does not set it
 RUN_MARGIN_S = 60  # a training run's session beyond its run_timeout_s: loading, the greedy evaluation
 WRITTEN_BUDGET_S = 120  # scoring written answers: the text model, no sandbox
 
 
 @dataclass(frozen=True)
-class CheckSpec:
-    id: str
-    points: float
-    title: str
-    requires: tuple = ()
-    phase: str = "units"  # "training": a learning curve, graded after the unit checks on the training queue
-
-
-@dataclass(frozen=True)
-class Assignment:
+class AssignmentFolder:
     slug: str
     path: Path
     title: str
-    spec: dict = field(hash=False)
-    checks: tuple = ()
-    kind: str = "code"  # or "written"
+    spec: Spec = field(hash=False)
+    checks: tuple[CheckSpec, ...] = ()
 
     @property
     def is_written(self) -> bool:
-        return self.kind == "written"
+        return self.spec.kind == "written"
 
-    def phase_checks(self, phase: str) -> list:
+    def phase_checks(self, phase: str) -> list[str]:
         """The ids of the checks graded in ``phase`` ("units" or "training")."""
         return [c.id for c in self.checks if c.phase == phase]
 
@@ -53,15 +47,13 @@ class Assignment:
 
     def max_score_of(self, checks) -> float:
         """The most ``checks`` can give; of a written assignment's essays, only the counted ones."""
-        if not self.is_written:
+        if self.spec.written is None:
             return float(sum(c.points for c in checks))
         essays = [c for c in checks if c.id in self.rubric().essays]
-        counted = sorted((c.points for c in essays), reverse=True)[:self.spec["written"]["essays_counted"]]
+        counted = sorted((c.points for c in essays), reverse=True)[:self.spec.written.essays_counted]
         return float(sum(c.points for c in checks if c not in essays) + sum(counted))
 
-    def rubric(self):
-        from grader.written import load_rubric
-
+    def rubric(self) -> Rubric:
         return load_rubric(self.file("rubric.toml"))
 
     def file(self, name: str) -> Path:
@@ -71,6 +63,8 @@ class Assignment:
         """The module of check functions; loaded fresh under a private name."""
         path = self.file("checks.py")
         spec = importlib.util.spec_from_file_location(f"bellman_checks_{self.slug.replace('-', '_')}", path)
+        if spec is None or spec.loader is None:
+            raise AssignmentError(f"{self.slug}: checks.py cannot be loaded")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
@@ -82,25 +76,25 @@ class Assignment:
         evaluation. The task's time limits are derived from it, and the grading stops by it with a result."""
         if self.is_written:
             return WRITTEN_BUDGET_S
-        session = float(self.spec.get("limits", {}).get("session_timeout_s", DEFAULT_SESSION_S))
+        session = float(self.spec.limits.session_timeout_s or DEFAULT_SESSION_S)
+        curve = self.spec.learning_curve
         total = 0.0
         for check in self.checks:
             if check_ids and check.id not in check_ids:
                 continue
-            table = self.spec.get(check.id, {})
-            if check.phase == "training" and "seeds" in table and "run_timeout_s" in table:
-                waves = -(-len(table["seeds"]) // max(1, parallel_runs))
-                total += waves * (float(table["run_timeout_s"]) + RUN_MARGIN_S)
+            if check.phase == "training" and curve is not None:
+                waves = -(-len(curve.seeds) // max(1, parallel_runs))
+                total += waves * (curve.run_timeout_s + RUN_MARGIN_S)
             else:
                 total += session
         return total
 
-    def templates(self):
+    def templates(self) -> list[Path]:
         names = ("template.md",) if self.is_written else ("template.py", "template.ipynb")
         return [self.file(name) for name in names if self.file(name).exists()]
 
 
-def load(path: Path) -> Assignment:
+def load(path: Path) -> AssignmentFolder:
     """Read one assignment folder; raise AssignmentError naming what is wrong."""
     slug = path.name
     if not SLUG.match(slug):
@@ -108,58 +102,42 @@ def load(path: Path) -> Assignment:
     if not (path / "spec.toml").exists():
         raise AssignmentError(f"{slug}: missing spec.toml")
     try:
-        spec = tomllib.loads((path / "spec.toml").read_text(encoding="utf-8"))
+        raw = tomllib.loads((path / "spec.toml").read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise AssignmentError(f"{slug}: spec.toml does not parse: {exc}") from None
-    kind = spec.get("kind", "code")
-    if kind not in ("code", "written"):
-        raise AssignmentError(f"{slug}: kind must be 'code' or 'written', not {kind!r}")
-    missing = [name for name in (WRITTEN_FILES if kind == "written" else REQUIRED_FILES) if not (path / name).exists()]
+    spec = load_spec(raw, path / "spec.toml")
+    missing = [name for name in (WRITTEN_FILES if spec.kind == "written" else REQUIRED_FILES)
+               if not (path / name).exists()]
     if missing:
         raise AssignmentError(f"{slug}: missing {', '.join(missing)}")
-    if kind == "written":
+    if spec.kind == "written":
         return _load_written(path, slug, spec)
-    checks = []
-    for raw in spec.get("checks", []):
-        try:
-            checks.append(CheckSpec(id=raw["id"], points=float(raw["points"]), title=raw.get("title", raw["id"]),
-                                    requires=tuple(raw.get("requires", ())), phase=raw.get("phase", "units")))
-        except (KeyError, TypeError, ValueError):
-            raise AssignmentError(f"{slug}: every [[checks]] entry needs an id and points") from None
-        if checks[-1].phase not in PHASES:
-            raise AssignmentError(f"{slug}: check {checks[-1].id}: phase must be one of {', '.join(PHASES)}, "
-                                  f"not {checks[-1].phase!r}")
+    checks = spec.checks
     if not checks:
         raise AssignmentError(f"{slug}: spec.toml lists no [[checks]]")
     ids = [c.id for c in checks]
     if len(set(ids)) != len(ids):
         raise AssignmentError(f"{slug}: duplicate check ids in spec.toml")
-    if any(c.points <= 0 for c in checks):
-        raise AssignmentError(f"{slug}: every check must be worth more than 0 points")
-    return Assignment(slug=slug, path=path, title=spec.get("title", slug), spec=spec, checks=tuple(checks))
+    if any(c.phase == "training" for c in checks) and spec.learning_curve is None:
+        raise AssignmentError(f"{slug}: a check of phase 'training' needs a [learning_curve] table")
+    return AssignmentFolder(slug=slug, path=path, title=spec.title or slug, spec=spec, checks=checks)
 
 
-def _load_written(path: Path, slug: str, spec: dict) -> Assignment:
-    from grader.written import load_rubric
-
-    written = spec.get("written", {})
-    try:
-        question_points, essay_points = float(written["question_points"]), float(written["essay_points"])
-        counted = int(written["essays_counted"])
-    except (KeyError, TypeError, ValueError):
-        raise AssignmentError(f"{slug}: [written] needs question_points, essay_points and essays_counted") from None
+def _load_written(path: Path, slug: str, spec: Spec) -> AssignmentFolder:
+    if spec.written is None:
+        raise AssignmentError(f"{slug}: a written assignment needs a [written] table")
     rubric = load_rubric(path / "rubric.toml")
     if not rubric.questions and not rubric.essays:
         raise AssignmentError(f"{slug}: rubric.toml has no questions and no essays")
-    if counted > len(rubric.essays):
-        raise AssignmentError(f"{slug}: essays_counted is {counted} but the rubric has {len(rubric.essays)} essays")
-    checks = [CheckSpec(id=q.id, points=question_points, title=q.title) for q in rubric.questions.values()]
-    checks += [CheckSpec(id=e.id, points=essay_points, title=e.title) for e in rubric.essays.values()]
-    return Assignment(slug=slug, path=path, title=spec.get("title", slug), spec=spec, checks=tuple(checks),
-                      kind="written")
+    if spec.written.essays_counted > len(rubric.essays):
+        raise AssignmentError(f"{slug}: essays_counted is {spec.written.essays_counted} but the rubric has "
+                              f"{len(rubric.essays)} essays")
+    checks = [CheckSpec(id=q.id, points=spec.written.question_points, title=q.title) for q in rubric.questions.values()]
+    checks += [CheckSpec(id=e.id, points=spec.written.essay_points, title=e.title) for e in rubric.essays.values()]
+    return AssignmentFolder(slug=slug, path=path, title=spec.title or slug, spec=spec, checks=tuple(checks))
 
 
-def validate(assignment: Assignment) -> None:
+def validate(assignment: AssignmentFolder) -> None:
     """Deeper checks than ``load``: every check id has a function in checks.py."""
     if assignment.is_written:
         return  # load() read the rubric and made one check per question and essay
@@ -209,7 +187,7 @@ def problems(root: Path = DEFAULT_ROOT) -> list[str]:
     return out
 
 
-def get(slug: str, root: Path = DEFAULT_ROOT) -> Assignment:
+def get(slug: str, root: Path = DEFAULT_ROOT) -> AssignmentFolder:
     try:
         return registry(root)[slug]
     except KeyError:

@@ -65,5 +65,5 @@ def encode_fixed(texts: list[str]) -> np.ndarray:
     if missing:
         if len(_cache) + len(missing) > _CACHE_LIMIT:
             _cache.clear()
-        _cache.update(zip(missing, encode(missing)))
+        _cache.update(zip(missing, encode(missing), strict=True))
     return np.stack([_cache[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)

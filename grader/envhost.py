@@ -15,14 +15,13 @@ Two ways of serving an environment:
   one round trip per episode instead of one per step.
 """
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import gymnasium
 import numpy as np
 
 from grader.errors import EnvMismatch
-
 
 # Environments served mirrored, with the attribute of the unwrapped environment that holds its state.
 MIRRORED = {"CartPole-v1": "state"}

@@ -35,7 +35,8 @@ def imports_gym(tree: ast.AST) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import) and any(a.name == "gym" or a.name.startswith("gym.") for a in node.names):
             return True
-        if isinstance(node, ast.ImportFrom) and node.module and (node.module == "gym" or node.module.startswith("gym.")):
+        if isinstance(node, ast.ImportFrom) and node.module and (node.module == "gym"
+                                                                 or node.module.startswith("gym.")):
             return True
     return False
 

@@ -12,16 +12,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from grader import oldgym, progress
-from grader.assignments import Assignment
+from grader import embeddings, oldgym, progress
+from grader.assignments import DEFAULT_SESSION_S, AssignmentFolder, load as load_folder, validate as validate_folder
 from grader.errors import AssignmentError, InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
 from grader.normalise import in_notebook_terms, to_source
 from grader.report import ERROR, FAILED, PASSED, CheckResult, Outcome, Report
 from grader.session import Session
+from grader.spec import Spec
+from grader.written import answers, scoring
 from sandbox import Limits
+from sandbox.bwrap_backend import describe_missing
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ class GradingConfig:
 
 @dataclass
 class Job:
-    assignment: Assignment
+    assignment: AssignmentFolder
     filename: str
     data: bytes
     config: GradingConfig
@@ -155,11 +159,9 @@ STEPS = (normalise, static_checks, run_checks, finalise)
 
 # -- written answers: data, scored here; no sandbox ---------------------------------------------------
 def read_answers(job: Job):
-    from grader import written
-
     try:
-        job.source, job.answers, notices = written.read_upload(
-            job.filename, job.data, [c.id for c in job.assignment.checks], job.assignment.spec["written"],
+        job.source, job.answers, notices = answers.read_upload(
+            job.filename, job.data, [c.id for c in job.assignment.checks], job.assignment.spec.written,
             max_bytes=job.config.max_upload_bytes)
     except SubmissionRejected as exc:
         job.report.status = ERROR
@@ -170,19 +172,17 @@ def read_answers(job: Job):
 
 
 def score_answers(job: Job):
-    from grader import embeddings, written
-
-    cfg = job.assignment.spec["written"]
+    cfg = job.assignment.spec.written
     rubric = job.assignment.rubric()
     wanted = {c.id for c in job.checks}
-    thresholds = written.Thresholds(**cfg.get("thresholds", {}), essay_words=int(cfg.get("essay_words", 200)))
+    thresholds = scoring.Thresholds(**cfg.thresholds.given(), essay_words=cfg.essay_words)
     try:
-        suggestions = written.suggest(rubric, {k: v for k, v in job.answers.items() if k in wanted}, thresholds,
+        suggestions = scoring.suggest(rubric, {k: v for k, v in job.answers.items() if k in wanted}, thresholds,
                                       vocabulary=embeddings.vocabulary(), encode=embeddings.encode,
                                       encode_fixed=embeddings.encode_fixed)
     except (OSError, ImportError) as exc:
         raise InfrastructureError(f"the text model could not be loaded: {exc}") from exc
-    for result in written.check_results(rubric, job.assignment.checks, suggestions, essays_counted=cfg["essays_counted"]):
+    for result in scoring.check_results(rubric, job.assignment.checks, suggestions, essays_counted=cfg.essays_counted):
         if result.id in wanted:
             job.report.add(result)
     job.report.notices.append("These scores are suggestions: your instructor reviews them before they are final.")
@@ -191,7 +191,7 @@ def score_answers(job: Job):
 WRITTEN_STEPS = (read_answers, score_answers)
 
 
-def time_budget(assignment: Assignment, only, config: GradingConfig) -> float:
+def time_budget(assignment: AssignmentFolder, only, config: GradingConfig) -> float:
     """How long grading ``only`` (all checks when empty) may take: the spec's worst case
     (Assignment.time_budget), never more than the configuration's ``max_budget_s``."""
     budget = assignment.time_budget(tuple(only), parallel_runs=config.parallel_runs)
@@ -203,7 +203,7 @@ def out_of_time(job: Job) -> str:
             "before it took it all, running into their time limits; see their feedback).")
 
 
-def grade(assignment: Assignment, filename: str, data: bytes, config: GradingConfig, *, only=()) -> Report:
+def grade(assignment: AssignmentFolder, filename: str, data: bytes, config: GradingConfig, *, only=()) -> Report:
     """Grade one file for one assignment (only the checks ``only`` names, if given), within the time
     budget of those checks: every sandbox session ends by then, and a check that cannot start says so.
 
@@ -221,17 +221,27 @@ def grade(assignment: Assignment, filename: str, data: bytes, config: GradingCon
     return job.report
 
 
+def grade_file(folder: "AssignmentFolder | str | Path", file: "str | Path", config: GradingConfig, *,
+               only=()) -> Report:
+    """Grade the file at ``file`` for the assignment in ``folder`` (its path, or an AssignmentFolder): the
+    library's entry point (``grader.grade``), which the ``grade`` command and the benchmarks call."""
+    if not isinstance(folder, AssignmentFolder):
+        folder = load_folder(Path(folder))
+        validate_folder(folder)
+    path = Path(file)
+    return grade(folder, path.name, path.read_bytes(), config, only=only)
+
+
 # -- what check functions get ----------------------------------------------------------------
+DEFAULT_REQUEST_S = 20  # [limits] request_timeout_s when the spec does not set it
 MIN_SESSION_S = 5  # a check or a run is not started with less time than this left
 # After a grading's deadline, its task has this long to close its sandboxes and store the report before
 # the task's soft time limit, and as long again before the hard one.
 TASK_GRACE_S = 60
 
 
-def limits_for(spec: dict) -> Limits:
-    raw = spec.get("limits", {})
-    known = {k: raw[k] for k in ("memory_mb", "cpus", "pids", "work_mb", "cpu_seconds") if k in raw}
-    return Limits(**known)
+def limits_for(spec: Spec) -> Limits:
+    return Limits(**spec.limits.sandbox())
 
 
 class CheckContext:
@@ -241,10 +251,9 @@ class CheckContext:
         self.job = job
         self.spec = job.assignment.spec
         self.limits = limits_for(self.spec)
-        timeouts = self.spec.get("limits", {})
-        self.request_timeout = float(timeouts.get("request_timeout_s", 20))
-        self.session_timeout = float(timeouts.get("session_timeout_s", 300))
-        self.rng = np.random.default_rng(int(self.spec.get("check_seed", 0)))
+        self.request_timeout = float(self.spec.limits.request_timeout_s or DEFAULT_REQUEST_S)
+        self.session_timeout = float(self.spec.limits.session_timeout_s or DEFAULT_SESSION_S)
+        self.rng = np.random.default_rng(self.spec.check_seed)
         self._shared = {}
         self._lock = threading.Lock()
 
@@ -264,8 +273,6 @@ class CheckContext:
                           tmp_root=self.job.config.tmp_root)
         session.last_deadline = self.job.deadline
         if session.sandbox.missing_limits:
-            from sandbox.bwrap_backend import describe_missing
-
             notice = (f"This grading's sandbox ran without {describe_missing(session.sandbox.missing_limits)}: the "
                       "machine allowed it (SANDBOX_ALLOW_MISSING_LIMITS), so only the rlimits held.")
             if notice not in self.job.report.notices:

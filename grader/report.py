@@ -55,6 +55,7 @@ class Report:
     output_tail: str = ""
     notices: list = field(default_factory=list)
     error: str = ""
+    timings: dict = field(default_factory=dict)  # seconds per pipeline step (stored with the run, not in to_dict)
 
     def add(self, check: CheckResult):
         self.checks.append(check)
@@ -91,5 +92,5 @@ def merge(first: dict, second: Report) -> Report:
     report.output_tail = "\n".join(t for t in (first.get("output_tail", ""), second.output_tail) if t)
     if second.status == ERROR:
         report.status, report.error = ERROR, second.error
-    report.timings = {**first.get("timings", {}), **{f"training.{k}": v for k, v in getattr(second, "timings", {}).items()}}
+    report.timings = {**first.get("timings", {}), **{f"training.{k}": v for k, v in second.timings.items()}}
     return report

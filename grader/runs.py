@@ -5,7 +5,7 @@ was refused by the environment) becomes the run's ``problem``, in words for the 
 """
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,7 +13,8 @@ from grader import progress
 from grader.envhost import EnvHost
 from grader.errors import BellmanError, SessionEnded, StudentCodeError
 from grader.report import Outcome
-from grader.scoring import bootstrap_ci, iqm
+from grader.scoring import bootstrap_ci, iqm, k_of_n_fraction, runs_passing
+from grader.spec import LearningCurveSpec
 
 
 class RunProblem(BellmanError):
@@ -29,12 +30,25 @@ class StopRun(BellmanError):
         self.checkpoint = checkpoint
 
 
+@dataclass
+class Run:
+    """One training run of a learning curve: what the trusted side recorded and concluded."""
+
+    seed: int
+    returns: list = field(default_factory=list)  # every training episode's true return
+    eval: float | None = None  # the evaluation it is scored by; None: it produced nothing to evaluate
+    problem: str = ""  # why it has no evaluation (or earns nothing), in words for the student
+    checkpoints: list = field(default_factory=list)  # evaluations during training (Checkpoint)
+    full_credit_at: int | None = None  # the training episode at which it was stopped at full credit
+    skipped: str = ""  # "timeout": an earlier run timed out; "decided": the others decided the credit
+
+
 class RunBoard:
     """What the runs of one learning curve share, as they finish (two at a time, say): a run that timed out
     makes the later ones skip (they would time out too), and so do runs whose evaluations already give full
     credit whatever the others return (for an IQM over five runs, four at full credit)."""
 
-    def __init__(self, cfg, total: int):
+    def __init__(self, cfg: LearningCurveSpec, total: int):
         self.cfg, self.total = cfg, total
         self.timed_out = threading.Event()
         self._evals, self._lock = [], threading.Lock()
@@ -46,78 +60,76 @@ class RunBoard:
     def set(self):
         self.timed_out.set()
 
-    def record(self, run):
+    def record(self, run: Run):
         with self._lock:
-            self._evals.append(credited_eval(run, full_credit(self.cfg)))
+            self._evals.append(credited_eval(run, self.cfg.full_credit))
 
     def decided(self) -> bool:
-        """Full credit whatever the runs not finished yet return (each counted as 0)."""
+        """Full credit whatever the runs not finished yet return (each counted as 0). Only tiers of the IQM
+        decide early: a rule of k runs out of n names every run's result."""
+        if not self.cfg.tiers:
+            return False
         with self._lock:
             known = list(self._evals)
         missing = self.total - len(known)
         return 0 < missing < self.total and tier_fraction(iqm(np.array(known + [0.0] * missing)), self.cfg) >= 1.0
 
 
-def credited_eval(run, full: float) -> float:
+def credited_eval(run: Run, full: float) -> float:
     """What a run counts for in the aggregate: its evaluation, 0 without one or when it is refused (a policy at
     full credit before any learning, or whose parameters training never changed: see learning_integrity)."""
-    if run["eval"] is None or _refused(run, full):
+    if run.eval is None or _refused(run, full):
         return 0.0
-    return float(run["eval"])
+    return float(run.eval)
 
 
-def tier_fraction(center: float, cfg) -> float:
-    tiers = sorted(((t["min_iqm"], t["credit"]) for t in cfg["tiers"]), reverse=True)
+def tier_fraction(center: float, cfg: LearningCurveSpec) -> float:
+    tiers = sorted(((t.min_iqm, t.credit) for t in cfg.tiers), reverse=True)
     return next((credit for bound, credit in tiers if center >= bound), 0.0)
 
 
-def training_run(host, seed, gave_up, train) -> dict:
+def training_run(host, seed: int, board: RunBoard, train) -> Run:
     """``train() -> evaluation value`` for one seed, with ``host`` serving the environment.
 
-    ``gave_up`` (a RunBoard, or a threading.Event) is set when a run times out: later runs are skipped rather
-    than made to time out too; a RunBoard also skips them once the finished runs decide the credit. A run
-    stopped at an episode boundary (StopRun) is scored by that checkpoint. Returns ``{"seed", "returns",
-    "eval", "problem", "checkpoints", "full_credit_at", "skipped"}``.
-    """
-    run = {"seed": seed, "returns": [], "eval": None, "problem": "", "checkpoints": [], "full_credit_at": None,
-           "skipped": ""}
-    decided = getattr(gave_up, "decided", lambda: False)
-    if gave_up.is_set():
-        run["skipped"] = "timeout"
-        run["problem"] = "not run: an earlier run ran out of time (see above), so the grader skipped the rest"
+    ``board`` is told when a run times out: later runs are skipped rather than made to time out too; it also
+    skips them once the finished runs decide the credit. A run stopped at an episode boundary (StopRun) is
+    scored by that checkpoint."""
+    run = Run(seed=seed)
+    if board.is_set():
+        run.skipped = "timeout"
+        run.problem = "not run: an earlier run ran out of time (see above), so the grader skipped the rest"
         host.close()
         return run
-    if decided():
-        run["skipped"] = "decided"
+    if board.decided():
+        run.skipped = "decided"
         host.close()
         return run
     progress.track(host)  # its episodes are published while it trains
     try:
-        run["eval"] = train()
-        least = int(getattr(gave_up, "cfg", {}).get("min_episodes", 0))
-        if len(host.episodes) < least and run["eval"] is not None:
-            run["eval"] = None
+        run.eval = train()
+        least = board.cfg.min_episodes
+        if len(host.episodes) < least and run.eval is not None:
+            run.eval = None
             raise RunProblem(f"the run trained {len(host.episodes)} episode{'s' if len(host.episodes) != 1 else ''}; "
                              f"a run must train at least {least} to be scored")
     except StopRun as stop:
-        run["eval"] = stop.checkpoint.value
+        run.eval = stop.checkpoint.value
         if stop.checkpoint.episode > 0:
-            run["full_credit_at"] = stop.checkpoint.episode
+            run.full_credit_at = stop.checkpoint.episode
     except (RunProblem, StudentCodeError) as exc:
-        run["problem"] = str(exc)
+        run.problem = str(exc)
     except SessionEnded as exc:
-        run["problem"] = str(exc)
+        run.problem = str(exc)
         if exc.verdict == "timeout":
-            gave_up.set()
-            run["problem"] += " " + _where_it_stopped(host)
+            board.set()
+            run.problem += " " + _where_it_stopped(host)
     finally:
-        run["returns"] = host.returns
-        run["checkpoints"] = list(host.checkpoints)
-        if host.refusals and run["eval"] is None:
-            run["problem"] = run["problem"] or f"the environment refused: {host.refusals[0]}"
+        run.returns = host.returns
+        run.checkpoints = list(host.checkpoints)
+        if host.refusals and run.eval is None:
+            run.problem = run.problem or f"the environment refused: {host.refusals[0]}"
         host.close()
-        if hasattr(gave_up, "record"):
-            gave_up.record(run)
+        board.record(run)
     return run
 
 
@@ -139,23 +151,24 @@ if isinstance(network, torch.nn.Module):
 """
 
 
-def greedy_evaluation(session, cfg, seed, *, policy, inference=False) -> float:
-    """Mean return of ``cfg["eval_episodes"]`` episodes on held-out seeds, stepped here; the sandbox only
-    answers with the argmax of ``policy`` (a network kept in the sandbox, in eval() mode) for each observation.
+def greedy_evaluation(session, cfg: LearningCurveSpec, seed: int, *, policy, chooser: str = "",
+                      inference: bool = False) -> float:
+    """Mean return of ``cfg.eval_episodes`` episodes on held-out seeds, stepped here; the sandbox only
+    answers with the action ``chooser`` picks from ``policy`` (a network kept in the sandbox, in eval() mode)
+    for each observation (the argmax of its output when no chooser is given).
 
     ``inference`` puts the network in eval() mode for each pass only: for an evaluation in the middle of
     training (at an episode boundary), which must leave the training as it was."""
     if not inference:
         session.exec(EVAL_MODE, inputs={"name": policy}, outputs=[], imports="import torch", with_module=True)
-    host = EnvHost.for_episodes(cfg["env"], seed, episodes=cfg["eval_episodes"],
-                                max_episode_steps=cfg["max_episode_steps"])
+    host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.eval_episodes, max_episode_steps=cfg.max_episode_steps)
     try:
         returns = []
-        for episode in range(cfg["eval_episodes"]):
+        for episode in range(cfg.eval_episodes):
             obs, _ = host.env.reset(seed=seed * 1000 + episode)
             total, done = 0.0, False
             while not done:
-                action = session.act(obs.tolist(), policy=policy, inference=inference)
+                action = session.act(obs.tolist(), policy=policy, chooser=chooser, inference=inference)
                 obs, reward, terminated, truncated, _ = host.env.step(_in_space(host.env.action_space, action))
                 total += reward
                 done = terminated or truncated
@@ -188,11 +201,9 @@ STOP_TRAINING_LEVEL = 1.0
 # ... and only when this many evaluations in a row found it at full credit: a wandering policy of a broken
 # update can be at full credit once (measured in CALIBRATION.md).
 STOP_AFTER = 2
-def full_credit(cfg) -> float:
-    return max(float(t["min_iqm"]) for t in cfg["tiers"])
 
 
-def _every_init_at_full(session, cfg, seed, policy) -> bool | None:
+def _every_init_at_full(session, cfg: LearningCurveSpec, seed: int, policy, chooser: str) -> bool | None:
     """Whether fresh initialisations of ``policy`` are at full credit too: True also for a policy with no
     parameters (it cannot learn: it is what it is), None when it cannot be re-initialised."""
     try:
@@ -202,16 +213,17 @@ def _every_init_at_full(session, cfg, seed, policy) -> bool | None:
                 return True
             if renewed == 0:
                 return None
-            if greedy_evaluation(session, cfg, seed, policy="_untrained_policy", inference=True) < full_credit(cfg):
+            if greedy_evaluation(session, cfg, seed, policy="_untrained_policy", chooser=chooser,
+                                 inference=True) < cfg.full_credit:
                 return False
     except StudentCodeError:
         return None
     return True
 
 
-def checkpoints_on_reset(session, cfg, seed, *, policy):
+def checkpoints_on_reset(session, cfg: LearningCurveSpec, seed: int, *, policy, chooser: str = ""):
     """An ``EnvHost.on_reset`` that evaluates the policy being trained before the first episode, before any
-    learning, and then every ``cfg["eval_every"]`` episodes when the spec sets it, training paused (the time
+    learning, and then every ``cfg.eval_every`` episodes when the spec sets it, training paused (the time
     it takes is added to the sandbox's deadlines: it is not the student's).
 
     ``policy`` names it for the sandbox (``"q"``, a name in the module; ``{"instance_of": "Policy"}``, the
@@ -224,8 +236,8 @@ def checkpoints_on_reset(session, cfg, seed, *, policy):
     learning. A policy that only wanders (a broken update
     leaves the network a random one) would otherwise be stopped on its luckiest evaluation; it trains to
     the end instead, as without checkpoints."""
-    every = int(cfg.get("eval_every", 0))
-    full = full_credit(cfg)
+    every = cfg.eval_every
+    full = cfg.full_credit
 
     def on_reset(host):
         done = len(host.episodes)
@@ -234,12 +246,12 @@ def checkpoints_on_reset(session, cfg, seed, *, policy):
         started = time.monotonic()
         try:
             try:
-                value = greedy_evaluation(session, cfg, seed, policy=policy, inference=True)
+                value = greedy_evaluation(session, cfg, seed, policy=policy, chooser=chooser, inference=True)
             except StudentCodeError:
                 value = None  # the policy does not exist yet, or cannot act yet: nothing to evaluate here
             first = not host.checkpoints and host.steps == 0
-            every_init = first and value is not None and value >= full and _every_init_at_full(session, cfg, seed,
-                                                                                               policy)
+            every_init = first and value is not None and value >= full and _every_init_at_full(
+                session, cfg, seed, policy, chooser)
             try:
                 params, fingerprint = session.inspect(policy) if value is not None else (None, None)
             except StudentCodeError:
@@ -269,10 +281,10 @@ def _trained(before, after) -> bool:
         and after.fingerprint != before.fingerprint
 
 
-def _never_trained(run):
+def _never_trained(run: Run):
     """The first checkpoint when every checkpoint of the run read the same parameters as it, or none at all:
     whatever the policy scores, training steps did not make it. None when that cannot be told."""
-    read = [c for c in run.get("checkpoints") or [] if c.params is not None]
+    read = [c for c in run.checkpoints if c.params is not None]
     if len(read) < 2 or read[0].episode != 0:
         return None
     if read[0].params == 0 or all(c.fingerprint == read[0].fingerprint for c in read[1:]):
@@ -291,14 +303,14 @@ def _in_space(space, action: int) -> int:
         f"must have one output per action ({n}, env.action_space.n), not more", kind="value")
 
 
-def _problems_by_message(runs) -> list[str]:
+def _problems_by_message(runs: list[Run]) -> list[str]:
     """One line per distinct problem, naming the runs it stopped: "runs 1, 2, 5: <message>". Problems are
     the same when their first lines are (the values a message prints after it differ from run to run);
     the first run's message is shown."""
     by_kind = {}
     for i, run in enumerate(runs):
-        if run["problem"]:
-            kind = by_kind.setdefault(run["problem"].splitlines()[0], (run["problem"][:300], []))
+        if run.problem:
+            kind = by_kind.setdefault(run.problem.splitlines()[0], (run.problem[:300], []))
             kind[1].append(i + 1)
     lines = []
     for message, numbers in by_kind.values():
@@ -310,25 +322,25 @@ def _problems_by_message(runs) -> list[str]:
     return lines
 
 
-def _refused_before_learning(run):
+def _refused_before_learning(run: Run):
     """The checkpoint before any learning at which the policy, and fresh ones of its kind, were at full credit."""
-    return next((c for c in run.get("checkpoints") or [] if c.episode == 0 and c.steps == 0 and c.every_init), None)
+    return next((c for c in run.checkpoints if c.episode == 0 and c.steps == 0 and c.every_init), None)
 
 
-def _refused(run, full):
+def _refused(run: Run, full: float) -> str:
     """Why a run's evaluation earns nothing although it may be at full credit, or ''."""
     before = _refused_before_learning(run)
     if before is not None:
         return (f"before any training step the policy already scored {before.value:.0f} on the evaluation episodes "
                 f"(full credit from {full:g}), and so did copies of it with their parameters initialised afresh "
                 "(or it has none to learn): the points are for a policy that learns, so this run gets none")
-    if run["eval"] is not None and run["eval"] >= full and _never_trained(run) is not None:
-        return (f"the policy scored {run['eval']:.0f}, but no training step changed its parameters (read at every "
+    if run.eval is not None and run.eval >= full and _never_trained(run) is not None:
+        return (f"the policy scored {run.eval:.0f}, but no training step changed its parameters (read at every "
                 "evaluation during training): the points are for a policy that learns, so this run gets none")
     return ""
 
 
-def learning_integrity(runs, full: float) -> list[str]:
+def learning_integrity(runs: list[Run], full: float) -> list[str]:
     """Learning-curve points come from learning. Returns the flags for the instructor, one per run, and takes
     the credit of a run whose policy already reached ``full`` before any training step, as did fresh
     initialisations of it (its evaluation counts 0, with a problem that says why).
@@ -340,21 +352,21 @@ def learning_integrity(runs, full: float) -> list[str]:
     full credit before any learning that could not be re-initialised to tell luck from a hand-written one."""
     flags = []
     for i, run in enumerate(runs, start=1):
-        checkpoints = run.get("checkpoints") or []
+        checkpoints = run.checkpoints
         refused = _refused(run, full)
         if refused:
             flags.append(f"run {i}: {refused.split(':')[0]}; no credit given")
-            run["eval"] = None
-            run["problem"] = refused
+            run.eval = None
+            run.problem = refused
             continue
-        if run["eval"] is None or run["eval"] < full:
+        if run.eval is None or run.eval < full:
             continue
-        if not run["returns"]:
-            flags.append(f"run {i}: the policy scored {run['eval']:.0f} without a single training episode")
+        if not run.returns:
+            flags.append(f"run {i}: the policy scored {run.eval:.0f} without a single training episode")
             continue
-        recent = run["returns"][-max(10, len(run["returns"]) // 10):]
+        recent = run.returns[-max(10, len(run.returns) // 10):]
         if np.mean(recent) < full / 2:
-            flags.append(f"run {i}: the policy scored {run['eval']:.0f} when evaluated, but its last {len(recent)} "
+            flags.append(f"run {i}: the policy scored {run.eval:.0f} when evaluated, but its last {len(recent)} "
                          f"training episodes averaged {np.mean(recent):.0f}: is the evaluated policy the one that "
                          "trained?")
         elif checkpoints and checkpoints[0].every_init is None:
@@ -363,17 +375,17 @@ def learning_integrity(runs, full: float) -> list[str]:
     return flags
 
 
-def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
+def tiered_outcome(runs: list[Run], cfg: LearningCurveSpec, *, metric: str, hint: str = "") -> Outcome:
     """Credit by tiers of the interquartile mean of the runs' evaluations (a run without one counts 0),
     with a bootstrap 95% CI; the report carries each run's training curve and the episode at which a run
     reached full credit (where it was stopped). Runs skipped because the others decided full credit count
     as 0 in the tier (which they did not change). A run whose policy was already at full credit before any
     learning gets none (``learning_integrity``)."""
-    full = full_credit(cfg)
+    full = cfg.full_credit
     flags = learning_integrity(runs, full)
-    scored = [r for r in runs if r.get("skipped") != "decided"]
+    scored = [r for r in runs if r.skipped != "decided"]
     skipped = len(runs) - len(scored)
-    evals = np.array([r["eval"] if r["eval"] is not None else 0.0 for r in scored] or [0.0])
+    evals = np.array([r.eval if r.eval is not None else 0.0 for r in scored] or [0.0])
     center = iqm(evals)
     low, high = bootstrap_ci(evals, rng=np.random.default_rng(0))
     fraction = tier_fraction(iqm(np.concatenate([evals, np.zeros(skipped)])), cfg)
@@ -381,7 +393,7 @@ def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
     lines = [f"Greedy return on held-out episodes, interquartile mean {over}: {center:.0f} "
              f"(95% CI [{low:.0f}, {high:.0f}]); per run: {', '.join(f'{v:.0f}' for v in evals)}. "
              f"Full credit from {full:g}."]
-    reached = [(i, r["full_credit_at"]) for i, r in enumerate(runs, start=1) if r.get("full_credit_at")]
+    reached = [(i, r.full_credit_at) for i, r in enumerate(runs, start=1) if r.full_credit_at]
     if reached:
         lines.append(f"{'Runs' if len(reached) > 1 else 'Run'} {', '.join(str(i) for i, _ in reached)} reached full "
                      f"credit at episode{'s' if len(reached) > 1 else ''} {', '.join(str(e) for _, e in reached)} "
@@ -397,9 +409,39 @@ def tiered_outcome(runs, cfg, *, metric, hint="") -> Outcome:
     outcome = Outcome(fraction, "\n".join(lines), {
         "metric": metric, "value": round(center, 2), "threshold": full,
         "ci95": [round(low, 2), round(high, 2)], "eval_returns": evals.tolist(),
-        "full_credit_at": [r.get("full_credit_at") for r in runs], "runs_skipped": skipped,
+        "full_credit_at": [r.full_credit_at for r in runs], "runs_skipped": skipped,
         **({"flags": flags} if flags else {})})
-    outcome.curves = [{"label": f"run {i + 1}" + (f" (full credit at episode {r['full_credit_at']})"
-                                                  if r.get("full_credit_at") else ""),
-                       "episode_returns": r["returns"]} for i, r in enumerate(runs) if r.get("skipped") != "decided"]
+    outcome.curves = [{"label": f"run {i + 1}" + (f" (full credit at episode {r.full_credit_at})"
+                                                  if r.full_credit_at else ""),
+                       "episode_returns": r.returns} for i, r in enumerate(runs) if r.skipped != "decided"]
+    return outcome
+
+
+def k_of_n_outcome(runs: list[Run], cfg: LearningCurveSpec, *, metric: str, hint: str = "",
+                   missing: float = 0.0) -> Outcome:
+    """Credit by how many runs reach ``cfg.threshold`` (full credit from ``cfg.runs_required``), with the IQM
+    and its bootstrap 95% CI for information; a run without an evaluation counts as ``missing``."""
+    evals = np.array([r.eval if r.eval is not None else missing for r in runs])
+    threshold, required = float(cfg.threshold or 0.0), int(cfg.runs_required or len(runs))
+    k = runs_passing(evals, threshold)
+    center = iqm(evals)
+    low, high = bootstrap_ci(evals, rng=np.random.default_rng(0))
+    lines = [f"{k} of {len(runs)} runs learned a greedy policy with a return of at least {threshold:g} "
+             f"(full credit from {required})."]
+    finished = [r.eval for r in runs if r.eval is not None]
+    if finished:
+        lines[0] += (f" Greedy returns: {', '.join(f'{v:g}' for v in finished)}; IQM over all runs {center:.1f}, "
+                     f"95% CI [{low:.1f}, {high:.1f}]")
+        if len(finished) < len(runs):
+            lines[0] += f" (a run that did not finish counts as {missing:g})"
+        lines[0] += "."
+    problems = [f"run {i + 1}: {r.problem}" for i, r in enumerate(runs) if r.problem]
+    if problems:
+        lines.append("Problems: " + "; ".join(p[:300] for p in problems[:3]))
+    elif k < required and hint:
+        lines.append(hint)
+    outcome = Outcome(k_of_n_fraction(k, required), "\n".join(lines), {
+        "metric": metric, "value": round(center, 3), "threshold": threshold, "ci95": [round(low, 3), round(high, 3)],
+        "runs_passing": k, "runs": len(runs), "eval_returns": evals.tolist()})
+    outcome.curves = [{"label": f"run {i + 1}", "episode_returns": r.returns} for i, r in enumerate(runs)]
     return outcome

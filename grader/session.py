@@ -388,12 +388,15 @@ class Session:
                 self._end("protocol", "the sandbox returned the wrong number of values")
             return CallResult(values, after)
 
-    def act(self, obs, *, policy="q", timeout=None, inference=False) -> int:
-        """The action the module's ``policy`` network picks for ``obs`` (its argmax); with ``inference``, in
-        eval() mode for that one pass. Also while the sandbox waits for an environment's answer (an evaluation
-        at an episode boundary, training paused)."""
+    def act(self, obs, *, policy, chooser: str = "", timeout=None, inference=False) -> int:
+        """The action ``policy`` (a network in the sandbox) picks for ``obs``, by ``chooser``: the source of a
+        ``choose(network, obs) -> action`` function, run in the sandbox under no_grad with ``obs`` a float32
+        tensor (the argmax of the network's output when empty). With ``inference``, in eval() mode for that
+        one pass. Also while the sandbox waits for an environment's answer (an evaluation at an episode
+        boundary, training paused)."""
         self._check_alive()
-        self._send({"op": "act", "policy": policy, "obs": encode_value(obs), "inference": inference})
+        self._send({"op": "act", "policy": policy, "obs": encode_value(obs), "inference": inference,
+                    **({"chooser": chooser} if chooser else {})})
         limit = timeout or self.request_timeout
         reply = self._receive(self._deadline_in(limit), TimedOut(
             "Choosing one action in an evaluation episode", limit,

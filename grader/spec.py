@@ -1,64 +1,183 @@
-"""The schema of an assignment's spec.toml: every table, key and type, so that a typo is an error that
-names the file and the key at start-up (system check grader.E002), not a KeyError at 23:58."""
+"""The schema of an assignment's spec.toml, as typed models (pydantic, strict: a string is not a number, a
+boolean is not an integer, an unknown key is an error). ``load_spec`` turns a parsed spec.toml into a
+``Spec``; ``spec_problems`` names every problem with its file, table and key, which the start-up system
+check (grader.E002) reports, so that a typo is found when the service starts, not at 23:58.
+"""
 from pathlib import Path
+from typing import Annotated, Literal
 
-NUMBER = (int, float)
-TEXT = (str,)
-WHOLE = (int,)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from grader.errors import AssignmentError
 
-def _list_of(kinds):
-    return ("list", kinds)
-
-
-# table -> key -> the types it may have (required keys are listed in REQUIRED).
-SCHEMA = {
-    "": {"title": TEXT, "kind": TEXT, "check_seed": WHOLE, "checks": "checks", "learning_curve": "table",
-         "limits": "table", "written": "table"},
-    "checks": {"id": TEXT, "points": NUMBER, "title": TEXT, "requires": _list_of(TEXT), "phase": TEXT},
-    "limits": {"memory_mb": WHOLE, "cpus": NUMBER, "pids": WHOLE, "work_mb": WHOLE, "cpu_seconds": NUMBER,
-               "request_timeout_s": NUMBER, "session_timeout_s": NUMBER},
-    "learning_curve": {"env": TEXT, "seeds": _list_of(WHOLE), "episodes": WHOLE, "max_episodes": WHOLE,
-                       "max_episode_steps": WHOLE, "extra_episodes": WHOLE, "run_timeout_s": NUMBER,
-                       "eval_episodes": WHOLE, "eval_seed_base": WHOLE, "eval_max_steps": WHOLE, "eval_every": WHOLE, "min_episodes": WHOLE,
-                       "threshold": NUMBER, "runs_required": WHOLE, "tiers": "tiers"},
-    "tiers": {"min_iqm": NUMBER, "credit": NUMBER},
-    "written": {"question_points": NUMBER, "essay_points": NUMBER, "essays_counted": WHOLE, "essay_words": WHOLE,
-                "max_answer_chars": WHOLE, "max_upload_bytes": WHOLE, "thresholds": "table"},
-    "written.thresholds": {"covered": NUMBER, "supported": NUMBER, "partial": NUMBER, "on_topic": NUMBER,
-                           "question_on_topic": NUMBER, "misplaced": NUMBER},
-}
-REQUIRED = {"checks": ("id", "points"), "learning_curve": ("env", "seeds", "run_timeout_s"),
-            "tiers": ("min_iqm", "credit")}
+# TOML arrays arrive as lists; the models keep tuples (immutable, hashable).
+Seeds = Annotated[tuple[int, ...], Field(strict=False)]
+Names = Annotated[tuple[str, ...], Field(strict=False)]
 
 
-def spec_problems(spec: dict, path: Path) -> list[str]:
-    """Every key of ``spec`` that the schema does not know or whose value has the wrong type."""
-    return _table(spec, "", f"{path}")
+class Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def _table(values: dict, name: str, where: str) -> list[str]:
-    known = SCHEMA[name]
-    problems = [f"{where}: [{name or 'top level'}] needs {key}" for key in REQUIRED.get(name, ()) if key not in values]
-    for key, value in values.items():
-        place = f"{where}: {name + '.' if name else ''}{key}"
-        kind = known.get(key)
-        if kind is None:
-            problems.append(f"{place} is not a key this table has (known: {', '.join(sorted(known))})")
-        elif kind == "table":
-            sub = f"{name}.{key}" if name else key
-            problems += _table(value, sub, where) if isinstance(value, dict) else [f"{place} must be a table"]
-        elif kind in ("checks", "tiers"):  # lists of tables
-            if not isinstance(value, list):
-                problems.append(f"{place} must be a list of tables")
-                continue
-            for i, entry in enumerate(value):
-                problems += _table(entry, kind, f"{where}: {key}[{i}]") if isinstance(entry, dict) else [
-                    f"{place}[{i}] must be a table"]
-        elif isinstance(kind, tuple) and kind and kind[0] == "list":
-            if not isinstance(value, list) or not all(isinstance(v, kind[1]) and not isinstance(v, bool)
-                                                      for v in value):
-                problems.append(f"{place} must be a list of {kind[1][0].__name__}")
-        elif isinstance(value, bool) or not isinstance(value, kind):
-            problems.append(f"{place} must be {' or '.join(k.__name__ for k in kind)}, not {type(value).__name__}")
-    return problems
+class CheckSpec(Table):
+    """One ``[[checks]]`` entry: a check function of checks.py (by id) and its points."""
+
+    id: str
+    points: float = Field(gt=0)
+    title: str = ""
+    requires: Names = ()  # names the submission must define for the check to run
+    phase: Literal["units", "training"] = "units"  # "training": graded after the unit checks, on the training queue
+
+    @model_validator(mode="after")
+    def _title(self):
+        if not self.title:
+            object.__setattr__(self, "title", self.id)
+        return self
+
+
+class LimitsSpec(Table):
+    """``[limits]``: the sandbox's resources and the time of one request and of one session."""
+
+    memory_mb: int | None = None
+    cpus: float | None = None
+    pids: int | None = None
+    work_mb: int | None = None
+    cpu_seconds: float | None = None
+    request_timeout_s: float | None = None
+    session_timeout_s: float | None = None
+
+    def sandbox(self) -> dict:
+        """The keys ``sandbox.Limits`` takes, those set only."""
+        return {k: v for k, v in self.model_dump().items()
+                if v is not None and k in ("memory_mb", "cpus", "pids", "work_mb", "cpu_seconds")}
+
+
+class Tier(Table):
+    min_iqm: float
+    credit: float = Field(ge=0, le=1)
+
+
+class LearningCurveSpec(Table):
+    """``[learning_curve]``: the environment, the hidden seeds (one run each), the training budget, the
+    evaluation, and the rule that turns the runs' evaluations into credit: ``tiers`` of the IQM, or
+    ``runs_required`` runs at ``threshold`` or above."""
+
+    env: str
+    seeds: Seeds
+    run_timeout_s: float = Field(gt=0)
+    episodes: int = 0  # training episodes a train(env, episodes) call is given
+    max_episodes: int = 0  # episodes a whole-module training script may play
+    extra_episodes: int = 0  # resets allowed beyond `episodes` before the budget refuses
+    max_episode_steps: int = 500
+    eval_episodes: int = 5
+    eval_seed_base: int = 0
+    eval_max_steps: int = 0
+    eval_every: int = 0  # training episodes between evaluations during training (0: none after the first)
+    min_episodes: int = 0  # a run that trains fewer is not scored
+    threshold: float | None = None
+    runs_required: int | None = None
+    tiers: tuple[Tier, ...] = Field(default=(), strict=False)
+
+    @model_validator(mode="after")
+    def _one_rule(self):
+        if not self.seeds:
+            raise ValueError("seeds must list at least one seed")
+        if not self.tiers and (self.threshold is None or self.runs_required is None):
+            raise ValueError("needs tiers, or threshold and runs_required")
+        return self
+
+    @property
+    def full_credit(self) -> float:
+        """The evaluation value at which a run earns full credit."""
+        return max(t.min_iqm for t in self.tiers) if self.tiers else float(self.threshold or 0.0)
+
+
+class ThresholdsSpec(Table):
+    covered: float | None = None
+    supported: float | None = None
+    partial: float | None = None
+    on_topic: float | None = None
+    question_on_topic: float | None = None
+    misplaced: float | None = None
+
+    def given(self) -> dict:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class WrittenSpec(Table):
+    """``[written]``: points of each question and essay, how many essays count, what an answer may be."""
+
+    question_points: float
+    essay_points: float
+    essays_counted: int
+    essay_words: int = 200
+    max_answer_chars: int = 20000
+    max_upload_bytes: int = 1 << 20
+    thresholds: ThresholdsSpec = ThresholdsSpec()
+
+
+class Spec(Table):
+    """A whole spec.toml."""
+
+    title: str = ""
+    kind: Literal["code", "written"] = "code"
+    check_seed: int = 0  # seeds the unit checks' inputs; never sent into the sandbox
+    checks: tuple[CheckSpec, ...] = Field(default=(), strict=False)
+    limits: LimitsSpec = LimitsSpec()
+    learning_curve: LearningCurveSpec | None = None
+    written: WrittenSpec | None = None
+
+
+def _where(loc) -> str:
+    """``[learning_curve] tiers[0].min_iqm`` for pydantic's ``("learning_curve", "tiers", 0, "min_iqm")``."""
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "[top level]"
+    table, rest = (parts[0], parts[1:]) if len(parts) > 1 else ("top level", parts)
+    if rest and rest[0].isdigit():  # an entry of a list of tables: [checks[0]] points
+        table, rest = f"{table}[{rest[0]}]", rest[1:]
+    key = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in rest).lstrip(".")
+    return f"[{table}] {key}".rstrip()
+
+
+def _known(model: type[BaseModel], loc) -> str:
+    """The keys of the table where an unknown key ``loc`` was found."""
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        args = getattr(annotation, "__args__", ()) or (annotation,)
+        model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None) or next(
+            (b for a in args for b in getattr(a, "__args__", ()) if isinstance(b, type) and issubclass(b, BaseModel)),
+            model)
+    return ", ".join(sorted(model.model_fields))
+
+
+def spec_problems(raw: dict, path: Path) -> list[str]:
+    """Every problem of the parsed spec.toml ``raw`` (read from ``path``): an unknown key, a missing one, a
+    value of the wrong type, a rule that does not hold; each names the file, the table and the key."""
+    try:
+        Spec.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = error["loc"]
+            if error["type"] == "extra_forbidden":
+                why = f"is not a key this table has (known: {_known(Spec, loc)})"
+            elif error["type"] == "missing":
+                why = "is required"
+            else:
+                why = error["msg"].replace("Input should be", "should be").replace("Value error, ", "")
+                if "input" in error and not isinstance(error["input"], dict | list):
+                    why += f", not {error['input']!r}"
+            problems.append(f"{path}: {_where(loc)} {why}")
+        return problems
+    return []
+
+
+def load_spec(raw: dict, path: Path) -> Spec:
+    """The typed spec of ``raw``; AssignmentError naming every problem when it does not validate."""
+    problems = spec_problems(raw, path)
+    if problems:
+        raise AssignmentError("; ".join(problems))
+    return Spec.model_validate(raw)

@@ -33,24 +33,24 @@ export BELLMAN_BASE_URL=${BELLMAN_BASE_URL:-http://$host}
 "$py" manage.py check
 # Unit checks (seconds) and training runs (minutes) on worker pools of their own, so that the first feedback
 # never waits behind a queue of trainings.
-"$venv/bin/celery" -A grader.celery worker --queues celery --loglevel INFO --concurrency 1 --hostname "demo@%h" \
+"$venv/bin/celery" -A server.celery worker --queues celery --loglevel INFO --concurrency 1 --hostname "demo@%h" \
     > "$log_dir/worker.log" 2>&1 &
 pids+=($!)
-"$venv/bin/celery" -A grader.celery worker --queues training --loglevel INFO --concurrency 1 --hostname "trainer@%h" \
+"$venv/bin/celery" -A server.celery worker --queues training --loglevel INFO --concurrency 1 --hostname "trainer@%h" \
     > "$log_dir/trainer.log" 2>&1 &
 pids+=($!)
 # Mail goes out from a worker of its own, so that a burst of e-mails never waits behind grading.
-"$venv/bin/celery" -A grader.celery worker --queues mail --loglevel INFO --concurrency 1 --hostname "mail@%h" \
+"$venv/bin/celery" -A server.celery worker --queues mail --loglevel INFO --concurrency 1 --hostname "mail@%h" \
     > "$log_dir/mail-worker.log" 2>&1 &
 pids+=($!)
-"$venv/bin/celery" -A grader.celery beat --loglevel INFO --schedule "$BELLMAN_VAR_DIR/celerybeat-schedule" \
+"$venv/bin/celery" -A server.celery beat --loglevel INFO --schedule "$BELLMAN_VAR_DIR/celerybeat-schedule" \
     > "$log_dir/beat.log" 2>&1 &
 pids+=($!)
 "$py" manage.py runserver --noreload "$host" > "$log_dir/web.log" 2>&1 &
 pids+=($!)
 # Celery's monitoring: workers, tasks, queues.
 flower_port=${BELLMAN_FLOWER_PORT:-5555}
-"$venv/bin/celery" -A grader.celery flower --address=127.0.0.1 --port="$flower_port" > "$log_dir/flower.log" 2>&1 &
+"$venv/bin/celery" -A server.celery flower --address=127.0.0.1 --port="$flower_port" > "$log_dir/flower.log" 2>&1 &
 pids+=($!)
 
 "$py" manage.py demo_course --submit assignments/qlearning-cliffwalking/examples/passes_all.py \

@@ -27,7 +27,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "grader.apps.GraderConfig",
     "server.courses",
     "server.submissions",
     "server.dashboard",
@@ -224,7 +223,7 @@ BELLMAN_MAIL_RETRY_FOR = timedelta(hours=env_int("BELLMAN_MAIL_RETRY_HOURS", 26)
 
 # Periodic work (celery beat).
 CELERY_BEAT_SCHEDULE = {
-    "submissions-sweep": {"task": "grader.tasks.submissions_sweep", "schedule": BELLMAN_SWEEP_SECONDS},
+    "submissions-sweep": {"task": "server.submissions.tasks.submissions_sweep", "schedule": BELLMAN_SWEEP_SECONDS},
     "mail-sweep": {"task": "server.notifications.tasks.mail_sweep", "schedule": 60.0},
     "deadline-reminders": {"task": "server.notifications.tasks.reminders_send", "schedule": 15 * 60.0},
     "instructor-digests": {"task": "server.notifications.tasks.digests_send",
@@ -232,7 +231,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Queues: "celery" (unit checks, seconds), "training" (learning curves, minutes), "mail".
 CELERY_TASK_ROUTES = {"server.notifications.tasks.*": {"queue": "mail"},
-                      "grader.tasks.train_submission": {"queue": "training"}}
+                      "server.submissions.tasks.train_submission": {"queue": "training"}}
 
 LOGGING = {
     "version": 1,

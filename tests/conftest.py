@@ -126,7 +126,7 @@ def broker_use(url: str, settings) -> str:
     """Point the Celery app (of this test process) at ``url``; returns the previous URL. The app keeps a
     pool of connections to the broker it first published to (the unreachable default of the tests, if
     an earlier test queued something), so the pools are dropped too."""
-    from grader.celery import app
+    from server.celery import app
 
     previous = app.conf.broker_url
     settings.CELERY_BROKER_URL = app.conf.broker_url = url
@@ -186,7 +186,7 @@ def celery_worker(redis_url, transactional_db, settings):
     env.pop("BELLMAN_TEST_DATABASE", None)
     env.pop("BELLMAN_TEST_POSTGRES_URL", None)  # the worker uses DATABASE_URL, the test database
     log = open(VAR / "test" / "worker.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", "worker", "--pool", "solo",
+    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "server.celery", "worker", "--pool", "solo",
                              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
                              "--queues", "celery,training,mail",
                              "--hostname", f"test-{os.getpid()}@%h"],

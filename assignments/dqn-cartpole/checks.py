@@ -1,7 +1,7 @@
 """Checks of the DQN workshop. Everything here runs on the trusted side.
 
-Each gap is found in the student's file (grader/gaps.py), then that one statement runs in the
-sandbox on inputs chosen here; its outputs come back as data and are compared with values
+Each gap is found in the student's file (by its marker, or the rules below), then that one statement
+runs in the sandbox on inputs chosen here; its outputs come back as data and are compared with values
 computed here. The learning curve trains the student's whole script on the proxied environment.
 """
 import ast
@@ -9,12 +9,17 @@ import builtins
 
 import numpy as np
 
-from grader import gaps
-from grader.envhost import EnvHost
-from grader.errors import StudentCodeError
-from grader.report import failed, passed
-from grader.runs import RunBoard, RunProblem, checkpoints_on_reset, greedy_evaluation, tiered_outcome, training_run
-from grader.session import TensorValue, tensor_arg
+from grader.kit import (
+    StudentCodeError,
+    TensorValue,
+    TrainScript,
+    failed,
+    find_gaps,
+    learning_curve as score_learning_curve,
+    module_imports,
+    passed,
+    tensor as tensor_arg,
+)
 
 GAP_IDS = ("td_target", "td_loss", "explore_action", "greedy_action", "env_step")
 
@@ -23,9 +28,50 @@ GAP_IDS = ("td_target", "td_loss", "explore_action", "greedy_action", "env_step"
 NO_GRAD = {"td_target", "explore_action", "greedy_action"}
 
 
-def _named(mistake):
-    """The details naming a known mistake by its stable id (listed in README.md); none for a generic failure."""
-    return {"mistake": mistake} if mistake else {}
+# -- finding the student's line for each gap: by its marker, or else by these rules over the syntax tree ----
+def _assigns(node, name):
+    return isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+
+
+def _function(tree, name):
+    return next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name), None)
+
+
+def _mentions(node, name):
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+def _calls_env_step(node):
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "step"
+               and _mentions(n.func.value, "env") for n in ast.walk(node))
+
+
+def _epsilon_branches(tree):
+    """The `if <random> < epsilon:` of the training loop: (explore statement, greedy statement)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _mentions(node.test, "epsilon") and node.orelse:
+            explore = next((s for s in node.body if _assigns(s, "a")), None)
+            greedy = next((s for s in node.orelse if _assigns(s, "a")), None)
+            if explore is not None or greedy is not None:
+                return explore, greedy
+    return None, None
+
+
+def _structural(tree, gap_id):
+    update = _function(tree, "update")
+    if gap_id in ("td_target", "td_loss") and update is not None:
+        name = "y" if gap_id == "td_target" else "loss"
+        return next((n for n in ast.walk(update) if _assigns(n, name)), None)
+    if gap_id in ("explore_action", "greedy_action"):
+        explore, greedy = _epsilon_branches(tree)
+        return explore if gap_id == "explore_action" else greedy
+    if gap_id == "env_step":
+        inside_functions = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) for n in ast.walk(f)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and id(node) not in inside_functions and _calls_env_step(node.value) \
+                    and isinstance(node.targets[0], ast.Tuple):
+                return node
+    return None
 
 
 def _names(node, ctx_type=ast.Load):
@@ -69,7 +115,7 @@ class _Line:
 
     def __init__(self, ctx, gap):
         self.ctx, self.gap = ctx, gap
-        self.imports = gaps.imports(ctx.job.source)
+        self.imports = module_imports(ctx.job.source)
 
     def run(self, inputs, outputs, repeat=1):
         imported = {(a.asname or a.name).split(".")[0] for n in ast.parse(self.imports).body for a in n.names}
@@ -100,7 +146,7 @@ def gap_check(function):
     gap_id = function.__name__
 
     def check(ctx):
-        found = gaps.find(ctx.job.source, GAP_IDS)[gap_id]
+        found = find_gaps(ctx.job.source, GAP_IDS, _structural)[gap_id]
         if found is None:
             return failed(f"The line for {gap_id} was not found: keep it in its place, one line ending in "
                           f"`# FILL IN: {gap_id}`.", mistake="gap_line_missing")
@@ -182,7 +228,7 @@ def td_target(ctx, code):
     terminal = int(np.flatnonzero(m.ravel() == 0)[0])
     return failed(f"y is wrong{': ' + why if why else ''}. For a terminal transition (r={r[terminal, 0]:g}, m=0, "
                   f"max_next_q={max_next_q[terminal, 0]:.4g}) y should be {want[terminal, 0]:.4g}, yours is "
-                  f"{y[terminal, 0]:.4g}; expected y = r + m * gamma * max_next_q.", **_named(mistake))
+                  f"{y[terminal, 0]:.4g}; expected y = r + m * gamma * max_next_q.", mistake=mistake)
 
 
 # -- td_loss -----------------------------------------------------------------------------------
@@ -194,7 +240,8 @@ def td_loss(ctx, code):
     layers = _known_network(ctx)
     s = ctx.rng.normal(size=(n, 4)).astype(np.float32)
     a = ctx.rng.integers(0, 2, size=(n, 1))
-    q_estimates = np.array([_forward(layers, x.astype(float))[i] for x, i in zip(s, a.ravel())]).reshape(n, 1)
+    q_estimates = np.array([_forward(layers, x.astype(float))[i]
+                            for x, i in zip(s, a.ravel(), strict=True)]).reshape(n, 1)
     y = (q_estimates + ctx.rng.normal(size=(n, 1))).round(3)
     out = code.run({"q_estimates": tensor_arg(q_estimates, grad=True), "y": tensor_arg(y), "q": {"$mlp": layers},
                     "s": tensor_arg(s), "a": tensor_arg(a, dtype="int64")}, ["loss"])[0]
@@ -215,7 +262,7 @@ def td_loss(ctx, code):
                              "DQN tutorial): it trains a DQN too, but this line asks for the workshop's mean "
                              "squared error (torch.pow(q_estimates - y, 2).mean(), or F.mse_loss)."), "loss_huber"
         return failed(f"loss should be the mean squared error between q_estimates and y ({want:.4f} here); "
-                      f"yours is {got:.4f}.{hint}", **_named(mistake))
+                      f"yours is {got:.4f}.{hint}", mistake=mistake)
     if not isinstance(loss, TensorValue) or not loss.requires_grad:
         return failed("loss has the right value but is not a tensor connected to q_estimates, so loss.backward() "
                       "cannot train the network: keep it a tensor (no .item(), no float()).", mistake="loss_detached")
@@ -238,7 +285,7 @@ def explore_action(ctx, code):
         # When every draw gave the same action, the line does not draw at all (a constant, or the greedy choice).
         return failed(f"A random action should be 0 or 1 about equally often; over {n} runs of your line, "
                       f"action 1 came {share:.0%} of the time. Use env.action_space.sample() or random.randint(0, 1).",
-                      **_named("explore_not_random" if share in (0, 1) else ""))
+                      mistake="explore_not_random" if share in (0, 1) else "")
     return passed(f"Valid random actions, spread evenly (action 1 in {share:.0%} of {n} draws).")
 
 
@@ -246,7 +293,7 @@ def explore_action(ctx, code):
 def _known_network(ctx, scale=1.0):
     """Weights of a small network (4 -> 16 -> 2, ReLU) the trusted side can evaluate (``_forward``) and the
     sandbox can build (``{"$mlp": layers}``); ``scale`` spreads its outputs."""
-    rng = np.random.default_rng(int(ctx.spec.get("check_seed", 0)) + 1)
+    rng = np.random.default_rng(ctx.spec.check_seed + 1)
     shapes = [(16, 4), (2, 16)]
     return [[(rng.normal(size=shape) * 0.8 * (scale if i else 1.0)).round(4).tolist(),
              (rng.normal(size=shape[0]) * 0.3 * (scale if i else 1.0)).round(4).tolist()]
@@ -269,7 +316,7 @@ def greedy_action(ctx, code):
     keep = np.abs(values[:, 0] - values[:, 1]) > 1e-3  # no near-ties
     states, want, worst = states[keep][:12], values[keep].argmax(axis=1)[:12], values[keep].argmin(axis=1)[:12]
     wrong, picks = None, []
-    for s, expected in zip(states, want):
+    for s, expected in zip(states, want, strict=True):
         try:
             out = code.run({"q": {"$mlp": layers}, "s": s, "epsilon": 0.1,
                             "env": {"$fake_env": {"n_actions": 2, "seed": 1,
@@ -289,7 +336,7 @@ def greedy_action(ctx, code):
                   f"{np.round(_forward(layers, s.astype(float)), 3).tolist()}, so the greedy action is "
                   f"{expected}; your line gave {str(given)[:60]}. Pass the state to q and take the "
                   "position of the larger value (argmax).",
-                  **_named("greedy_argmin" if picks == worst.tolist() else ""))
+                  mistake="greedy_argmin" if picks == worst.tolist() else "")
 
 
 # -- env_step ----------------------------------------------------------------------------------
@@ -324,25 +371,10 @@ def env_step(ctx, code):
 
 
 # -- learning_curve ----------------------------------------------------------------------------
-def _one_run(ctx, cfg, seed, gave_up):
-    host = EnvHost.for_episodes(cfg["env"], seed, episodes=cfg["max_episodes"],
-                                max_episode_steps=cfg["max_episode_steps"])
-
-    def train():
-        def checkpoints(session):  # q, evaluated before any learning and every eval_every episodes
-            host.on_reset = checkpoints_on_reset(session, cfg, cfg["eval_seed_base"] + seed, policy="q")
-
-        with ctx.running_session(env_host=host, load_timeout=cfg["run_timeout_s"], before_load=checkpoints,
-                                 session_timeout=cfg["run_timeout_s"] + 60) as session:
-            if session.load_error is not None:
-                raise RunProblem(str(session.load_error))
-            return greedy_evaluation(session, cfg, cfg["eval_seed_base"] + seed, policy="q")
-
-    return training_run(host, seed, gave_up, train)
+# The workshop's script trains q on import; q is evaluated during training and at the end (its greedy action).
+TRAINING = TrainScript(policy="q")
 
 
 def learning_curve(ctx):
-    cfg = ctx.spec["learning_curve"]
-    board = RunBoard(cfg, len(cfg["seeds"]))
-    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed, board), cfg["seeds"])
-    return tiered_outcome(runs, cfg, metric="mean greedy return over held-out evaluation episodes (IQM over runs)")
+    return score_learning_curve(ctx, TRAINING,
+                                metric="mean greedy return over held-out evaluation episodes (IQM over runs)")

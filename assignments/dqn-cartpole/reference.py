@@ -48,7 +48,7 @@ class ReplayBuffer:
 
     def sample(self, n):
         batch = random.sample(self.items, n)
-        s, a, r, s2, m = (np.array(column) for column in zip(*batch))
+        s, a, r, s2, m = (np.array(column) for column in zip(*batch, strict=True))
         as_column = lambda x, dtype=torch.float32: torch.as_tensor(x, dtype=dtype).reshape(n, -1)  # noqa: E731
         return as_column(s), as_column(a, torch.int64), as_column(r), as_column(s2), as_column(m)
 
@@ -71,7 +71,7 @@ def update():
     loss.backward()
     optimizer.step()
     with torch.no_grad():  # soft update: the target network moves a little towards the Q network
-        for p, p_target in zip(q.parameters(), q_target.parameters()):
+        for p, p_target in zip(q.parameters(), q_target.parameters(), strict=True):
             p_target.mul_(1 - tau).add_(tau * p)
 
 

@@ -3,22 +3,19 @@
 Each check sends inputs into the sandbox, gets the student's outputs back as data, and
 compares them with values computed here.
 """
-import threading
-
 import numpy as np
 
-from grader.envhost import EnvHost, derived_seed
-from grader.errors import StudentCodeError
-from grader.report import Outcome, failed, passed
-from grader.runs import RunProblem, training_run
-from grader.scoring import bootstrap_ci, iqm, k_of_n_fraction, runs_passing
-from grader.session import rng_arg
-
-
-def _named(mistake):
-    """The details naming a known mistake by its stable id (listed in README.md); none for a generic failure."""
-    return {"mistake": mistake} if mistake else {}
-
+from grader.kit import (
+    EnvHost,
+    RunProblem,
+    StudentCodeError,
+    TrainFunction,
+    failed,
+    first_mistake,
+    learning_curve as score_learning_curve,
+    passed,
+    rng,
+)
 
 # Each function's inputs as its docstring in the template states them; the checks send exactly these, and a
 # function that raises on them is told what it was given.
@@ -62,7 +59,7 @@ def _feedback_on_raise(check):
 
 # -- epsilon_greedy ----------------------------------------------------------------------------
 def _actions(session, Q, state, epsilon, seed, n):
-    values = _call(session, "epsilon_greedy", Q, state, epsilon, rng_arg(seed), repeat=n).values
+    values = _call(session, "epsilon_greedy", Q, state, epsilon, rng(seed), repeat=n).values
     bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < Q.shape[1]]
     if bad:
         raise StudentCodeError(
@@ -86,7 +83,7 @@ def epsilon_greedy(ctx):
             mistake = "epsilon_inverted"
         return failed(f"With epsilon=0 every action must be the greedy one, argmax(Q[state]) = {best}; "
                       f"your choices over 40 calls were {counts.tolist()} (count per action).{hint}",
-                      **_named(mistake))
+                      mistake=mistake)
 
     counts = _actions(session, np.zeros((6, 4)), 2, 0.0, 12, 40)  # all tied: any action is greedy
 
@@ -107,7 +104,7 @@ def epsilon_greedy(ctx):
             mistake = "epsilon_inverted"
         return failed(f"With epsilon={eps} the greedy action should be chosen about {expected:.0%} of the time "
                       f"(1 - epsilon, plus its share of exploration); yours was chosen {greedy:.0%}.{hint}",
-                      **_named(mistake))
+                      mistake=mistake)
     return passed("Greedy when epsilon=0, uniform when epsilon=1, and the right mix in between.")
 
 
@@ -118,29 +115,22 @@ def _expected(Q, s, a, r, s2, terminated, alpha, gamma):
 
 
 def _diagnose(value, Q, s, a, r, s2, terminated, alpha, gamma):
-    """The common mistake that produces ``value``, as (mistake id, sentence), or ("", "") if none does."""
+    """The known mistake that produces ``value``, or None."""
     old, best = Q[s, a], Q[s2].max()
-    suspects = [
-        ("alpha_missing", "the learning rate is missing: the new value must blend the old one, "
-                          "(1 - alpha) * Q[s, a] + alpha * target",
-         r + gamma * best),
-        ("min_instead_of_max", "the target uses min instead of max over the next state's actions",
-         (1 - alpha) * old + alpha * (r + (0 if terminated else gamma * Q[s2].min()))),
-        ("bootstrap_same_action", "the target uses Q[s2, a]; Q-learning bootstraps from the best next action, "
-                                  "max over a' of Q[s2, a']",
-         (1 - alpha) * old + alpha * (r + (0 if terminated else gamma * Q[s2, a]))),
-        ("gamma_missing", "the future value is not discounted by gamma",
-         (1 - alpha) * old + alpha * (r + (0 if terminated else best))),
-        ("terminal_bootstrap", "the update ignores `terminated`: when the episode ends there is no future value, "
-                               "the target is just r",
-         (1 - alpha) * old + alpha * (r + gamma * best)),
-        ("alpha_swapped", "alpha and (1 - alpha) are swapped",
-         alpha * old + (1 - alpha) * (r + (0 if terminated else gamma * best))),
-    ]
-    for mistake, why, candidate in suspects:
-        if np.isclose(value, candidate, atol=1e-6):
-            return mistake, " It looks like " + why + "."
-    return "", ""
+    return first_mistake(value, [
+        (r + gamma * best, "alpha_missing",
+         "the learning rate is missing: the new value must blend the old one, (1 - alpha) * Q[s, a] + alpha * target"),
+        ((1 - alpha) * old + alpha * (r + (0 if terminated else gamma * Q[s2].min())), "min_instead_of_max",
+         "the target uses min instead of max over the next state's actions"),
+        ((1 - alpha) * old + alpha * (r + (0 if terminated else gamma * Q[s2, a])), "bootstrap_same_action",
+         "the target uses Q[s2, a]; Q-learning bootstraps from the best next action, max over a' of Q[s2, a']"),
+        ((1 - alpha) * old + alpha * (r + (0 if terminated else best)), "gamma_missing",
+         "the future value is not discounted by gamma"),
+        ((1 - alpha) * old + alpha * (r + gamma * best), "terminal_bootstrap",
+         "the update ignores `terminated`: when the episode ends there is no future value, the target is just r"),
+        (alpha * old + (1 - alpha) * (r + (0 if terminated else gamma * best)), "alpha_swapped",
+         "alpha and (1 - alpha) are swapped"),
+    ], rtol=0.0, atol=1e-6)
 
 
 @_feedback_on_raise
@@ -167,8 +157,9 @@ def q_update(ctx):
             return failed(f"On {name}, {args} returned {str(value)[:60]!r}; it must return the new Q[s, a] "
                           "as a number.")
         if not np.isclose(value, want, atol=1e-6):
-            mistake, why = _diagnose(value, Q, s, a, r, s2, terminated, alpha, gamma)
-            return failed(f"On {name}, {args} returned {value:.4f}; expected {want:.4f}." + why, **_named(mistake))
+            mistake = _diagnose(value, Q, s, a, r, s2, terminated, alpha, gamma)
+            return failed(f"On {name}, {args} returned {value:.4f}; expected {want:.4f}."
+                          + (f" It looks like {mistake.why}." if mistake else ""), mistake=mistake)
         if not isinstance(after, np.ndarray) or after.shape != Q.shape or not np.isclose(after[s, a], want):
             return failed(f"On {name}, {args} returned the right value but did not store it in Q[s, a]: "
                           "update the table in place (Q[s, a] = ...).", mistake="update_not_in_place")
@@ -198,52 +189,23 @@ def greedy_return(Q, env_id, seed, max_steps):
         host.close()
 
 
-def _one_run(ctx, cfg, seed, gave_up):
-    host = EnvHost.for_episodes(cfg["env"], seed, episodes=cfg["episodes"] + cfg["extra_episodes"],
-                                max_episode_steps=cfg["max_episode_steps"])
+def _evaluate(Q, host, cfg, seed):
+    """The greedy return of the Q table train() returned, played here on the real environment."""
+    n_states, n_actions = host.env.observation_space.n, host.env.action_space.n
+    if not isinstance(Q, np.ndarray) or Q.shape != (n_states, n_actions):
+        shape = getattr(Q, "shape", type(Q).__name__)
+        raise RunProblem(f"train returned {shape}, not a Q table of shape ({n_states}, {n_actions})")
+    return greedy_return(Q, cfg.env, seed, cfg.eval_max_steps)[0]
 
-    def train():
-        with ctx.running_session(session_timeout=cfg["run_timeout_s"] + 30) as session:
-            Q = session.call("train", host.arg(), cfg["episodes"], seed=derived_seed(seed, "student"), env_host=host,
-                             timeout=cfg["run_timeout_s"]).value
-        n_states, n_actions = host.env.observation_space.n, host.env.action_space.n
-        if not isinstance(Q, np.ndarray) or Q.shape != (n_states, n_actions):
-            shape = getattr(Q, "shape", type(Q).__name__)
-            raise RunProblem(f"train returned {shape}, not a Q table of shape ({n_states}, {n_actions})")
-        return greedy_return(Q, cfg["env"], seed, cfg["eval_max_steps"])[0]
 
-    return training_run(host, seed, gave_up, train)
+# train() returns its Q table, which comes out and is played here greedily (no network to ask).
+TRAINING = TrainFunction(evaluate=_evaluate, all_episodes=False)
 
 
 def learning_curve(ctx):
-    cfg = ctx.spec["learning_curve"]
-    gave_up = threading.Event()
-    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed, gave_up), cfg["seeds"])
-    worst = -float(cfg["eval_max_steps"]) * 100  # a run that produced no Q table scores as the worst policy
-    evals = np.array([r["eval"] if r["eval"] is not None else worst for r in runs])
-    threshold, required = float(cfg["threshold"]), int(cfg["runs_required"])
-    k = runs_passing(evals, threshold)
-    center = iqm(evals)
-    low, high = bootstrap_ci(evals, rng=np.random.default_rng(0))
-    curves = [{"label": f"run {i + 1}", "episode_returns": r["returns"]} for i, r in enumerate(runs)]
-    lines = [f"{k} of {len(runs)} runs learned a greedy policy with a return of at least {threshold:g} "
-             f"(full credit from {required})."]
-    finished = [r["eval"] for r in runs if r["eval"] is not None]
-    if finished:
-        lines[0] += (f" Greedy returns: {', '.join(f'{v:g}' for v in finished)}; IQM over all runs {center:.1f}, "
-                     f"95% CI [{low:.1f}, {high:.1f}]")
-        if len(finished) < len(runs):
-            lines[0] += f" (a run that did not finish counts as {worst:g})"
-        lines[0] += "."
-    problems = [f"run {i + 1}: {r['problem']}" for i, r in enumerate(runs) if r["problem"]]
-    if problems:
-        lines.append("Problems: " + "; ".join(p[:300] for p in problems[:3]))
-    elif k < required:
-        lines.append("A correct Q-learning agent reaches -13 (the path along the cliff) in "
-                     f"{cfg['episodes']} episodes; check the update and the exploration.")
-    outcome = Outcome(k_of_n_fraction(k, required), "\n".join(lines), {
-        "metric": "greedy return of the learned Q table (IQM over runs)", "value": round(center, 3),
-        "threshold": threshold, "ci95": [round(low, 3), round(high, 3)], "runs_passing": k,
-        "runs": len(runs), "eval_returns": evals.tolist()})
-    outcome.curves = curves
-    return outcome
+    cfg = ctx.spec.learning_curve
+    return score_learning_curve(
+        ctx, TRAINING, metric="greedy return of the learned Q table (IQM over runs)",
+        missing=-float(cfg.eval_max_steps) * 100,  # a run that produced no Q table scores as the worst policy
+        hint="A correct Q-learning agent reaches -13 (the path along the cliff) in "
+             f"{cfg.episodes} episodes; check the update and the exploration.")

@@ -7,31 +7,21 @@ here, against the definitions, with feedback that names the concept that is wron
 
 import numpy as np
 
-from grader.envhost import EnvHost, derived_seed
-from grader.errors import StudentCodeError
-from grader.report import failed, passed
-from grader.runs import RunBoard, RunProblem, checkpoints_on_reset, greedy_evaluation, tiered_outcome, training_run
-from grader.session import TensorValue
+from grader.kit import (
+    StudentCodeError,
+    TensorValue,
+    TrainFunction,
+    as_array as _values,
+    failed,
+    first_mistake,
+    instance_of,
+    learning_curve as score_learning_curve,
+    passed,
+    raised,
+    show as _show,
+)
 
 IMPORTS = "import numpy as np\nimport torch\n"
-
-
-def _named(mistake):
-    """The details naming a known mistake by its stable id (listed in README.md); none for a generic failure."""
-    return {"mistake": mistake} if mistake else {}
-
-
-def _values(value):
-    """A tensor or array that came out of the sandbox as a float array, or None."""
-    if isinstance(value, TensorValue):
-        return value.array.astype(float)
-    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
-        return value.astype(float)
-    return None
-
-
-def _show(array):
-    return np.array2string(np.asarray(array, dtype=float), precision=3, max_line_width=200)
 
 
 def _run(ctx, code, inputs, outputs):
@@ -58,11 +48,7 @@ HINTS = {
 
 def _raised(function, exc, call="Yours"):
     """Feedback for a student function that raised on its documented input (NotImplementedError passes on)."""
-    if exc.exc_type == "NotImplementedError" or exc.kind != "call":
-        raise exc
-    hint = next((h for words, h in HINTS.items() if words in str(exc)), "")
-    return failed(f"{DOCUMENTED[function]} {call} raised {exc}. {hint}".strip()
-                  + (f"\n\n{exc.traceback.strip()}" if exc.traceback.strip() else ""))
+    return raised(DOCUMENTED[function], exc, call=call, hints=HINTS)
 
 
 # -- policy ------------------------------------------------------------------------------------
@@ -249,7 +235,7 @@ def select_action(ctx):
                             "logits.", "probs_as_logits")
         else:
             why = f"for action 0 expected {logs[0]:.4f}, for action 1 {logs[1]:.4f}."
-        return failed(f"The log-probabilities do not match the chosen actions: {why}", **_named(mistake))
+        return failed(f"The log-probabilities do not match the chosen actions: {why}", mistake=mistake)
     if not all(out["with_grad"]):
         return failed("The log-probability carries no gradient (.item(), .detach() or torch.tensor(...) cut it off): "
                       "the loss needs it to move the policy.", mistake="log_prob_detached")
@@ -267,7 +253,7 @@ def _rewards_to_go(rewards, gamma):
 
 
 def _diagnose_returns(got, rewards, gamma):
-    """The common mistake that produces ``got``, as (mistake id, sentence), or ("", "") if none does."""
+    """The known mistake that produces ``got``, or None."""
     r, want, T = np.asarray(rewards), _rewards_to_go(rewards, gamma), len(rewards)
     forward = np.zeros(T)
     for t in range(T):
@@ -290,8 +276,7 @@ def _diagnose_returns(got, rewards, gamma):
         normalised = "the returns are normalised: return G_t itself (normalise in the loss if you want to)."
         candidates.append(((want - want.mean()) / want.std(), "returns_normalised", normalised))
         candidates.append(((want - want.mean()) / want.std(ddof=1), "returns_normalised", normalised))
-    return next(((mistake, why) for values, mistake, why in candidates
-                 if np.allclose(got, values, rtol=1e-4, atol=1e-4)), ("", ""))
+    return first_mistake(got, candidates)
 
 
 def discounted_returns(ctx):
@@ -312,11 +297,11 @@ def discounted_returns(ctx):
                           f"{got.shape} for {T} rewards.")
         want = _rewards_to_go(rewards, gamma)
         if not np.allclose(got, want, rtol=1e-4, atol=1e-4):
-            mistake, why = _diagnose_returns(got, rewards, gamma)
+            mistake = _diagnose_returns(got, rewards, gamma)
             shown = f"{rewards}" if T <= 9 else f"{T} rewards"
             return failed(f"For rewards {shown} and gamma={gamma}, expected {_show(want[:6])}"
-                          f"{'...' if T > 6 else ''}, got {_show(got[:6])}{'...' if T > 6 else ''}. {why}".strip(),
-                          **_named(mistake))
+                          f"{'...' if T > 6 else ''}, got {_show(got[:6])}{'...' if T > 6 else ''}. "
+                          f"{mistake.why if mistake else ''}".strip(), mistake=mistake)
     return passed("discounted_returns matches G_t = r_t + gamma * G_{t+1} on episodes of 1 to 30 steps.")
 
 
@@ -383,31 +368,13 @@ def reinforce_loss(ctx):
 
 
 # -- learning_curve ----------------------------------------------------------------------------
-def _one_run(ctx, cfg, seed, gave_up):
-    host = EnvHost.for_episodes(cfg["env"], seed, episodes=cfg["episodes"] + cfg["extra_episodes"],
-                                max_episode_steps=cfg["max_episode_steps"])
-
-    def train():
-        with ctx.running_session(session_timeout=cfg["run_timeout_s"] + 60) as session:
-            # The Policy train() holds, evaluated before any learning and every eval_every episodes.
-            host.on_reset = checkpoints_on_reset(session, cfg, cfg["eval_seed_base"] + seed,
-                                                 policy={"instance_of": "Policy"})
-            kind = session.call("train", host.arg(), cfg["episodes"], seed=derived_seed(seed, "student"), env_host=host,
-                                timeout=cfg["run_timeout_s"], keep="_trained_policy").value
-            if len(host.episodes) < cfg["episodes"]:
-                raise RunProblem(f"train played {len(host.episodes)} episodes instead of {cfg['episodes']}")
-            try:
-                return greedy_evaluation(session, cfg, cfg["eval_seed_base"] + seed, policy="_trained_policy")
-            except StudentCodeError as exc:
-                raise RunProblem(f"train returned a {kind} that cannot choose actions: {exc}") from None
-
-    return training_run(host, seed, gave_up, train)
+# train() returns the policy it trained; the Policy it holds is evaluated during training (the most likely
+# action of its probabilities: the argmax) and the one it returns at the end.
+TRAINING = TrainFunction(policy=instance_of("Policy"))
 
 
 def learning_curve(ctx):
-    cfg = ctx.spec["learning_curve"]
-    board = RunBoard(cfg, len(cfg["seeds"]))
-    runs = ctx.map_runs(lambda seed: _one_run(ctx, cfg, seed, board), cfg["seeds"])
-    return tiered_outcome(runs, cfg, metric="mean greedy return over held-out evaluation episodes (IQM over runs)",
-                          hint="A correct REINFORCE keeps the pole up for well over 100 steps after "
-                               f"{cfg['episodes']} episodes; check the checks above, the sign of the loss first.")
+    return score_learning_curve(
+        ctx, TRAINING, metric="mean greedy return over held-out evaluation episodes (IQM over runs)",
+        hint="A correct REINFORCE keeps the pole up for well over 100 steps after "
+             f"{ctx.spec.learning_curve.episodes} episodes; check the checks above, the sign of the loss first.")

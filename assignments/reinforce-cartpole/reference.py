@@ -1,6 +1,5 @@
 """REINFORCE on CartPole: the reference solution (server side only, never shown to students)."""
 import gymnasium as gym
-import numpy as np
 import torch
 import torch.nn as nn
 

@@ -2,6 +2,8 @@
 import re
 
 from grader.errors import SubmissionRejected
+from grader.normalise import decode
+from grader.spec import WrittenSpec
 
 EXTENSIONS = (".md", ".markdown", ".txt")
 HEADING = re.compile(r"^#{2}\s+([A-Za-z]\d{1,3})\b[^\n]*$", re.MULTILINE)
@@ -68,14 +70,13 @@ def without_comments(text: str) -> str:
     return "".join(kept)
 
 
-def read_upload(filename: str, data: bytes, ids: list[str], cfg: dict, *, max_bytes: int) -> tuple[str, dict, list]:
+def read_upload(filename: str, data: bytes, ids: list[str], cfg: WrittenSpec, *,
+                max_bytes: int) -> tuple[str, dict, list]:
     """An uploaded file of written answers: (text, {id: answer}, notices). ``cfg`` is the spec's [written]
     table; the tighter of ``max_bytes`` and its max_upload_bytes applies. Raises SubmissionRejected."""
-    from grader.normalise import decode
-
-    validate_upload(filename, data, max_bytes=min(max_bytes, int(cfg.get("max_upload_bytes", max_bytes))))
+    validate_upload(filename, data, max_bytes=min(max_bytes, cfg.max_upload_bytes))
     text = decode(filename, data)
-    answers, notices = parse(text, ids, max_chars=int(cfg.get("max_answer_chars", 20000)))
+    answers, notices = parse(text, ids, max_chars=cfg.max_answer_chars)
     return text, answers, notices
 
 

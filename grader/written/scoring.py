@@ -50,7 +50,8 @@ class Suggestion:
 def score_question(question: Question, answer: str, sig: Signals, th: Thresholds, encode, encode_fixed) -> Suggestion:
     details = {"kind": "question", **sig.figures}
     if sig.problem:
-        return Suggestion(question.id, 0.0, f"Not a meaningful answer. {sig.reason}", {**details, "problem": sig.problem},
+        return Suggestion(question.id, 0.0, f"Not a meaningful answer. {sig.reason}",
+                          {**details, "problem": sig.problem},
                           sig.words, sig.meaningful_words, sig.problem)
     if sig.meaningful_words < 4:
         return Suggestion(question.id, 0.0, "Too short to assess: answer in a sentence or more.",
@@ -87,10 +88,12 @@ def score_question(question: Question, answer: str, sig: Signals, th: Thresholds
     return Suggestion(question.id, fraction, "\n".join(lines), details, sig.words, sig.meaningful_words)
 
 
-def score_essay(essay: Essay, rubric: Rubric, answer: str, sig: Signals, th: Thresholds, encode, encode_fixed) -> Suggestion:
+def score_essay(essay: Essay, rubric: Rubric, answer: str, sig: Signals, th: Thresholds, encode,
+                encode_fixed) -> Suggestion:
     details = {"kind": "essay", **sig.figures}
     if sig.problem:
-        return Suggestion(essay.id, 0.0, f"Not counted as meaningful. {sig.reason}", {**details, "problem": sig.problem},
+        return Suggestion(essay.id, 0.0, f"Not counted as meaningful. {sig.reason}",
+                          {**details, "problem": sig.problem},
                           sig.words, sig.meaningful_words, sig.problem)
     essays = list(rubric.essays.values())
     targets = encode_fixed([e.prompt for e in essays] + [e.topic for e in essays])
@@ -133,7 +136,7 @@ def suggest(rubric: Rubric, answers: dict, th: Thresholds, *, vocabulary, encode
         sig[item_id] = signals(answer, rubric.item(item_id).prompt, vocabulary)
     wanted = list(dict.fromkeys(t for item_id, answer in answers.items() if not sig[item_id].problem
                                 for t in texts_to_encode(rubric.item(item_id), answer)))
-    memo = dict(zip(wanted, encode(wanted)))
+    memo = dict(zip(wanted, encode(wanted), strict=True))
 
     def encoded(texts):
         return np.stack([memo[t] for t in texts])

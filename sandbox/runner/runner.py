@@ -480,24 +480,46 @@ def inspect_policy(channel, module, request):
         channel.send(fault("call", exc))
 
 
+# Choosers: how an assignment turns its network's output into one action (its spec names the code; the
+# trusted side sends it with each request). Compiled once each; a handful per grading at most.
+_CHOOSERS = {}
+GREEDY = "def choose(network, obs):\n    return network(obs).argmax()\n"
+
+
+def chooser(source):
+    """The ``choose(network, obs) -> action`` function defined by ``source`` (trusted-side code)."""
+    fn = _CHOOSERS.get(source)
+    if fn is None:
+        import numpy
+        import torch
+        namespace = {"torch": torch, "np": numpy}
+        exec(compile(source, "<bellman: choose an action>", "exec"), namespace)
+        fn = _CHOOSERS[source] = namespace["choose"]
+        if len(_CHOOSERS) > 16:
+            _CHOOSERS.pop(next(iter(_CHOOSERS)))
+    return fn
+
+
 def act(channel, module, request):
-    """The greedy action of the module's Q network for one observation (evaluation asks only for actions).
+    """The action the policy picks for one observation, by the assignment's chooser (the greedy action of a
+    Q network, the most likely action of a policy network, ...); evaluation asks only for actions.
 
     With ``inference``, a network is put in eval() mode for this one forward pass and back in the mode it
     was in after it (an evaluation in the middle of training must not change how training goes on)."""
     try:
         import torch
         network = resolve_policy(module, request["policy"])
+        choose = chooser(request.get("chooser") or GREEDY)
         training = getattr(network, "training", None)
         if request.get("inference") and training is not None:
             network.eval()
         try:
             with torch.no_grad():
-                values = network(torch.as_tensor(request["obs"], dtype=torch.float32))
+                action = choose(network, torch.as_tensor(request["obs"], dtype=torch.float32))
         finally:
             if request.get("inference") and training is not None:
                 network.train(training)
-        channel.send({"op": "return", "values": [int(torch.argmax(values))]})
+        channel.send({"op": "return", "values": [int(action)]})
     except BaseException as exc:  # noqa: BLE001
         channel.send(fault("call", exc))
 

@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from grader import assignments
 from server.courses import grades
 from server.courses.models import Assignment, Course, Enrolment
 from server.notifications.models import Message
@@ -42,8 +43,6 @@ def graded_notify(submission, run) -> Message | None:
 
 
 def written_slugs() -> set:
-    from grader import assignments
-
     return {slug for slug, folder in assignments.registry(settings.BELLMAN_ASSIGNMENTS_DIR).items()
             if folder.is_written}
 

@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from grader.celery import app
+from server.celery import app
 from server.notifications.models import MailPreference, Message, Suppression
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Celery tasks of the mail path (queue ``mail``): thin wrappers over services."""
 from django.utils import timezone
 
-from grader.celery import app
+from server.celery import app
 from server.notifications.events import digests_create, reminders_create
 from server.notifications.services import outbox_flush, outbox_sweep
 

@@ -232,7 +232,7 @@ def units_persist(submission: Submission, run: GradingRun, report) -> bool:
     current = _current(submission.pk, run)
     if current is None:
         return False
-    data = report.to_dict() | {"timings": getattr(report, "timings", {})}
+    data = report.to_dict() | {"timings": report.timings}
     _results_store(current, report)
     current.report, current.score, current.phase = data, report.score, Submission.TRAINING_QUEUED
     current.save(update_fields=["report", "score", "phase", "status_changed_at"])
@@ -260,7 +260,7 @@ def _report_persist(submission: Submission, run: GradingRun, report) -> bool:
     status = Submission.ERROR if report.status == ERROR else Submission.GRADED
     _finish(current, run, status, report=data, score=report.score, max_score=report.max_score, error=report.error,
             curve_summary=curve_summary(data.get("curves", [])))
-    run.timings = getattr(report, "timings", {})
+    run.timings = report.timings
     run.score, run.report = report.score, data
     run.save(update_fields=["timings", "score", "report", "backend"])
     events.graded_notify(current, run)

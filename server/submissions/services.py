@@ -9,12 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from grader import assignments, pipeline
-from grader.celery import app
 from grader.errors import AssignmentError, InfrastructureError, SubmissionRejected
 from grader.normalise import to_source
 from sandbox import get_backend
+from server.celery import app
 from server.courses import grades
 from server.courses.models import Assignment, Enrolment
+from server.submissions import written
 from server.submissions.models import GradingRun, Regrade, RegradeItem, Submission
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 # Redis serves lower numbers first (settings.CELERY_BROKER_TRANSPORT_OPTIONS): a regrade of a whole
 # class never delays a student who submits now.
 PRIORITY_NEW, PRIORITY_REGRADE = 0, 6
-GRADE_TASK, TRAIN_TASK = "grader.tasks.grade_submission", "grader.tasks.train_submission"
+GRADE_TASK, TRAIN_TASK = "server.submissions.tasks.grade_submission", "server.submissions.tasks.train_submission"
 CURVE_POINTS = 60
 
 
@@ -73,12 +74,6 @@ def task_limits(submission_id: int, phase: str) -> dict:
     return {"soft_time_limit": soft, "time_limit": min(soft + pipeline.TASK_GRACE_S, settings.CELERY_TASK_TIME_LIMIT)}
 
 
-def file_grade(*, slug: str, filename: str, data: bytes, backend: str | None = None, only=()):
-    """Grade a file outside the database (the ``grade`` command); returns the Report."""
-    assignment = assignments.get(slug, settings.BELLMAN_ASSIGNMENTS_DIR)
-    return pipeline.grade(assignment, filename, data, grading_config(backend=backend), only=only)
-
-
 @transaction.atomic
 def submission_create(*, assignment: Assignment, student, filename: str, data: bytes, now=None,
                       role: str | None = None) -> Submission:
@@ -98,8 +93,6 @@ def submission_create(*, assignment: Assignment, student, filename: str, data: b
     except AssignmentError:
         folder = None  # graded (and reported as the grader's fault) like any other submission
     if folder is not None and folder.is_written:
-        from server.submissions import written
-
         source, _answers = written.read(folder, filename, data)
     else:
         source, _notices = to_source(filename, data, max_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES)

@@ -206,7 +206,7 @@ def _written_page(request, assignment, role, folder):
              for i in rubric.ids]
     return render(request, "submissions/written.html", {
         "assignment": assignment, "role": role, "folder": folder, "items": items, "upload": upload,
-        "submissions": submissions[:50], "spec": folder.spec["written"],
+        "submissions": submissions[:50], "spec": folder.spec.written,
         "templates": [p.name for p in folder.templates()]})
 
 

@@ -4,7 +4,7 @@ import re
 from django.conf import settings
 from django.db import transaction
 
-from grader.assignments import Assignment as Folder
+from grader.assignments import AssignmentFolder as Folder
 from grader.errors import SubmissionRejected
 from grader.written.answers import read_upload, to_markdown
 from grader.written.signals import words
@@ -21,19 +21,19 @@ class ReviewError(ValueError):
 
 
 def max_bytes(folder: Folder) -> int:
-    return min(settings.BELLMAN_MAX_UPLOAD_BYTES, int(folder.spec["written"].get("max_upload_bytes", 1 << 20)))
+    return min(settings.BELLMAN_MAX_UPLOAD_BYTES, folder.spec.written.max_upload_bytes)
 
 
 def read(folder: Folder, filename: str, data: bytes) -> tuple[str, dict]:
     """Validate an upload of written answers: (text, answers); SubmissionRejected says what is wrong."""
-    text, answers, _ = read_upload(filename, data, [c.id for c in folder.checks], folder.spec["written"],
+    text, answers, _ = read_upload(filename, data, [c.id for c in folder.checks], folder.spec.written,
                                    max_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES)
     return text, answers
 
 
 def form_to_file(folder: Folder, answers: dict) -> bytes:
     """The web form's answers as the Markdown file students could have uploaded; rejected when empty."""
-    limit = int(folder.spec["written"].get("max_answer_chars", 20000))
+    limit = folder.spec.written.max_answer_chars
     too_long = [i for i, text in answers.items() if len(text) > limit]
     if too_long:
         raise SubmissionRejected(f"The answer to {', '.join(too_long)} is longer than {limit} characters.")
@@ -45,7 +45,7 @@ def form_to_file(folder: Folder, answers: dict) -> bytes:
 
 def draft_save(*, assignment: Assignment, student, answers: dict, folder: Folder) -> Draft:
     ids = {c.id for c in folder.checks}
-    limit = int(folder.spec["written"].get("max_answer_chars", 20000))
+    limit = folder.spec.written.max_answer_chars
     clean = {k: str(v)[:limit] for k, v in answers.items() if k in ids}
     draft, _ = Draft.objects.update_or_create(assignment=assignment, student=student, defaults={"answers": clean})
     return draft

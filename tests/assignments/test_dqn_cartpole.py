@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from grader import assignments, gaps, pipeline
+from grader import assignments, kit, pipeline
 from tests.conftest import ROOT
 
 DQN = assignments.get("dqn-cartpole")
@@ -130,7 +130,7 @@ def test_a_line_gets_the_top_level_names_it_uses_and_nothing_that_cannot_run():
 def test_gaps_are_found_with_or_without_their_markers():
     source = (EXAMPLES / "passes_all_other_forms_no_markers.py").read_text()
     assert "FILL IN: td_target" not in source
-    found = gaps.find(source, GAPS)
+    found = kit.find_gaps(source, GAPS, DQN.check_functions()._structural)
     assert found["td_target"].code == "y = r + gamma * max_next_q * m"
     assert found["td_loss"].code == "loss = torch.nn.functional.mse_loss(q_estimates, y)"
     assert found["explore_action"].code == "a = random.randint(0, 1)"
@@ -146,17 +146,16 @@ def test_a_wrong_line_is_reported_at_its_line_number(grading_config):
 
 
 def test_the_template_names_exactly_five_gaps():
-    lines = [line for line in DQN.file("template.py").read_text().splitlines() if gaps.MARKER.search(line)]
-    assert [gaps.MARKER.search(line).group(1) for line in lines] == \
+    lines = [line for line in DQN.file("template.py").read_text().splitlines() if kit.MARKER.search(line)]
+    assert [kit.MARKER.search(line).group(1) for line in lines] == \
         ["td_target", "td_loss", "explore_action", "greedy_action", "env_step"]
 
 
 def test_same_submission_same_seeds_same_score(grading_config):
     """Training is reproducible: two gradings (two runs each, on a short budget) give the same curves and
     evaluations; a different hidden seed gives different ones."""
-    spec = dict(DQN.spec)
-    spec["learning_curve"] = {**spec["learning_curve"], "seeds": [811, 1622], "max_episodes": 60}
-    short = dataclasses.replace(DQN, spec=spec)
+    curve = DQN.spec.learning_curve.model_copy(update={"seeds": (811, 1622), "max_episodes": 60})
+    short = dataclasses.replace(DQN, spec=DQN.spec.model_copy(update={"learning_curve": curve}))
     data = (EXAMPLES / "passes_all.py").read_bytes()
     first, second = (pipeline.grade(short, "dqn.py", data, grading_config, only=["learning_curve"]) for _ in range(2))
     assert first.status == second.status == "graded"

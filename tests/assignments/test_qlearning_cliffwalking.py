@@ -95,8 +95,7 @@ def test_a_function_that_raises_on_its_documented_input_is_told_the_documented_i
 
 
 def short_limits(**limits):
-    spec = {**QL.spec, "limits": {**QL.spec["limits"], **limits}}
-    return dataclasses.replace(QL, spec=spec)
+    return dataclasses.replace(QL, spec=QL.spec.model_copy(update={"limits": QL.spec.limits.model_copy(update=limits)}))
 
 
 def test_a_file_that_never_finishes_loading_is_told_the_limit_and_the_usual_cause(grading_config):
@@ -112,9 +111,8 @@ def test_a_file_that_never_finishes_loading_is_told_the_limit_and_the_usual_caus
 def test_a_training_run_out_of_time_is_told_the_limit_the_episode_and_the_usual_cause(grading_config):
     source = (EXAMPLES / "passes_all.py").read_text().replace(
         "    return Q\n", "    while True:\n        pass\n", 1)
-    assignment = short_limits()
-    assignment.spec["learning_curve"] = {**QL.spec["learning_curve"], "seeds": [1103], "run_timeout_s": 3,
-                                         "episodes": 3}
+    curve = QL.spec.learning_curve.model_copy(update={"seeds": (1103,), "run_timeout_s": 3, "episodes": 3})
+    assignment = dataclasses.replace(QL, spec=QL.spec.model_copy(update={"learning_curve": curve}))
     report = pipeline.grade(assignment, "ql.py", source.encode(), grading_config, only=["learning_curve"])
     feedback = report.checks[0].feedback
     assert "run 1: train() did not finish within its time limit of 3 s. Usual causes: an episode loop" in feedback

@@ -177,7 +177,7 @@ def test_a_whole_submission_is_graded_through_the_cli(example):
     assert len(report["curves"]) == 7 - curve["details"]["runs_skipped"]
     if points:
         # Each run trained its 400 episodes, or stopped at the evaluation that found it at full credit.
-        episodes = RF.spec["learning_curve"]["episodes"]
+        episodes = RF.spec.learning_curve.episodes
         reached = [at for at in curve["details"]["full_credit_at"] if at]
         assert reached, curve
         for c in report["curves"]:

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from grader import assignments
-from grader.apps import check_assignments
+from server.submissions.checks import check_assignments
 
 
 def test_the_registry_finds_the_warm_up_with_its_check_ids():
@@ -46,20 +46,20 @@ def test_a_typo_in_a_spec_key_is_named_with_its_file_and_key():
 
     problems = spec_problems({"learning_curve": {"env": "CartPole-v1", "seeds": [1], "run_timeout_s": 10,
                                                  "treshold": 5}}, Path("x/spec.toml"))
-    assert problems[0].startswith("x/spec.toml: learning_curve.treshold is not a key this table has")
+    assert problems[0].startswith("x/spec.toml: [learning_curve] treshold is not a key this table has (known: env,")
 
 
 def test_a_value_of_the_wrong_type_is_named():
     from grader.spec import spec_problems
 
     problems = spec_problems({"checks": [{"id": "a", "points": "ten"}]}, Path("x/spec.toml"))
-    assert problems == ["x/spec.toml: checks[0]: checks.points must be int or float, not str"]
+    assert problems == ["x/spec.toml: [checks[0]] points should be a valid number, not 'ten'"]
 
 
 def test_the_system_check_reports_a_broken_spec_at_start_up(tmp_path, settings):
     import shutil
 
-    from grader.apps import check_specs
+    from server.submissions.checks import check_specs
 
     shutil.copytree(assignments.DEFAULT_ROOT / "qlearning-cliffwalking", tmp_path / "qlearning-cliffwalking")
     spec = tmp_path / "qlearning-cliffwalking" / "spec.toml"

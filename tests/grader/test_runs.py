@@ -1,11 +1,14 @@
 """The learning-curve outcome: tiers of the IQM, and each problem named once with the runs it stopped."""
-from grader.runs import tiered_outcome
 
-CFG = {"tiers": [{"min_iqm": 60.0, "credit": 1.0}, {"min_iqm": 40.0, "credit": 0.6}]}
+from grader.runs import Run, tiered_outcome
+from grader.spec import LearningCurveSpec
+
+CFG = LearningCurveSpec(env="CartPole-v1", seeds=(1, 2, 3, 4, 5), run_timeout_s=10,
+                        tiers=({"min_iqm": 60.0, "credit": 1.0}, {"min_iqm": 40.0, "credit": 0.6}))
 
 
-def run(value, problem=None):
-    return {"eval": value, "problem": problem, "returns": [1.0, 2.0]}
+def run(value, problem="", **more):
+    return Run(seed=0, eval=value, problem=problem, returns=[1.0, 2.0], **more)
 
 
 def test_the_tier_is_chosen_by_the_interquartile_mean():
@@ -63,8 +66,8 @@ def test_runs_below_full_credit_decide_nothing():
 
 
 def test_a_skipped_run_is_said_and_counted_as_zero_in_the_tier():
-    runs = [run(100), run(100), run(100), run(100), {**run(None), "skipped": "decided"}]
-    runs[0]["full_credit_at"], runs[2]["full_credit_at"] = 40, 60
+    runs = [run(100), run(100), run(100), run(100), run(None, skipped="decided")]
+    runs[0].full_credit_at, runs[2].full_credit_at = 40, 60
     outcome = tiered_outcome(runs, CFG, metric="m")
     assert outcome.fraction == 1.0
     assert outcome.details["runs_skipped"] == 1 and outcome.details["full_credit_at"] == [40, None, 60, None, None]
@@ -78,14 +81,14 @@ def test_a_run_at_full_credit_before_learning_counts_nothing_for_the_decision():
     from grader.runs import Checkpoint, RunBoard
 
     board = RunBoard(CFG, total=5)
-    controller = {**run(500), "checkpoints": [Checkpoint(0, 0, 500.0, every_init=True)]}
+    controller = run(500, checkpoints=[Checkpoint(0, 0, 500.0, every_init=True)])
     for _ in range(4):
         board.record(controller)
     assert not board.decided()
 
 
 def test_runs_skipped_after_a_timeout_are_not_said_to_be_unneeded():
-    timed_out = {**run(None, "not run: an earlier run ran out of time"), "skipped": "timeout"}
+    timed_out = run(None, "not run: an earlier run ran out of time", skipped="timeout")
     outcome = tiered_outcome([run(100), run(None, "TimeoutError"), timed_out, timed_out, timed_out], CFG, metric="m")
     assert outcome.details["runs_skipped"] == 0
     assert "not needed" not in outcome.feedback

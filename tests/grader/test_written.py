@@ -4,10 +4,11 @@ figures). The old regular expressions are kept here only to show the results did
 import random
 import re
 
+from grader.spec import WrittenSpec
 from grader.written.answers import parse, read_upload, to_markdown, without_comments
 
 IDS = ["s1", "s2", "e1"]
-CFG = {"max_upload_bytes": 256 * 1024, "max_answer_chars": 20000}
+CFG = WrittenSpec(question_points=2, essay_points=10, essays_counted=3, max_upload_bytes=256 * 1024)
 KB256 = 256 * 1024
 
 

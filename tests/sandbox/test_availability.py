@@ -9,6 +9,7 @@ from grader import runs
 from grader.envhost import EnvHost
 from grader.errors import SessionEnded, StudentCodeError
 from grader.session import Session
+from grader.spec import LearningCurveSpec
 from sandbox import Limits
 from tests.conftest import BACKENDS, container_is_gone
 
@@ -130,7 +131,8 @@ def test_forged_arrays_from_inside_are_feedback(backend, value, words):
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 def test_an_action_out_of_the_action_space_is_feedback_not_an_assertion(backend):
-    cfg = {"env": "CartPole-v1", "eval_episodes": 1, "max_episode_steps": 50}
+    cfg = LearningCurveSpec(env="CartPole-v1", seeds=(1,), run_timeout_s=10, eval_episodes=1, max_episode_steps=50,
+                            threshold=1, runs_required=1)
     session = open_session(backend)
     try:
         with pytest.raises(StudentCodeError, match=r"chose action 2.*actions are 0 to 1.*one output per action"):

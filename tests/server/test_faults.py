@@ -56,7 +56,7 @@ class Services:
 
     def _start(self, args, name, **env):
         log = open(VAR / "test" / f"{name}.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", *args], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "server.celery", *args], cwd=ROOT,
                                 env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs.append(proc)

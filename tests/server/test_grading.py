@@ -100,7 +100,7 @@ def test_staff_get_the_full_traceback_on_the_run(queued, broken_checks):
 
 
 def test_the_tasks_last_line_of_defence_ends_an_unfinished_submission_in_error(queued):
-    from grader.tasks import grade_submission
+    from server.submissions.tasks import grade_submission
 
     grading.claim(queued.pk)
     grade_submission.on_failure(MemoryError("killed"), "task-id", (queued.pk,), {}, "traceback text")

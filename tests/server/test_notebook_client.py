@@ -126,7 +126,7 @@ def worker(redis_url, django_db_setup, django_db_blocker):
     env.pop("BELLMAN_TEST_DATABASE", None)
     env.pop("BELLMAN_TEST_POSTGRES_URL", None)
     with open(VAR / "test" / "worker-clients.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "grader.celery", "worker", "--pool", "solo",
+        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "server.celery", "worker", "--pool", "solo",
                                  "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
                                  "--queues", "celery,training,mail", "--hostname", f"clients-{os.getpid()}@%h"],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

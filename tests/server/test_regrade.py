@@ -21,7 +21,7 @@ def regrade_url(assignment):
 
 @pytest.fixture
 def broker(redis_url, settings):
-    from grader.celery import app
+    from server.celery import app
 
     settings.CELERY_BROKER_URL = redis_url
     app.conf.broker_url = redis_url

@@ -7,11 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+import grader
+from grader import assignments
 from grader.errors import AssignmentError, InfrastructureError
 from grader.report import ERROR
-from server.submissions.services import file_grade
+from server.submissions.services import grading_config
 
 
 class Command(BaseCommand):
@@ -29,8 +32,8 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{file}: no such file", returncode=2)
         try:
-            report = file_grade(slug=slug, filename=path.name, data=path.read_bytes(), backend=backend,
-                                only=[c for c in only.split(",") if c])
+            folder = assignments.get(slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+            report = grader.grade(folder, path, grading_config(backend=backend), only=[c for c in only.split(",") if c])
         except AssignmentError as exc:
             raise CommandError(str(exc), returncode=2) from None
         except InfrastructureError as exc:

@@ -1,36 +1,27 @@
-from django.apps import AppConfig
+"""System checks of grading (tag "grader"), run at start-up by every Django process and by `manage.py check`:
+the assignment folders, their specs, the sandbox's limits and the time budgets against the task limits."""
+import os
+import tomllib
+from pathlib import Path
+
+from django.conf import settings
 from django.core import checks
 
-
-class GraderConfig(AppConfig):
-    name = "grader"
-
-    def ready(self):
-        checks.register(check_assignments, "grader")
-        checks.register(check_specs, "grader")
-        checks.register(check_sandbox_limits, "grader")
-        checks.register(check_time_budgets, "grader")
+from grader.assignments import problems, registry
+from grader.errors import AssignmentError
+from grader.pipeline import TASK_GRACE_S
+from grader.spec import spec_problems
+from sandbox.bwrap_backend import BwrapBackend, describe_missing
 
 
 def check_assignments(app_configs=None, **kwargs):
     """grader.E001: every folder under BELLMAN_ASSIGNMENTS_DIR is a complete, valid assignment."""
-    from django.conf import settings
-
-    from grader.assignments import problems
-
     return [checks.Error(problem, hint="Compare the folder with assignments/qlearning-cliffwalking/.",
                          id="grader.E001") for problem in problems(settings.BELLMAN_ASSIGNMENTS_DIR)]
 
 
 def check_specs(app_configs=None, **kwargs):
     """grader.E002: every spec.toml has only the tables and keys of the schema, with their types."""
-    import tomllib
-    from pathlib import Path
-
-    from django.conf import settings
-
-    from grader.spec import spec_problems
-
     errors = []
     for path in sorted(Path(settings.BELLMAN_ASSIGNMENTS_DIR).glob("*/spec.toml")):
         try:
@@ -45,12 +36,6 @@ def check_specs(app_configs=None, **kwargs):
 def check_sandbox_limits(app_configs=None, **kwargs):
     """grader.E003 / W003: the bwrap backend can apply every limit (cgroups for pids, memory and cpu), or the
     operator allowed it to run without them (a warning that names them)."""
-    import os
-
-    from django.conf import settings
-
-    from sandbox.bwrap_backend import BwrapBackend, describe_missing
-
     docker_configured = os.environ.get("DOCKER_HOST") or os.path.exists("/var/run/docker.sock")
     if settings.SANDBOX_BACKEND != "bwrap" and not (settings.SANDBOX_BACKEND == "auto" and not docker_configured):
         return []
@@ -72,12 +57,6 @@ def check_time_budgets(app_configs=None, **kwargs):
     """grader.W004: an assignment whose longest grading (from its spec) does not fit under the task's soft
     time limit; such gradings are cut at the limit (with a result), so a slow but correct submission could
     lose the checks that did not fit."""
-    from django.conf import settings
-
-    from grader.assignments import registry
-    from grader.errors import AssignmentError
-    from grader.pipeline import TASK_GRACE_S
-
     ceiling = settings.CELERY_TASK_SOFT_TIME_LIMIT - TASK_GRACE_S
     warnings = []
     try:

@@ -1,8 +1,10 @@
-"""Celery tasks: thin wrappers that take ids and call services."""
+"""Celery tasks: thin wrappers that take ids and call the grading services."""
 from celery import Task
 
-from grader.celery import app
 from grader.errors import InfrastructureError
+from server.celery import app
+from server.submissions.grading import submission_fail_unfinished, submission_grade, submission_train
+from server.submissions.sweeper import submissions_sweep as sweep
 
 
 class GradingTask(Task):
@@ -10,8 +12,6 @@ class GradingTask(Task):
     submission does not stay queued or running; it ends in 'error' with a reason."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from server.submissions.grading import submission_fail_unfinished
-
         if args:
             submission_fail_unfinished(submission_id=int(args[0]), reason=f"{type(exc).__name__}: {exc}",
                                        detail=str(einfo), run_id=int(args[1]) if len(args) > 1 else None)
@@ -20,8 +20,6 @@ class GradingTask(Task):
 @app.task(bind=True, base=GradingTask, acks_late=True, max_retries=3, autoretry_for=(InfrastructureError,),
           retry_backoff=5, retry_jitter=True)
 def grade_submission(self, submission_id: int) -> str:
-    from server.submissions.grading import submission_grade
-
     return submission_grade(submission_id=submission_id, final_attempt=self.request.retries >= self.max_retries,
                             worker=self.request.hostname or "")
 
@@ -30,8 +28,6 @@ def grade_submission(self, submission_id: int) -> str:
           retry_backoff=5, retry_jitter=True)
 def train_submission(self, submission_id: int, run_id: int) -> str:
     """Queue ``training``: the learning-curve checks of a submission whose unit checks are stored."""
-    from server.submissions.grading import submission_train
-
     return submission_train(submission_id=submission_id, run_id=run_id,
                             final_attempt=self.request.retries >= self.max_retries, worker=self.request.hostname or "")
 
@@ -39,7 +35,5 @@ def train_submission(self, submission_id: int, run_id: int) -> str:
 @app.task(acks_late=True, ignore_result=True)
 def submissions_sweep() -> int:
     """Beat: queued submissions the broker lost and running ones whose worker died are sent again."""
-    from server.submissions.sweeper import submissions_sweep as sweep
-
     result = sweep()
     return len(result.resent)

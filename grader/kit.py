@@ -1,0 +1,232 @@
+"""The check-author kit: everything an assignment's ``checks.py`` uses of the grader, and all it may use
+(tests/test_dependencies.py holds every checks.py to importing this module and nothing else of Bellman).
+
+A checks.py defines one function per ``[[checks]]`` id of its spec.toml, ``check(ctx) -> Outcome``. What
+``ctx`` gives (grader.pipeline.CheckContext): ``ctx.session()`` (the sandbox the unit checks share, the
+student's module loaded; ``session.call(name, *args)``, ``session.exec(code, inputs=..., outputs=...)``),
+``ctx.rng`` (the hidden randomness of the inputs, seeded by the spec's ``check_seed``), ``ctx.spec`` (the
+typed spec.toml) and ``ctx.job.source`` (the submission's source). What this module adds:
+
+- verdicts: ``passed(feedback)``, ``failed(feedback, mistake="stable_id")`` (a mistake id is counted on the
+  instructor's dashboard and listed in the assignment's README);
+- known mistakes: ``first_mistake(got, candidates)``, the first of (value, id, why) that ``got`` matches;
+- values from the sandbox: ``as_array`` (a tensor or array as a float array, or None), ``show``;
+- inputs for the sandbox: ``tensor``, ``rng``, ``mlp`` (a small network built there), ``fake_env``;
+- a student function that raised on its documented input: ``raised``;
+- learning curves: ``learning_curve(ctx, TrainFunction(...) or TrainScript(...), metric=...)`` trains one
+  run per hidden seed in its own sandbox on the trusted environment, evaluates the policy through the
+  assignment's ``chooser`` (how its network picks an action), and scores the runs by the spec's rule;
+- fill-in templates: ``find_gaps`` and ``module_imports`` (a gap is one line ending in ``# FILL IN: <id>``).
+
+See docs/assignments.md for how to write an assignment.
+"""
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.assignments import RUN_MARGIN_S
+from grader.envhost import EnvHost, derived_seed
+from grader.errors import SessionEnded, StudentCodeError
+from grader.fillin import MARKER, Gap, find as find_gaps, imports as module_imports
+from grader.report import Outcome, failed as _failed, passed
+from grader.runs import (
+    Run,
+    RunBoard,
+    RunProblem,
+    checkpoints_on_reset,
+    greedy_evaluation,
+    k_of_n_outcome,
+    tiered_outcome,
+    training_run,
+)
+from grader.session import TensorValue, rng_arg, tensor_arg
+from grader.spec import LearningCurveSpec
+
+__all__ = [
+    "ARGMAX", "MARKER", "EnvHost", "Gap", "Mistake", "Outcome", "Run", "RunProblem", "SessionEnded",
+    "StudentCodeError", "TensorValue", "TrainFunction", "TrainScript", "as_array", "derived_seed", "failed",
+    "fake_env", "find_gaps", "first_mistake", "instance_of", "learning_curve", "mlp", "module_imports", "passed",
+    "raised", "rng", "run_training", "show", "tensor",
+]
+
+
+# -- values that came out of the sandbox -------------------------------------------------------------
+def as_array(value) -> np.ndarray | None:
+    """A tensor (``TensorValue``) or numeric array that came out of the sandbox, as a float array; None for
+    anything else (a list, a number, a string: the check says what it expected)."""
+    if isinstance(value, TensorValue):
+        return value.array.astype(float)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+        return value.astype(float)
+    return None
+
+
+def show(array, precision: int = 3) -> str:
+    """An array as feedback shows it: a few decimals, one line."""
+    return np.array2string(np.asarray(array, dtype=float), precision=precision, max_line_width=200)
+
+
+# -- inputs for the sandbox ----------------------------------------------------------------------------
+tensor = tensor_arg  # tensor(array, grad=False, dtype="float32"): a torch tensor built in the sandbox
+rng = rng_arg  # rng(seed): a numpy Generator built in the sandbox
+
+
+def mlp(layers: list) -> dict:
+    """A ``torch.nn.Sequential`` of Linear layers with the given weights, built in the sandbox:
+    ``layers`` is ``[[weight rows, bias], ...]`` with ReLU between them."""
+    return {"$mlp": layers}
+
+
+def fake_env(*, n_actions: int, seed: int, step: list) -> dict:
+    """An environment built in the sandbox with ``n_actions`` discrete actions (its action_space seeded by
+    ``seed``) whose ``step`` returns ``step`` (obs, reward, terminated, truncated, info) and records the
+    actions it was given."""
+    return {"$fake_env": {"n_actions": n_actions, "seed": seed, "step": step}}
+
+
+def failed(feedback: str, *, mistake: "str | Mistake | None" = None, **details) -> Outcome:
+    """No credit, with feedback; ``mistake`` names the known mistake (its id, or a Mistake; none when empty)."""
+    if mistake:
+        details["mistake"] = mistake if isinstance(mistake, str) else mistake.id
+    return _failed(feedback, **details)
+
+
+# -- known mistakes --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mistake:
+    """A known mistake: its stable id (the README lists it; the dashboard counts it) and the words for it."""
+
+    id: str
+    why: str
+
+
+def first_mistake(got, candidates: Iterable[tuple], *, rtol: float = 1e-4, atol: float = 1e-4) -> Mistake | None:
+    """The first known mistake whose value ``got`` matches: ``candidates`` are ``(value, id, why)``, the value
+    each mistake would produce on the same inputs, in the order they are tried (most specific first)."""
+    got = np.asarray(got, dtype=float)
+    for value, mistake_id, why in candidates:
+        value = np.asarray(value, dtype=float)
+        if value.shape == got.shape and np.allclose(got, value, rtol=rtol, atol=atol):
+            return Mistake(mistake_id, why)
+    return None
+
+
+def raised(documented: str, exc: StudentCodeError, *, call: str = "Yours", hints: dict | None = None) -> Outcome:
+    """The feedback for a student function that raised on its documented input: what it was given (the
+    template's docstring, ``documented``), what it raised, a hint where the message has known words
+    (``hints``: words -> hint), and the traceback. A NotImplementedError, or a fault that is not the call's
+    (the module failed to load), passes on for the pipeline to say it."""
+    if exc.exc_type == "NotImplementedError" or exc.kind != "call":
+        raise exc
+    hint = next((h for words, h in (hints or {}).items() if words in str(exc)), "")
+    return failed(f"{documented} {call} raised {exc}. {hint}".strip()
+                  + (f"\n\n{exc.traceback.strip()}" if exc.traceback.strip() else ""))
+
+
+# -- learning curves -------------------------------------------------------------------------------------
+# How a network picks its action in an evaluation: the source of ``choose(network, obs) -> action``, run in
+# the sandbox under no_grad with ``obs`` a float32 tensor. ARGMAX is the greedy action of a Q network and the
+# most likely action of a policy network; an assignment whose network returns more (an actor-critic's
+# probabilities and value) gives its own.
+ARGMAX = "def choose(network, obs):\n    return network(obs).argmax()\n"
+
+
+def instance_of(class_name: str) -> dict:
+    """The policy a running function of the student's module holds, found by its class: the network that
+    ``train()`` is training, asked for actions at episode boundaries while it waits for the environment."""
+    return {"instance_of": class_name}
+
+
+@dataclass(frozen=True)
+class TrainFunction:
+    """Training by a function of the module: ``train(env, episodes, seed=...)`` on the trusted environment,
+    given ``cfg.episodes`` (``cfg.extra_episodes`` more resets allowed) and a seed derived from the hidden one.
+
+    With ``policy`` (``instance_of("Policy")``), the policy being trained is evaluated during training at
+    ``cfg.eval_every`` (a run at full credit stops there), and the value train() returns is kept in the
+    sandbox and evaluated through ``chooser``. With ``evaluate`` instead, the returned value comes out (a Q
+    table) and ``evaluate(value, host, cfg, seed) -> float`` scores it here, raising RunProblem when it
+    cannot be evaluated."""
+
+    fn: str = "train"
+    policy: str | dict | None = None
+    chooser: str = ARGMAX
+    evaluate: Callable | None = None
+    all_episodes: bool = True  # a run whose train() plays fewer than cfg.episodes is a problem
+
+
+@dataclass(frozen=True)
+class TrainScript:
+    """Training by the module itself, run top to bottom on the trusted environment (DQN's workshop script),
+    for at most ``cfg.max_episodes`` episodes; ``policy`` names the network it trains (a module global)."""
+
+    policy: str = "q"
+    chooser: str = ARGMAX
+
+
+def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> Run:
+    host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.episodes + cfg.extra_episodes,
+                                max_episode_steps=cfg.max_episode_steps)
+    eval_seed = cfg.eval_seed_base + seed
+
+    def train():
+        keep = "_trained_policy" if training.evaluate is None else None
+        with ctx.running_session(session_timeout=cfg.run_timeout_s + RUN_MARGIN_S) as session:
+            if training.policy is not None:  # evaluated before any learning and every eval_every episodes
+                host.on_reset = checkpoints_on_reset(session, cfg, eval_seed, policy=training.policy,
+                                                     chooser=training.chooser)
+            value = session.call(training.fn, host.arg(), cfg.episodes, seed=derived_seed(seed, "student"),
+                                 env_host=host, timeout=cfg.run_timeout_s, keep=keep).value
+            if training.all_episodes and len(host.episodes) < cfg.episodes:
+                raise RunProblem(f"{training.fn} played {len(host.episodes)} episodes instead of {cfg.episodes}")
+            if keep is not None:
+                try:
+                    return greedy_evaluation(session, cfg, eval_seed, policy=keep, chooser=training.chooser)
+                except StudentCodeError as exc:
+                    raise RunProblem(f"{training.fn} returned a {value} that cannot choose actions: {exc}") from None
+        return training.evaluate(value, host, cfg, seed)
+
+    return training_run(host, seed, board, train)
+
+
+def _script_run(ctx, training: TrainScript, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> Run:
+    host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.max_episodes, max_episode_steps=cfg.max_episode_steps)
+    eval_seed = cfg.eval_seed_base + seed
+
+    def train():
+        def checkpoints(session):  # the policy, evaluated before any learning and every eval_every episodes
+            host.on_reset = checkpoints_on_reset(session, cfg, eval_seed, policy=training.policy,
+                                                 chooser=training.chooser)
+
+        with ctx.running_session(env_host=host, load_timeout=cfg.run_timeout_s, before_load=checkpoints,
+                                 session_timeout=cfg.run_timeout_s + RUN_MARGIN_S) as session:
+            if session.load_error is not None:
+                raise RunProblem(str(session.load_error))
+            return greedy_evaluation(session, cfg, eval_seed, policy=training.policy, chooser=training.chooser)
+
+    return training_run(host, seed, board, train)
+
+
+def run_training(ctx, training: TrainFunction | TrainScript, seeds: Iterable[int] | None = None) -> list[Run]:
+    """One run per seed (the spec's hidden seeds by default; a calibration gives its own), each in its own
+    sandbox, ``parallel_runs`` at a time; later runs are skipped once a run timed out or the finished ones
+    decide the credit."""
+    cfg = ctx.spec.learning_curve
+    seeds = list(cfg.seeds if seeds is None else seeds)
+    board = RunBoard(cfg, len(seeds))
+    one = _function_run if isinstance(training, TrainFunction) else _script_run
+    return ctx.map_runs(lambda seed: one(ctx, training, cfg, seed, board), seeds)
+
+
+def learning_curve(ctx, training: TrainFunction | TrainScript, *, metric: str, hint: str = "",
+                   missing: float = 0.0) -> Outcome:
+    """The learning-curve check: the runs of ``training``, scored by the spec's rule (tiers of the IQM of
+    the runs' evaluations, or ``runs_required`` runs at ``threshold``). ``hint`` is added when the credit is
+    not full and no run had a problem; ``missing`` is what a run without an evaluation counts for in a
+    k-of-n rule (0 in tiers)."""
+    cfg = ctx.spec.learning_curve
+    runs = run_training(ctx, training)
+    if cfg.tiers:
+        return tiered_outcome(runs, cfg, metric=metric, hint=hint)
+    return k_of_n_outcome(runs, cfg, metric=metric, hint=hint, missing=missing)

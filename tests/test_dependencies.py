@@ -1,0 +1,88 @@
+"""The dependency graph runs one way: server -> grader -> sandbox, and an assignment's checks.py -> grader.kit.
+
+A backwards edge (grader importing Django or the server, the sandbox importing the grader, a checks.py
+reaching past the kit) fails here, with the file and line; so does an import of the project's own code
+inside a function, the usual way to hide a cycle.
+"""
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = {"server", "grader", "sandbox", "assignments"}
+# What each layer may not import (top-level package names).
+FORBIDDEN = {
+    "grader": {"server", "django", "celery", "ninja", "redis"},
+    "sandbox": {"server", "grader", "django", "celery", "ninja", "redis"},
+}
+
+
+def imports(path: Path):
+    """(line, module, inside a function) for every import of ``path``; relative imports are resolved."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    inside = {id(node) for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+              for node in ast.walk(fn) if node is not fn}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, id(node) in inside
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                parts = path.relative_to(ROOT).parent.parts
+                package = parts[:len(parts) - node.level + 1]
+                module = ".".join([*package, module]).strip(".")
+            yield node.lineno, module, id(node) in inside
+
+
+def python_files(folder: str):
+    return sorted(p for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts)
+
+
+def where(path: Path, line: int) -> str:
+    return f"{path.relative_to(ROOT)}:{line}"
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_a_layer_imports_nothing_above_it(layer):
+    backwards = [f"{where(path, line)} imports {module}" for path in python_files(layer)
+                 for line, module, _ in imports(path) if module.split(".")[0] in FORBIDDEN[layer]]
+    assert backwards == []
+
+
+def test_checks_import_only_the_kit_of_the_grader():
+    reaching = [f"{where(path, line)} imports {module}" for path in sorted((ROOT / "assignments").glob("*/checks.py"))
+                for line, module, _ in imports(path)
+                if module.split(".")[0] in PROJECT and module != "grader.kit"]
+    assert reaching == []
+
+
+@pytest.mark.parametrize("layer", ["grader", "sandbox", "server"])
+def test_the_project_s_own_modules_are_imported_at_the_top(layer):
+    """Django's AppConfig.ready() is the one place allowed: models can only be imported once apps are loaded."""
+    hidden = []
+    for path in python_files(layer):
+        if path.name == "apps.py":
+            continue
+        hidden += [f"{where(path, line)} imports {module} inside a function" for line, module, inner in imports(path)
+                   if inner and module.split(".")[0] in PROJECT]
+    assert hidden == []
+
+
+def test_the_grader_is_a_library_without_django():
+    code = ("import sys, grader, grader.kit, grader.pipeline, grader.assignments\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'server', 'celery')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_backwards_edge_is_caught(tmp_path):
+    """The scan itself: an import of the server hidden inside a function is found, and said to be inside."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("import numpy\n\n\ndef f():\n    from server.submissions import services\n")
+    assert list(imports(probe)) == [(1, "numpy", False), (5, "server.submissions", True)]
