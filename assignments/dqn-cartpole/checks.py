@@ -14,8 +14,10 @@ from grader.kit import (
     TensorValue,
     TrainScript,
     failed,
+    fake_env,
     find_gaps,
     learning_curve as score_learning_curve,
+    mlp,
     module_imports,
     passed,
     tensor as tensor_arg,
@@ -207,7 +209,7 @@ def td_target(ctx, code):
     max_next_q = np.array([_forward(layers, x.astype(float)).max() for x in s2]).reshape(n, 1).astype(np.float32)
     gamma = 0.9
     out = code.run({"r": tensor_arg(r), "m": tensor_arg(m), "gamma": gamma, "max_next_q": tensor_arg(max_next_q),
-                    "s2": tensor_arg(s2), "q_target": {"$mlp": layers}}, ["y"])[0]
+                    "s2": tensor_arg(s2), "q_target": mlp(layers)}, ["y"])[0]
     y = _array(out["y"])
     want = r + m * gamma * max_next_q
     if y is None or y.size != n:
@@ -243,7 +245,7 @@ def td_loss(ctx, code):
     q_estimates = np.array([_forward(layers, x.astype(float))[i]
                             for x, i in zip(s, a.ravel(), strict=True)]).reshape(n, 1)
     y = (q_estimates + ctx.rng.normal(size=(n, 1))).round(3)
-    out = code.run({"q_estimates": tensor_arg(q_estimates, grad=True), "y": tensor_arg(y), "q": {"$mlp": layers},
+    out = code.run({"q_estimates": tensor_arg(q_estimates, grad=True), "y": tensor_arg(y), "q": mlp(layers),
                     "s": tensor_arg(s), "a": tensor_arg(a, dtype="int64")}, ["loss"])[0]
     loss, want = out["loss"], float(np.mean((q_estimates - y) ** 2))
     value = _array(loss)
@@ -274,8 +276,8 @@ def td_loss(ctx, code):
 def explore_action(ctx, code):
     n = 400
     s = ctx.rng.normal(size=4).astype(np.float32)
-    inputs = {"env": {"$fake_env": {"n_actions": 2, "seed": 5, "step": [[0, 0, 0, 0], 1.0, False, False, {}]}},
-              "s": s, "q": {"$mlp": _known_network(ctx)}, "epsilon": 0.1}
+    inputs = {"env": fake_env(n_actions=2, seed=5, step=[[0, 0, 0, 0], 1.0, False, False, {}]),
+              "s": s, "q": mlp(_known_network(ctx)), "epsilon": 0.1}
     actions = [_action(r["a"]) for r in code.run(inputs, ["a"], repeat=n)]
     if any(a not in (0, 1) for a in actions):
         bad = next(a for a in actions if a not in (0, 1))
@@ -292,7 +294,7 @@ def explore_action(ctx, code):
 # -- greedy_action -----------------------------------------------------------------------------
 def _known_network(ctx, scale=1.0):
     """Weights of a small network (4 -> 16 -> 2, ReLU) the trusted side can evaluate (``_forward``) and the
-    sandbox can build (``{"$mlp": layers}``); ``scale`` spreads its outputs."""
+    sandbox can build (``mlp(layers)``); ``scale`` spreads its outputs."""
     rng = np.random.default_rng(ctx.spec.check_seed + 1)
     shapes = [(16, 4), (2, 16)]
     return [[(rng.normal(size=shape) * 0.8 * (scale if i else 1.0)).round(4).tolist(),
@@ -318,9 +320,9 @@ def greedy_action(ctx, code):
     wrong, picks = None, []
     for s, expected in zip(states, want, strict=True):
         try:
-            out = code.run({"q": {"$mlp": layers}, "s": s, "epsilon": 0.1,
-                            "env": {"$fake_env": {"n_actions": 2, "seed": 1,
-                                                  "step": [[0, 0, 0, 0], 1.0, False, False, {}]}}}, ["a"])[0]
+            out = code.run({"q": mlp(layers), "s": s, "epsilon": 0.1,
+                            "env": fake_env(n_actions=2, seed=1, step=[[0, 0, 0, 0], 1.0, False, False, {}])},
+                           ["a"])[0]
         except StudentCodeError:
             if wrong is None:
                 raise
@@ -345,7 +347,7 @@ def greedy_action(ctx, code):
 @gap_check
 def env_step(ctx, code):
     obs = [0.1, -0.2, 0.03, 0.4]
-    inputs = {"env": {"$fake_env": {"n_actions": 2, "seed": 3, "step": [obs, 1.0, True, False, {"k": 1}]}},
+    inputs = {"env": fake_env(n_actions=2, seed=3, step=[obs, 1.0, True, False, {"k": 1}]),
               "a": np.array(1, dtype=np.int64), "s": np.zeros(4, dtype=np.float32)}
     try:
         out = code.run(inputs, ["s2", "r", "terminated", "truncated"])[0]
