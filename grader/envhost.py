@@ -177,7 +177,7 @@ class EnvHost:
             return self._refuse(f"the step budget of {self.max_steps} steps is spent")
         if isinstance(self.env.action_space, gymnasium.spaces.Discrete):
             if isinstance(action, bool) or not isinstance(action, int) or not self.env.action_space.contains(action):
-                return self._refuse(f"an action must be an integer from 0 to {self.env.action_space.n - 1}, "
+                return self._refuse(f"an action must be an integer from 0 to {int(self.env.action_space.n) - 1}, "
                                     f"got {str(action)[:40]}")
         obs, reward, terminated, truncated, _ = self.env.step(action)
         self.steps += 1

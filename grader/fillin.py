@@ -20,6 +20,13 @@ class Gap:
     line: int
 
 
+def _segment(source: str, node: ast.AST) -> str:
+    """The source text of ``node``, a node of ``ast.parse(source)``: such nodes carry their positions."""
+    segment = ast.get_source_segment(source, node)
+    assert segment is not None, "a parsed node has its position"
+    return segment
+
+
 def _statement_at(tree, lineno):
     best = None
     for node in ast.walk(tree):
@@ -34,7 +41,7 @@ def find(source: str, gap_ids, structural: Callable[[ast.Module, str], ast.stmt 
     ``structural(tree, gap_id)`` (the assignment's rule), which returns the statement or None."""
     tree = ast.parse(source)
     lines = source.splitlines()
-    marked = {}
+    marked: dict[str, int] = {}
     for number, text in enumerate(lines, start=1):
         match = MARKER.search(text)
         if match and match.group(1) in gap_ids:
@@ -44,7 +51,7 @@ def find(source: str, gap_ids, structural: Callable[[ast.Module, str], ast.stmt 
         node = _statement_at(tree, marked[gap_id]) if gap_id in marked else None
         if node is None or isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             node = (structural(tree, gap_id) if structural else None) or node
-        found[gap_id] = None if node is None else Gap(gap_id, ast.get_source_segment(source, node), node.lineno)
+        found[gap_id] = None if node is None else Gap(gap_id, _segment(source, node), node.lineno)
     return found
 
 
@@ -52,9 +59,9 @@ def imports(source: str) -> str:
     """The module-level import statements of ``source``, so that a gap can use what the student imported;
     each at its own line (blank lines between), so that a traceback points at the student's line."""
     tree = ast.parse(source)
-    lines = []
+    lines: list[str] = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             lines += [""] * (node.lineno - 1 - len(lines))
-            lines += ast.get_source_segment(source, node).splitlines()
+            lines += _segment(source, node).splitlines()
     return "\n".join(lines)

@@ -171,7 +171,8 @@ def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: in
     eval_seed = cfg.eval_seed_base + seed
 
     def train():
-        keep = "_trained_policy" if training.evaluate is None else None
+        evaluate = training.evaluate
+        keep = "_trained_policy" if evaluate is None else None
         with ctx.running_session(session_timeout=cfg.run_timeout_s + RUN_MARGIN_S) as session:
             if training.policy is not None:  # evaluated before any learning and every eval_every episodes
                 host.on_reset = checkpoints_on_reset(session, cfg, eval_seed, policy=training.policy,
@@ -180,12 +181,12 @@ def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: in
                                  env_host=host, timeout=cfg.run_timeout_s, keep=keep).value
             if training.all_episodes and len(host.episodes) < cfg.episodes:
                 raise RunProblem(f"{training.fn} played {len(host.episodes)} episodes instead of {cfg.episodes}")
-            if keep is not None:
+            if evaluate is None:  # the value train() returned was kept in the sandbox, as keep
                 try:
                     return greedy_evaluation(session, cfg, eval_seed, policy=keep, chooser=training.chooser)
                 except StudentCodeError as exc:
                     raise RunProblem(f"{training.fn} returned a {value} that cannot choose actions: {exc}") from None
-        return training.evaluate(value, host, cfg, seed)
+        return evaluate(value, host, cfg, seed)
 
     return training_run(host, seed, board, train)
 
@@ -215,8 +216,9 @@ def run_training(ctx, training: TrainFunction | TrainScript, seeds: Iterable[int
     cfg = ctx.spec.learning_curve
     seeds = list(cfg.seeds if seeds is None else seeds)
     board = RunBoard(cfg, len(seeds))
-    one = _function_run if isinstance(training, TrainFunction) else _script_run
-    return ctx.map_runs(lambda seed: one(ctx, training, cfg, seed, board), seeds)
+    if isinstance(training, TrainFunction):
+        return ctx.map_runs(lambda seed: _function_run(ctx, training, cfg, seed, board), seeds)
+    return ctx.map_runs(lambda seed: _script_run(ctx, training, cfg, seed, board), seeds)
 
 
 def learning_curve(ctx, training: TrainFunction | TrainScript, *, metric: str, hint: str = "",

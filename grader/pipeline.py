@@ -9,6 +9,7 @@ import contextvars
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,9 +21,10 @@ from grader import embeddings, oldgym, progress
 from grader.assignments import DEFAULT_SESSION_S, AssignmentFolder, load as load_folder, validate as validate_folder
 from grader.errors import AssignmentError, InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
 from grader.normalise import in_notebook_terms, to_source
+from grader.progress import Progress
 from grader.report import ERROR, FAILED, PASSED, CheckResult, Outcome, Report
 from grader.session import Session
-from grader.spec import Spec
+from grader.spec import Spec, WrittenSpec
 from grader.written import answers, scoring
 from sandbox import Limits
 from sandbox.bwrap_backend import describe_missing
@@ -39,7 +41,7 @@ class GradingConfig:
     parallel_runs: int = 2
     tmp_root: str | None = None
     output_tail_chars: int = 4000
-    progress: object = None  # a grader.progress.Progress that training runs publish their episodes to
+    progress: Progress | None = None  # what training runs publish their episodes to
     max_budget_s: float | None = None  # the grading stops by then with a result (the task's soft limit, less a margin)
 
 
@@ -49,7 +51,7 @@ class Job:
     filename: str
     data: bytes
     config: GradingConfig
-    report: Report = None
+    report: Report = field(init=False)  # made by __post_init__
     source: str = ""
     static_failures: dict = field(default_factory=dict)  # check id -> feedback
     outputs: list = field(default_factory=list)
@@ -108,8 +110,12 @@ def static_checks(job: Job):
 
 
 def _top_level_names(tree: ast.Module) -> set:
+    return _names_defined(tree.body)
+
+
+def _names_defined(nodes: Iterable[ast.AST]) -> set:
     names = set()
-    for node in tree.body:
+    for node in nodes:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -118,7 +124,7 @@ def _top_level_names(tree: ast.Module) -> set:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, (ast.If, ast.Try, ast.With)):
-            names |= _top_level_names(ast.Module(body=list(ast.iter_child_nodes(node)), type_ignores=[]))
+            names |= _names_defined(ast.iter_child_nodes(node))
     return names
 
 
@@ -158,10 +164,18 @@ STEPS = (normalise, static_checks, run_checks, finalise)
 
 
 # -- written answers: data, scored here; no sandbox ---------------------------------------------------
+def _written(job: Job) -> WrittenSpec:
+    """The ``[written]`` table of a written assignment (the loader requires it: see assignments.load)."""
+    written = job.assignment.spec.written
+    if written is None:
+        raise AssignmentError(f"{job.assignment.slug}: a written assignment needs a [written] table")
+    return written
+
+
 def read_answers(job: Job):
     try:
         job.source, job.answers, notices = answers.read_upload(
-            job.filename, job.data, [c.id for c in job.assignment.checks], job.assignment.spec.written,
+            job.filename, job.data, [c.id for c in job.assignment.checks], _written(job),
             max_bytes=job.config.max_upload_bytes)
     except SubmissionRejected as exc:
         job.report.status = ERROR
@@ -172,7 +186,7 @@ def read_answers(job: Job):
 
 
 def score_answers(job: Job):
-    cfg = job.assignment.spec.written
+    cfg = _written(job)
     rubric = job.assignment.rubric()
     wanted = {c.id for c in job.checks}
     thresholds = scoring.Thresholds(**cfg.thresholds.given(), essay_words=cfg.essay_words)
@@ -254,7 +268,7 @@ class CheckContext:
         self.request_timeout = float(self.spec.limits.request_timeout_s or DEFAULT_REQUEST_S)
         self.session_timeout = float(self.spec.limits.session_timeout_s or DEFAULT_SESSION_S)
         self.rng = np.random.default_rng(self.spec.check_seed)
-        self._shared = {}
+        self._shared: dict[str, Session] = {}
         self._lock = threading.Lock()
 
     def open_session(self, *, session_timeout: float | None = None, env_host=None,

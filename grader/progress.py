@@ -4,7 +4,7 @@ import contextvars
 import threading
 from contextlib import contextmanager
 
-_current = contextvars.ContextVar("bellman_progress", default=None)
+_current: "contextvars.ContextVar[Progress | None]" = contextvars.ContextVar("bellman_progress", default=None)
 
 
 class Progress:

@@ -51,7 +51,8 @@ class RunBoard:
     def __init__(self, cfg: LearningCurveSpec, total: int):
         self.cfg, self.total = cfg, total
         self.timed_out = threading.Event()
-        self._evals, self._lock = [], threading.Lock()
+        self._evals: list[float] = []
+        self._lock = threading.Lock()
 
     # threading.Event's interface, for the run that times out
     def is_set(self) -> bool:
@@ -170,7 +171,7 @@ def greedy_evaluation(session, cfg: LearningCurveSpec, seed: int, *, policy, cho
             while not done:
                 action = session.act(obs.tolist(), policy=policy, chooser=chooser, inference=inference)
                 obs, reward, terminated, truncated, _ = host.env.step(_in_space(host.env.action_space, action))
-                total += reward
+                total += float(reward)
                 done = terminated or truncated
             returns.append(total)
         return float(np.mean(returns))
@@ -298,6 +299,8 @@ def _in_space(space, action: int) -> int:
     if space.contains(action):
         return action
     n = getattr(space, "n", None)
+    if n is None:  # evaluations pick one action of a discrete space (Session.act returns its index)
+        raise TypeError(f"unsupported action space {space!r}")
     raise StudentCodeError(
         f"the policy chose action {str(action)[:30]}, but the environment's actions are 0 to {n - 1}: the network "
         f"must have one output per action ({n}, env.action_space.n), not more", kind="value")
@@ -307,7 +310,7 @@ def _problems_by_message(runs: list[Run]) -> list[str]:
     """One line per distinct problem, naming the runs it stopped: "runs 1, 2, 5: <message>". Problems are
     the same when their first lines are (the values a message prints after it differ from run to run);
     the first run's message is shown."""
-    by_kind = {}
+    by_kind: dict[str, tuple[str, list[int]]] = {}
     for i, run in enumerate(runs):
         if run.problem:
             kind = by_kind.setdefault(run.problem.splitlines()[0], (run.problem[:300], []))

@@ -11,11 +11,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
 from grader.errors import EnvMismatch, InfrastructureError, SessionEnded, StudentCodeError
-from sandbox.base import RUNNER_DIR, SandboxTimeout, SandboxUnavailable, grant
+from sandbox.base import RUNNER_DIR, Sandbox, SandboxTimeout, SandboxUnavailable, grant
 from sandbox.runner import framing
 
 MAX_IN = 4 * 1024 * 1024  # the largest message accepted from inside
@@ -24,7 +25,7 @@ MAX_ARRAY = 1_000_000  # elements
 SUBMISSION_FILE = "submission.py"
 ALLOWED_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64",
                   "uint8", "bool"}
-FROM_SANDBOX = {
+FROM_SANDBOX: dict[str, dict[str, type]] = {
     "ready": {"names": list},
     "return": {"values": list},
     "raise": {"kind": str, "type": str, "message": str, "traceback": str},
@@ -210,19 +211,21 @@ class Session:
         self.paused_s = 0.0  # the trusted side's own work while the sandbox waited, credited to the deadlines
         self.last_deadline = float("inf")  # no credit past this (the grading's deadline)
         self.dir = Path(tempfile.mkdtemp(prefix="bellman-", dir=tmp_root))  # 0700 until staged
-        self.sandbox = None
-        self.ended = None
-        self.names = []
-        self.cell_errors = []
-        self.load_error = None
+        self.ended: SessionEnded | None = None
+        self.names: list[str] = []
+        self.cell_errors: list[str] = []
+        self.load_error: StudentCodeError | None = None
+        # Set for the whole life of the session: when it cannot start, no Session is made (only the folder
+        # staged for it is removed).
+        self.sandbox: Sandbox
         try:
             self._stage(source)
             self.sandbox = backend.start(self.dir, limits)
         except SandboxUnavailable as exc:
-            self.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
             raise InfrastructureError(str(exc)) from exc
         except BaseException:
-            self.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
             raise
 
     def _stage(self, source):
@@ -258,10 +261,12 @@ class Session:
         """The next message from inside; ``timed_out`` words the verdict if no message comes in time."""
         deadline += self.paused_s  # what the trusted side took meanwhile (evaluations) is not the student's time
         session_ends_first = self.deadline < deadline
+        protocol = self.sandbox.protocol
+        assert protocol is not None  # the backends open the channel before start() returns
         waiting_since = time.monotonic()
         try:
             message = framing.read_frame(
-                lambda n: self.sandbox.protocol.read_exact(n, min(deadline, self.deadline)), max_bytes=MAX_IN)
+                lambda n: protocol.read_exact(n, min(deadline, self.deadline)), max_bytes=MAX_IN)
         except SandboxTimeout:
             self._end("timeout", timed_out.message(session_total=self.session_timeout if session_ends_first else None))
         except framing.FrameError as exc:
@@ -272,7 +277,7 @@ class Session:
             self._end_crashed()
         return validate(message)
 
-    def _end_crashed(self):
+    def _end_crashed(self) -> NoReturn:
         time.sleep(0.05)  # let the backend record how the process ended
         if self.sandbox.output.overflowed:
             self._end("output", f"Your code printed more than {self.sandbox.limits.output_bytes >> 20} MB; "
@@ -284,11 +289,10 @@ class Session:
                                 "tensors that keeps growing?).")
         self._end("crashed", f"Your code ended the sandbox ({info}).")
 
-    def _end(self, verdict, message):
-        self.ended = SessionEnded(message, verdict=verdict)
-        if self.sandbox is not None:
-            self.sandbox.kill(verdict)
-        raise self.ended
+    def _end(self, verdict: str, message: str) -> NoReturn:
+        self.ended = ended = SessionEnded(message, verdict=verdict)
+        self.sandbox.kill(verdict)
+        raise ended
 
     def _serve(self, env_host, request, deadline):
         """Answer one environment request (a mirrored environment's report of its steps gets no answer)."""
@@ -470,12 +474,11 @@ class Session:
 
     def output_tail(self) -> str:
         """What the code printed (the tail). Complete once the session is closed."""
-        return self.sandbox.output.tail() if self.sandbox else ""
+        return self.sandbox.output.tail()
 
     def close(self):
         """Kill first, then clean up: nothing is sent to a sandbox that may have stopped reading."""
-        if self.sandbox is not None:
-            self.sandbox.close()
+        self.sandbox.close()
         shutil.rmtree(self.dir, ignore_errors=True)
         self.lifetime_s = time.monotonic() - self.opened_at
 

@@ -61,7 +61,10 @@ def score_question(question: Question, answer: str, sig: Signals, th: Thresholds
     similarity = vectors @ points[:-1].T  # (sentences, key points)
     best = similarity.max(axis=0)
     lower = answer.lower()
-    covered, partly, missing, per_point = [], [], [], []
+    covered: list[str] = []
+    partly: list[str] = []
+    missing: list[str] = []
+    per_point: list[dict] = []
     for k, point in enumerate(question.key_points):
         term = _has_term(lower, point.terms)
         if best[k] >= th.covered or (best[k] >= th.supported and term):

@@ -14,6 +14,9 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import framing  # noqa: E402
@@ -425,7 +428,7 @@ def resolve_policy(module, policy):
     if isinstance(policy, str):
         return getattr(module, policy)
     cls = getattr(module, policy["instance_of"])
-    frame = sys._getframe()
+    frame: FrameType | None = sys._getframe()
     while frame is not None:
         if frame.f_globals is vars(module):
             for value in list(frame.f_locals.values()):
@@ -482,7 +485,7 @@ def inspect_policy(channel, module, request):
 
 # Choosers: how an assignment turns its network's output into one action (its spec names the code; the
 # trusted side sends it with each request). Compiled once each; a handful per grading at most.
-_CHOOSERS = {}
+_CHOOSERS: dict[str, Callable[..., Any]] = {}
 GREEDY = "def choose(network, obs):\n    return network(obs).argmax()\n"
 
 
@@ -492,7 +495,7 @@ def chooser(source):
     if fn is None:
         import numpy
         import torch
-        namespace = {"torch": torch, "np": numpy}
+        namespace: dict[str, Any] = {"torch": torch, "np": numpy}
         exec(compile(source, "<bellman: choose an action>", "exec"), namespace)
         fn = _CHOOSERS[source] = namespace["choose"]
         if len(_CHOOSERS) > 16:
