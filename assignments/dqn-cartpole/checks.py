@@ -120,7 +120,8 @@ class _Line:
         self.imports = module_imports(ctx.job.source)
 
     def run(self, inputs, outputs, repeat=1):
-        imported = {(a.asname or a.name).split(".")[0] for n in ast.parse(self.imports).body for a in n.names}
+        imported = {(a.asname or a.name).split(".")[0] for n in ast.parse(self.imports).body
+                    if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}  # (all are: module_imports)
         context = _context(self.ctx.job.source, self.gap.code, set(inputs) | imported)
         code, line = (f"{context}\n{self.gap.code}", self.gap.line - 1) if context else (self.gap.code, self.gap.line)
         return self.ctx.session(load=False).exec(code, inputs=inputs, outputs=outputs, imports=self.imports,

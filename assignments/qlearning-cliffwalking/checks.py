@@ -181,7 +181,7 @@ def greedy_return(Q, env_id, seed, max_steps):
         total, terminated = 0.0, False
         for _ in range(max_steps):
             obs, reward, terminated, truncated, _ = host.env.step(int(np.argmax(Q[obs])))
-            total += reward
+            total += float(reward)
             if terminated or truncated:
                 break
         return total, bool(terminated)

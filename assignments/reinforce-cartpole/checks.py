@@ -322,7 +322,7 @@ def _affine_fit(x, y):
     """(slope, relative residual) of the least-squares fit y ~ slope * x + intercept."""
     A = np.stack([x, np.ones_like(x)], axis=1)
     coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    residual = np.linalg.norm(A @ coef - y) / max(np.linalg.norm(y - y.mean()), 1e-12)
+    residual = np.linalg.norm(A @ coef - y) / max(float(np.linalg.norm(y - y.mean())), 1e-12)
     return coef[0], residual
 
 
