@@ -209,13 +209,14 @@ def _script_run(ctx, training: TrainScript, cfg: LearningCurveSpec, seed: int, b
     return training_run(host, seed, board, train)
 
 
-def run_training(ctx, training: TrainFunction | TrainScript, seeds: Iterable[int] | None = None) -> list[Run]:
+def run_training(ctx, training: TrainFunction | TrainScript, seeds: Iterable[int] | None = None, *,
+                 every_run: bool = False) -> list[Run]:
     """One run per seed (the spec's hidden seeds by default; a calibration gives its own), each in its own
     sandbox, ``parallel_runs`` at a time; later runs are skipped once a run timed out or the finished ones
-    decide the credit."""
+    decide the credit, unless ``every_run`` (a calibration measures each run)."""
     cfg = ctx.spec.learning_curve
     seeds = list(cfg.seeds if seeds is None else seeds)
-    board = RunBoard(cfg, len(seeds))
+    board = RunBoard(cfg, len(seeds), skip_decided=not every_run)
     if isinstance(training, TrainFunction):
         return ctx.map_runs(lambda seed: _function_run(ctx, training, cfg, seed, board), seeds)
     return ctx.map_runs(lambda seed: _script_run(ctx, training, cfg, seed, board), seeds)

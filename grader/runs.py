@@ -48,8 +48,8 @@ class RunBoard:
     makes the later ones skip (they would time out too), and so do runs whose evaluations already give full
     credit whatever the others return (for an IQM over five runs, four at full credit)."""
 
-    def __init__(self, cfg: LearningCurveSpec, total: int):
-        self.cfg, self.total = cfg, total
+    def __init__(self, cfg: LearningCurveSpec, total: int, *, skip_decided: bool = True):
+        self.cfg, self.total, self.skip_decided = cfg, total, skip_decided
         self.timed_out = threading.Event()
         self._evals: list[float] = []
         self._lock = threading.Lock()
@@ -68,7 +68,7 @@ class RunBoard:
     def decided(self) -> bool:
         """Full credit whatever the runs not finished yet return (each counted as 0). Only tiers of the IQM
         decide early: a rule of k runs out of n names every run's result."""
-        if not self.cfg.tiers:
+        if not self.cfg.tiers or not self.skip_decided:
             return False
         with self._lock:
             known = list(self._evals)
