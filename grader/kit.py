@@ -161,7 +161,7 @@ class TrainScript:
     """Training by the module itself, run top to bottom on the trusted environment (DQN's workshop script),
     for at most ``cfg.max_episodes`` episodes; ``policy`` names the network it trains (a module global)."""
 
-    policy: str = "q"
+    policy: str  # the module global that holds the network trained, e.g. "q"
     chooser: str = ARGMAX
 
 
