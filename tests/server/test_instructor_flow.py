@@ -47,15 +47,20 @@ def by_id(browser, element_id):
 
 def click(browser, element_id, *, until: str):
     """Click a form's button and wait for the page that follows (not the one clicked on, which may say the
-    same words) to say ``until``."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    same words) to say ``until``. The old page is marked in its window object, which a new page does not
+    have; while the browser is between the two, a query can fail, and is asked again."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = browser.find_element(By.TAG_NAME, "html")
+    def arrived(b):
+        try:
+            return b.execute_script("return window.bellmanClickedHere === undefined") and until in b.page_source
+        except WebDriverException:
+            return False
+
+    browser.execute_script("window.bellmanClickedHere = true")
     by_id(browser, element_id).click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page), message=f"no new page after {element_id}")
-    WebDriverWait(browser, 30).until(lambda b: until in b.page_source, message=f"no {until!r} after {element_id}")
+    WebDriverWait(browser, 30).until(arrived, message=f"no new page saying {until!r} after {element_id}")
 
 
 def set_value(browser, element_id, value):
