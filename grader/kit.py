@@ -20,6 +20,7 @@ typed spec.toml) and ``ctx.job.source`` (the submission's source). What this mod
 
 See docs/assignments.md for how to write an assignment.
 """
+import ast
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -132,6 +133,15 @@ def raised(documented: str, exc: StudentCodeError, *, call: str = "Yours", hints
 ARGMAX = "def choose(network, obs):\n    return network(obs).argmax()\n"
 
 
+def check_chooser(source: str) -> None:
+    """A chooser must compile and define ``choose``: checked when checks.py is loaded (a system check loads
+    it at start-up), so that a mistake of the assignment's is never reported as the student's."""
+    tree = ast.parse(source, "<chooser>")
+    if not any(isinstance(node, ast.FunctionDef) and node.name == "choose" for node in tree.body):
+        raise ValueError("a chooser must define choose(network, obs)")
+    compile(tree, "<chooser>", "exec")
+
+
 def instance_of(class_name: str) -> dict:
     """The policy a running function of the student's module holds, found by its class: the network that
     ``train()`` is training, asked for actions at episode boundaries while it waits for the environment."""
@@ -155,6 +165,9 @@ class TrainFunction:
     evaluate: Callable | None = None
     all_episodes: bool = True  # a run whose train() plays fewer than cfg.episodes is a problem
 
+    def __post_init__(self):
+        check_chooser(self.chooser)
+
 
 @dataclass(frozen=True)
 class TrainScript:
@@ -163,6 +176,9 @@ class TrainScript:
 
     policy: str  # the module global that holds the network trained, e.g. "q"
     chooser: str = ARGMAX
+
+    def __post_init__(self):
+        check_chooser(self.chooser)
 
 
 def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> Run:

@@ -207,7 +207,7 @@ WRITTEN_STEPS = (read_answers, score_answers)
 
 def time_budget(assignment: AssignmentFolder, only, config: GradingConfig) -> float:
     """How long grading ``only`` (all checks when empty) may take: the spec's worst case
-    (Assignment.time_budget), never more than the configuration's ``max_budget_s``."""
+    (AssignmentFolder.time_budget), never more than the configuration's ``max_budget_s``."""
     budget = assignment.time_budget(tuple(only), parallel_runs=config.parallel_runs)
     return min(budget, config.max_budget_s) if config.max_budget_s else budget
 

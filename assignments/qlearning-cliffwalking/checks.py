@@ -130,7 +130,7 @@ def _diagnose(value, Q, s, a, r, s2, terminated, alpha, gamma):
          "the update ignores `terminated`: when the episode ends there is no future value, the target is just r"),
         (alpha * old + (1 - alpha) * (r + (0 if terminated else gamma * best)), "alpha_swapped",
          "alpha and (1 - alpha) are swapped"),
-    ], rtol=0.0, atol=1e-6)
+    ], rtol=1e-5, atol=1e-6)
 
 
 @_feedback_on_raise

@@ -483,8 +483,8 @@ def inspect_policy(channel, module, request):
         channel.send(fault("call", exc))
 
 
-# Choosers: how an assignment turns its network's output into one action (its spec names the code; the
-# trusted side sends it with each request). Compiled once each; a handful per grading at most.
+# Choosers: how an assignment turns its network's output into one action (its checks.py names the code;
+# the trusted side sends it with each request). Compiled once each; a handful per grading at most.
 _CHOOSERS: dict[str, Callable[..., Any]] = {}
 GREEDY = "def choose(network, obs):\n    return network(obs).argmax()\n"
 

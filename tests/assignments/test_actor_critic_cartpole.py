@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from grader import assignments, pipeline
+from grader import assignments, kit, pipeline
 from tests.conftest import ROOT
 
 AC = assignments.get("actor-critic-cartpole")
@@ -88,12 +88,43 @@ def test_a_correct_td_targets_is_not_blamed_for_a_train_that_cannot_run_on_the_s
     assert result.score == result.max_score, result.feedback
 
 
-def test_evaluation_asks_the_actor_through_the_assignment_s_chooser():
-    """forward returns (probs, values): the runner's plain argmax of the output would fail on a tuple; the
-    assignment names the actor's most likely action instead."""
+def test_a_select_action_that_calls_the_two_networks_directly_is_given_known_ones(grading_config):
+    """The template keeps `self.actor` and `self.critic`; a select_action that calls them instead of forward gets
+    the known probabilities and value from them too."""
+    source = reference()
+    old = "    probs, value = model(state)\n    distribution = torch.distributions.Categorical(probs=probs)\n"
+    assert old in source
+    direct = source.replace(old, "    x = torch.as_tensor(state, dtype=torch.float32)\n"
+                                 "    logits, value = model.actor(x), model.critic(x).squeeze(-1)\n"
+                                 "    distribution = torch.distributions.Categorical(logits=logits)\n")
+    result = unit_result(direct, "select_action", grading_config)
+    assert result.score == result.max_score, result.feedback
+
+
+def test_evaluation_asks_for_the_actor_s_most_likely_action_through_the_assignment_s_chooser():
+    """forward returns (probs, values): the kit's plain argmax cannot pick an action from a pair; the assignment's
+    chooser takes the argmax of the probabilities. Both run here as the sandbox runs them."""
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("ac_reference", AC.file("reference.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     checks = AC.check_functions()
     assert checks.TRAINING.chooser == checks.CHOOSE_ACTOR
-    assert "probs, _ = network(obs)" in checks.CHOOSE_ACTOR
+    choose = {}
+    exec(checks.CHOOSE_ACTOR, {"torch": torch}, choose)
+    plain = {}
+    exec(kit.ARGMAX, {"torch": torch}, plain)
+    torch.manual_seed(3)
+    model = module.ActorCritic()
+    obs = torch.tensor([0.02, -0.3, 0.05, 0.4])
+    probs, _ = model(obs)
+    with torch.no_grad():
+        assert int(choose["choose"](model, obs)) == int(probs.argmax())
+        with pytest.raises(AttributeError):
+            plain["choose"](model, obs)  # a tuple has no argmax
 
 
 def grade_cli(example, backend="bwrap"):

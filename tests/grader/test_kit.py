@@ -1,0 +1,67 @@
+"""The check-author kit: named mistakes, verdicts, choosers, and the warm-up's k-of-n rule."""
+import numpy as np
+import pytest
+
+from grader import kit
+from grader.runs import Run, RunBoard, k_of_n_outcome
+from grader.spec import LearningCurveSpec
+
+K_OF_N = LearningCurveSpec(env="CliffWalking-v1", seeds=(1, 2, 3), run_timeout_s=10, threshold=-17.0,
+                           runs_required=2)
+TIERS = LearningCurveSpec(env="CartPole-v1", seeds=(1, 2, 3, 4, 5), run_timeout_s=10,
+                          tiers=({"min_iqm": 60.0, "credit": 1.0},))
+
+
+def test_the_first_mistake_a_value_matches_is_named_in_order():
+    got = np.array([1.0, 2.0])
+    mistake = kit.first_mistake(got, [(np.array([0.0, 2.0]), "a", "why a"), (np.array([1.0, 2.0]), "b", "why b"),
+                                      (np.array([1.0, 2.0]), "c", "why c")])
+    assert mistake == kit.Mistake("b", "why b")
+
+
+def test_no_mistake_matches_a_value_of_another_shape():
+    assert kit.first_mistake(np.array([1.0, 2.0]), [(np.array([1.0, 2.0, 3.0]), "a", "")]) is None
+
+
+def test_a_failed_verdict_carries_its_mistake_id_and_none_when_unnamed():
+    assert kit.failed("x", mistake=kit.Mistake("gamma_missing", "")).details == {"mistake": "gamma_missing"}
+    assert kit.failed("x", mistake="").details == {}
+
+
+@pytest.mark.parametrize("source", ["def pick(network, obs):\n    return 0\n", "def choose(network, obs) return 0\n"])
+def test_a_chooser_that_does_not_define_choose_is_refused_when_the_checks_load(source):
+    with pytest.raises((ValueError, SyntaxError)):
+        kit.TrainFunction(chooser=source)
+
+
+def test_k_of_n_counts_the_runs_at_the_threshold_and_a_missing_run_as_told():
+    runs = [Run(seed=1, eval=-13.0), Run(seed=2, eval=-15.0), Run(seed=3, problem="crashed")]
+    outcome = k_of_n_outcome(runs, K_OF_N, metric="m", hint="a hint", missing=-100.0)
+    assert outcome.fraction == 1.0
+    assert outcome.details["runs_passing"] == 2 and outcome.details["eval_returns"] == [-13.0, -15.0, -100.0]
+    assert outcome.feedback.startswith("2 of 3 runs learned a greedy policy with a return of at least -17")
+    assert "(a run that did not finish counts as -100)" in outcome.feedback and "run 3: crashed" in outcome.feedback
+
+
+def test_k_of_n_gives_the_hint_when_too_few_runs_pass():
+    runs = [Run(seed=1, eval=-13.0), Run(seed=2, eval=-30.0), Run(seed=3, eval=-40.0)]
+    outcome = k_of_n_outcome(runs, K_OF_N, metric="m", hint="a hint")
+    assert outcome.fraction < 1.0 and outcome.feedback.endswith("a hint")
+
+
+def test_a_calibration_board_never_skips_a_run():
+    board = RunBoard(TIERS, total=5, skip_decided=False)
+    for value in (500, 500, 500, 500):
+        board.record(Run(seed=0, eval=value))
+    assert not board.decided()
+    grading = RunBoard(TIERS, total=5)
+    for value in (500, 500, 500, 500):
+        grading.record(Run(seed=0, eval=value))
+    assert grading.decided()
+
+
+def test_a_k_of_n_rule_never_decides_early():
+    board = RunBoard(K_OF_N, total=3)
+    for value in (-13.0, -13.0):
+        board.record(Run(seed=0, eval=value))
+    assert not board.decided()
