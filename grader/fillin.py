@@ -20,7 +20,7 @@ class Gap:
     line: int
 
 
-def _segment(source: str, node: ast.AST) -> str:
+def source_of(source: str, node: ast.AST) -> str:
     """The source text of ``node``, a node of ``ast.parse(source)``: such nodes carry their positions."""
     segment = ast.get_source_segment(source, node)
     assert segment is not None, "a parsed node has its position"
@@ -51,7 +51,7 @@ def find(source: str, gap_ids, structural: Callable[[ast.Module, str], ast.stmt 
         node = _statement_at(tree, marked[gap_id]) if gap_id in marked else None
         if node is None or isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             node = (structural(tree, gap_id) if structural else None) or node
-        found[gap_id] = None if node is None else Gap(gap_id, _segment(source, node), node.lineno)
+        found[gap_id] = None if node is None else Gap(gap_id, source_of(source, node), node.lineno)
     return found
 
 
@@ -63,5 +63,5 @@ def imports(source: str) -> str:
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             lines += [""] * (node.lineno - 1 - len(lines))
-            lines += _segment(source, node).splitlines()
+            lines += source_of(source, node).splitlines()
     return "\n".join(lines)

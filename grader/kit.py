@@ -10,7 +10,8 @@ typed spec.toml) and ``ctx.job.source`` (the submission's source). What this mod
 - verdicts: ``passed(feedback)``, ``failed(feedback, mistake="stable_id")`` (a mistake id is counted on the
   instructor's dashboard and listed in the assignment's README);
 - known mistakes: ``first_mistake(got, candidates)``, the first of (value, id, why) that ``got`` matches;
-- values from the sandbox: ``as_array`` (a tensor or array as a float array, or None), ``show``;
+- values from the sandbox: ``as_array`` (a tensor or array as a float array, or None), ``show``, and
+  ``affine_fit`` (is a gradient proportional to what the concept says?);
 - inputs for the sandbox: ``tensor``, ``rng``, ``mlp`` (a small network built there), ``fake_env``;
 - a student function that raised on its documented input: ``raised``;
 - learning curves: ``learning_curve(ctx, TrainFunction(...) or TrainScript(...), metric=...)`` trains one
@@ -45,7 +46,7 @@ from grader.session import TensorValue, rng_arg, tensor_arg
 from grader.spec import LearningCurveSpec
 
 __all__ = [
-    "ARGMAX", "MARKER", "EnvHost", "Gap", "Mistake", "Outcome", "Run", "RunProblem", "SessionEnded",
+    "ARGMAX", "MARKER", "EnvHost", "affine_fit", "Gap", "Mistake", "Outcome", "Run", "RunProblem", "SessionEnded",
     "StudentCodeError", "TensorValue", "TrainFunction", "TrainScript", "as_array", "derived_seed", "failed",
     "fake_env", "find_gaps", "first_mistake", "instance_of", "learning_curve", "mlp", "module_imports", "passed",
     "raised", "rng", "run_training", "show", "tensor",
@@ -61,6 +62,16 @@ def as_array(value) -> np.ndarray | None:
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
         return value.astype(float)
     return None
+
+
+def affine_fit(x, y) -> tuple[float, float]:
+    """(slope, relative residual) of the least-squares fit ``y ~ slope * x + intercept``: whether a gradient is
+    proportional to what a concept says, up to the scale and offset that correct variants may give it (a sum
+    or a mean, a baseline, normalisation). A residual under 1e-3 is a fit."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    A = np.stack([x, np.ones_like(x)], axis=1)
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    return float(coef[0]), float(np.linalg.norm(A @ coef - y) / max(float(np.linalg.norm(y - y.mean())), 1e-12))
 
 
 def show(array, precision: int = 3) -> str:

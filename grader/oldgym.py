@@ -9,6 +9,8 @@ fail as they would for the student on a current install, and feedback names them
 import ast
 from dataclasses import dataclass
 
+from grader.fillin import source_of
+
 NOTICE = ("Your file imports gym, the library's old name: it was graded with gymnasium, its maintained "
           "successor (as if you had written `import gymnasium as gym`). Two things changed: env.reset() returns "
           "(observation, info), and env.step(a) returns five values, observation, reward, terminated, truncated, "
@@ -41,13 +43,6 @@ def imports_gym(tree: ast.AST) -> bool:
     return False
 
 
-def _segment(source: str, node: ast.AST) -> str:
-    """The source text of ``node``, a node of ``ast.parse(source)``: such nodes carry their positions."""
-    segment = ast.get_source_segment(source, node)
-    assert segment is not None, "a parsed node has its position"
-    return segment
-
-
 def _call_of(value, method):
     return (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == method)
 
@@ -64,9 +59,9 @@ def old_api_uses(source: str) -> list[OldApiUse]:
             continue
         target, value = node.targets[0], node.value
         if isinstance(target, ast.Name) and _call_of(value, "reset"):
-            found.append(OldApiUse("reset_as_observation", node.lineno, _segment(source, node)))
+            found.append(OldApiUse("reset_as_observation", node.lineno, source_of(source, node)))
         elif isinstance(target, ast.Tuple) and len(target.elts) == 4 and _call_of(value, "step"):
-            found.append(OldApiUse("four_value_step", node.lineno, _segment(source, node)))
+            found.append(OldApiUse("four_value_step", node.lineno, source_of(source, node)))
     return sorted(found, key=lambda use: use.line)
 
 

@@ -10,6 +10,7 @@ from grader.kit import (
     StudentCodeError,
     TensorValue,
     TrainFunction,
+    affine_fit,
     as_array,
     failed,
     first_mistake,
@@ -410,13 +411,6 @@ if is_tensor and size == 1 and loss.requires_grad:
 """
 
 
-def _affine(x, y):
-    """(slope, relative residual) of the least-squares fit y ~ slope * x + intercept."""
-    A = np.stack([x, np.ones_like(x)], axis=1)
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    return coef[0], np.linalg.norm(A @ coef - y) / max(float(np.linalg.norm(y - y.mean())), 1e-12)
-
-
 def _critic_terms(error, log_probs, grad):
     """(k, c, relative residual) of grad ~ k * (V - G) + c * log_probs: k > 0 is a critic pulling V toward G;
     c != 0 is an actor's term whose advantage carries a gradient into V."""
@@ -449,9 +443,9 @@ def actor_critic_loss(ctx):
         if grad_lp is None or np.allclose(grad_lp, 0.0):
             return failed("The loss does not depend on the log-probabilities: the actor's term, -log pi(a|s) * "
                           "advantage, is missing or detached.", mistake="actor_missing")
-        slope, residual = _affine(advantage, grad_lp)
+        slope, residual = affine_fit(advantage, grad_lp)
         if residual > 1e-3:
-            if _affine(targets, grad_lp)[1] < 1e-3:
+            if affine_fit(targets, grad_lp)[1] < 1e-3:
                 return failed("The actor's term weights each log pi(a_t|s_t) by the TD target G_t; it must weight "
                               "it by the advantage G_t - V(s_t), which says how much better the action did than "
                               "the critic expected.", mistake="actor_uses_target")

@@ -11,6 +11,7 @@ from grader.kit import (
     StudentCodeError,
     TensorValue,
     TrainFunction,
+    affine_fit,
     as_array as _values,
     failed,
     first_mistake,
@@ -318,14 +319,6 @@ if is_tensor and size == 1 and loss.requires_grad:
 """
 
 
-def _affine_fit(x, y):
-    """(slope, relative residual) of the least-squares fit y ~ slope * x + intercept."""
-    A = np.stack([x, np.ones_like(x)], axis=1)
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    residual = np.linalg.norm(A @ coef - y) / max(float(np.linalg.norm(y - y.mean())), 1e-12)
-    return coef[0], residual
-
-
 def reinforce_loss(ctx):
     """The gradient of every correct loss with respect to log pi(a_t|s_t) is -c (G_t - b) / s with c, s > 0 and
     one b for the episode (sum or mean, a baseline, normalisation): an increasing affine function of G_t."""
@@ -348,12 +341,12 @@ def reinforce_loss(ctx):
             return failed("The loss does not depend on the log-probabilities (was something detached, or turned "
                           "into a number?): its gradient with respect to them is zero.", mistake="loss_detached")
         ascent = -grad
-        slope, residual = _affine_fit(returns, ascent)
+        slope, residual = affine_fit(returns, ascent)
         if np.allclose(ascent, ascent[0], rtol=1e-4):
             return failed("The loss gives every log-probability the same weight: it ignores the returns. "
                           "Weight each log pi(a_t|s_t) by its return G_t.", mistake="returns_ignored")
         if residual > 1e-3:
-            if _affine_fit(returns[::-1], ascent)[1] < 1e-3:
+            if affine_fit(returns[::-1], ascent)[1] < 1e-3:
                 return failed("Each log-probability must be multiplied by the return of its own step; yours are "
                               "paired with the returns in reverse order.", mistake="returns_paired_reversed")
             return failed("The loss must weight each log pi(a_t|s_t) by its own step's return G_t (optionally "
