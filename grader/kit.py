@@ -49,7 +49,7 @@ __all__ = [
     "ARGMAX", "MARKER", "EnvHost", "affine_fit", "Gap", "Mistake", "Outcome", "Run", "RunProblem", "SessionEnded",
     "StudentCodeError", "TensorValue", "TrainFunction", "TrainScript", "as_array", "derived_seed", "failed",
     "fake_env", "find_gaps", "first_mistake", "instance_of", "learning_curve", "mlp", "module_imports", "passed",
-    "raised", "rng", "run_training", "show", "tensor",
+    "raised", "rng", "run_training", "sampling_verdict", "show", "tensor",
 ]
 
 
@@ -121,6 +121,31 @@ def first_mistake(got, candidates: Iterable[tuple], *, rtol: float = 1e-4, atol:
         value = np.asarray(value, dtype=float)
         if value.shape == got.shape and np.allclose(got, value, rtol=rtol, atol=atol):
             return Mistake(mistake_id, why)
+    return None
+
+
+# Two actions sampled SAMPLES times with these probabilities give 250 zeros, sd 13.7: [180, 320] is sampling.
+SAMPLED_PROBS, SAMPLES, SAMPLED_ZEROS = (0.25, 0.75), 1000, (180, 320)
+
+
+def sampling_verdict(actions: list, *, who: str, source: str) -> Outcome | None:
+    """The verdict on ``actions``, what a select_action returned in SAMPLES calls on a policy whose action
+    probabilities are SAMPLED_PROBS, or None when they are sampled from it. ``who`` samples ("REINFORCE", "the
+    actor"), from ``source`` ("the policy's distribution"): the words of the feedback."""
+    bad = [a for a in actions if isinstance(a, bool) or not isinstance(a, int) or a not in (0, 1)]
+    if bad:
+        what = "a tensor" if isinstance(bad[0], TensorValue) else repr(bad[0])[:40]
+        return failed(f"select_action must return the action as an int (0 or 1), like action.item(); it returned "
+                      f"{what}.")
+    zeros, shown = actions.count(0), f"[{SAMPLED_PROBS[0]}, {SAMPLED_PROBS[1]}]"
+    if zeros == 0:
+        return failed(f"With action probabilities {shown}, select_action always chose action 1, the most likely "
+                      f"one: {who} must sample its actions from {source} (torch.distributions.Categorical), not "
+                      "act greedily, or it never explores.", mistake="acts_greedily")
+    if not SAMPLED_ZEROS[0] <= zeros <= SAMPLED_ZEROS[1]:
+        return failed(f"With action probabilities {shown}, select_action chose action 0 in {zeros} of {len(actions)} "
+                      f"calls instead of about {SAMPLED_PROBS[0] * SAMPLES:.0f}: the actions must be sampled from "
+                      f"{source.replace('distribution', 'probabilities')}.")
     return None
 
 

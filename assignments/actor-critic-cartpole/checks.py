@@ -7,8 +7,9 @@ definitions, and a known mistake is named by its id (README.md, "Mistake ids").
 import numpy as np
 
 from grader.kit import (
+    SAMPLED_PROBS,
+    SAMPLES,
     StudentCodeError,
-    TensorValue,
     TrainFunction,
     affine_fit,
     as_array,
@@ -18,6 +19,7 @@ from grader.kit import (
     learning_curve as score_learning_curve,
     passed,
     raised,
+    sampling_verdict,
     show,
 )
 
@@ -219,7 +221,7 @@ for _ in range(n):
 
 
 def select_action(ctx):
-    probs, value, n = [0.25, 0.75], 3.5, 1000
+    probs, value, n = list(SAMPLED_PROBS), 3.5, SAMPLES
     state = ctx.rng.normal(size=4).tolist()
     try:
         out = _run(ctx, SAMPLER, {"probs": probs, "value": value, "n": n, "seed": 17, "state": state},
@@ -230,20 +232,9 @@ def select_action(ctx):
         return failed(f"select_action must return three things, (action, log_prob, value); yours returned "
                       f"{out['arity']}.")
     actions, log_probs = out["actions"], out["log_probs"]
-    bad = [a for a in actions if isinstance(a, bool) or not isinstance(a, int) or a not in (0, 1)]
-    if bad:
-        what = "a tensor" if isinstance(bad[0], TensorValue) else repr(bad[0])[:40]
-        return failed(f"select_action must return the action as an int (0 or 1), like action.item(); it returned "
-                      f"{what}.")
-    zeros = actions.count(0)
-    # With p(0) = 0.25, 1000 samples give 250 zeros, sd 13.7: anything in [180, 320] is sampling.
-    if zeros == 0:
-        return failed("With action probabilities [0.25, 0.75], select_action always chose action 1, the most likely "
-                      "one: the actor must sample its actions from its distribution (torch.distributions."
-                      "Categorical), not act greedily, or it never explores.", mistake="acts_greedily")
-    if not 180 <= zeros <= 320:
-        return failed(f"With action probabilities [0.25, 0.75], select_action chose action 0 in {zeros} of {n} "
-                      "calls instead of about 250: the actions must be sampled from the actor's probabilities.")
+    verdict = sampling_verdict(actions, who="the actor", source="its distribution")
+    if verdict is not None:
+        return verdict
     if any(lp is None for lp in log_probs):
         return failed("select_action must return the log-probability as a tensor holding one number.")
     logs = np.log(probs)

@@ -8,8 +8,9 @@ here, against the definitions, with feedback that names the concept that is wron
 import numpy as np
 
 from grader.kit import (
+    SAMPLED_PROBS,
+    SAMPLES,
     StudentCodeError,
-    TensorValue,
     TrainFunction,
     affine_fit,
     as_array as _values,
@@ -19,6 +20,7 @@ from grader.kit import (
     learning_curve as score_learning_curve,
     passed,
     raised,
+    sampling_verdict,
     show as _show,
 )
 
@@ -194,7 +196,7 @@ for _ in range(n):
 
 
 def select_action(ctx):
-    probs, n = [0.25, 0.75], 1000
+    probs, n = list(SAMPLED_PROBS), SAMPLES
     state = ctx.rng.normal(size=4).tolist()
     try:
         out = _run(ctx, SAMPLER, {"probs": probs, "n": n, "seed": 17, "state": state},
@@ -202,21 +204,9 @@ def select_action(ctx):
     except StudentCodeError as exc:
         return _raised("select_action", exc)
     actions, log_probs = out["actions"], out["log_probs"]
-    bad = [a for a in actions if isinstance(a, bool) or not isinstance(a, int) or a not in (0, 1)]
-    if bad:
-        what = "a tensor" if isinstance(bad[0], TensorValue) else repr(bad[0])[:40]
-        return failed(f"select_action must return the action as an int (0 or 1), like action.item(); it returned "
-                      f"{what}.")
-    zeros = actions.count(0)
-    # With p(0) = 0.25, 1000 samples give 250 zeros, sd 13.7: anything in [180, 320] is sampling.
-    if zeros == 0:
-        return failed("With action probabilities [0.25, 0.75], select_action always chose action 1, the most "
-                      "likely one: REINFORCE must sample its actions from the policy's distribution "
-                      "(torch.distributions.Categorical), not act greedily, or it never explores.",
-                      mistake="acts_greedily")
-    if not 180 <= zeros <= 320:
-        return failed(f"With action probabilities [0.25, 0.75], select_action chose action 0 in {zeros} of {n} "
-                      "calls instead of about 250: the actions must be sampled from the policy's probabilities.")
+    verdict = sampling_verdict(actions, who="REINFORCE", source="the policy's distribution")
+    if verdict is not None:
+        return verdict
     if any(lp is None for lp in log_probs):
         return failed("select_action must return the log-probability as a tensor holding one number.")
     logs = np.log(probs)
