@@ -15,6 +15,7 @@ Two ways of serving an environment:
   one round trip per episode instead of one per step.
 """
 import hashlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +33,18 @@ MAX_BATCH = 4096  # actions in one message from a mirrored environment
 class Episode:
     ret: float = 0.0
     length: int = 0
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One step the sandbox took, as the real environment saw it."""
+
+    obs: object  # the observation the action was chosen on (a list of floats, or an int)
+    action: int
+    reward: float
+    next_obs: object
+    terminated: bool
+    truncated: bool
 
 
 def derived_seed(seed: int, purpose: str) -> int:
@@ -75,18 +88,30 @@ class EnvHost:
     # answered (the sandbox waits): an evaluation of the policy at an episode boundary.
     on_reset: Callable[["EnvHost"], None] | None = None
     checkpoints: list = field(default_factory=list)  # what on_reset recorded
+    # The transitions of the last ``keep_episodes`` episodes (each a list of Transition; None: of every episode):
+    # the trusted side compares what the policy did while it trained with what it is evaluated on.
+    keep_episodes: int | None = 0
 
     @classmethod
-    def for_episodes(cls, env_id: str, seed: int, *, episodes: int, max_episode_steps: int) -> "EnvHost":
-        """A host whose budget is ``episodes`` whole episodes of at most ``max_episode_steps`` steps."""
+    def for_episodes(cls, env_id: str, seed: int, *, episodes: int, max_episode_steps: int,
+                     keep_episodes: int | None = 0) -> "EnvHost":
+        """A host whose budget is ``episodes`` whole episodes of at most ``max_episode_steps`` steps, recording
+        the transitions of the last ``keep_episodes`` (None: all)."""
         return cls(env_id=env_id, seed=seed, max_episode_steps=max_episode_steps, max_episodes=episodes,
-                   max_steps=episodes * max_episode_steps)
+                   max_steps=episodes * max_episode_steps, keep_episodes=keep_episodes)
 
     def __post_init__(self):
         self.env = gymnasium.make(self.env_id, max_episode_steps=self.max_episode_steps)
         self._current = None
         self._resets = 0
+        self._obs = None
         self.mirror = self.mirror and self.env_id in MIRRORED
+        self.trace: deque[list[Transition]] = deque(maxlen=self.keep_episodes)
+
+    @property
+    def transitions(self) -> list[Transition]:
+        """The transitions recorded (those of the last ``keep_episodes`` episodes), in the order they were taken."""
+        return [t for episode in self.trace for t in episode]
 
     def arg(self):
         """The argument that becomes a gymnasium.Env proxy inside the sandbox."""
@@ -165,6 +190,9 @@ class EnvHost:
         obs, _ = self.env.reset(seed=self.seed if self._resets == 0 else None)
         self._resets += 1
         self._current = Episode()
+        self._obs = _obs(obs)
+        if self.keep_episodes != 0:
+            self.trace.append([])
         reply = {"op": "env.obs", "obs": _obs(obs), "reward": 0.0, "terminated": False, "truncated": False}
         if self.mirror:
             reply["state"] = _obs(getattr(self.env.unwrapped, MIRRORED[self.env_id]))
@@ -185,6 +213,10 @@ class EnvHost:
         self._current.length += 1
         reply = {"op": "env.obs", "obs": _obs(obs), "reward": float(reward),
                  "terminated": bool(terminated), "truncated": bool(truncated)}
+        if self.keep_episodes != 0 and self.trace:
+            self.trace[-1].append(Transition(self._obs, int(action), float(reward), reply["obs"],
+                                             bool(terminated), bool(truncated)))
+        self._obs = reply["obs"]
         if terminated or truncated:
             self._finish_current()
         return reply

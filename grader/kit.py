@@ -15,29 +15,32 @@ typed spec.toml) and ``ctx.job.source`` (the submission's source). What this mod
 - inputs for the sandbox: ``tensor``, ``rng``, ``mlp`` (a small network built there), ``fake_env``;
 - a student function that raised on its documented input: ``raised``;
 - learning curves: ``learning_curve(ctx, TrainFunction(...) or TrainScript(...), metric=...)`` trains one
-  run per hidden seed in its own sandbox on the trusted environment, evaluates the policy through the
-  assignment's ``chooser`` (how its network picks an action), and scores the runs by the spec's rule;
+  run per hidden seed in its own sandbox on the trusted environment, evaluates the policy with every action
+  chosen on the trusted side (``chooser``: from the network's outputs; a TrainScript's network is played here
+  in the template's ``MLP`` architecture), refuses what learning did not earn, and scores the runs by the
+  spec's rule; ``replay_q_learning`` replays a tabular run's transitions through the reference update;
 - fill-in templates: ``find_gaps`` and ``module_imports`` (a gap is one line ending in ``# FILL IN: <id>``).
 
 See docs/assignments.md for how to write an assignment.
 """
-import ast
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from grader import evaluation
 from grader.assignments import RUN_MARGIN_S
 from grader.envhost import EnvHost, derived_seed
 from grader.errors import SessionEnded, StudentCodeError
 from grader.fillin import MARKER, Gap, find as find_gaps, imports as module_imports
 from grader.report import Outcome, failed as _failed, passed
 from grader.runs import (
+    AGREEMENT_EPISODES,
     Run,
     RunBoard,
     RunProblem,
     checkpoints_on_reset,
-    greedy_evaluation,
+    final_evaluation,
     k_of_n_outcome,
     tiered_outcome,
     training_run,
@@ -46,10 +49,11 @@ from grader.session import TensorValue, rng_arg, tensor_arg
 from grader.spec import LearningCurveSpec
 
 __all__ = [
-    "ARGMAX", "MARKER", "EnvHost", "affine_fit", "Gap", "Mistake", "Outcome", "Run", "RunProblem", "SessionEnded",
-    "StudentCodeError", "TensorValue", "TrainFunction", "TrainScript", "as_array", "derived_seed", "failed",
-    "fake_env", "find_gaps", "first_mistake", "instance_of", "learning_curve", "mlp", "module_imports", "passed",
-    "raised", "rng", "run_training", "sampling_verdict", "show", "tensor",
+    "affine_fit", "ARGMAX", "ARGMAX_OF_FIRST", "as_array", "derived_seed", "EnvHost", "failed", "fake_env",
+    "find_gaps", "first_mistake", "Gap", "instance_of", "learning_curve", "MARKER", "Mistake", "MLP", "mlp",
+    "module_imports", "Outcome", "passed", "raised", "replay_q_learning", "rng", "Run", "run_training",
+    "RunProblem", "sampling_verdict", "SessionEnded", "show", "StudentCodeError", "tensor", "TensorValue",
+    "TrainFunction", "TrainScript",
 ]
 
 
@@ -162,20 +166,12 @@ def raised(documented: str, exc: StudentCodeError, *, call: str = "Yours", hints
 
 
 # -- learning curves -------------------------------------------------------------------------------------
-# How a network picks its action in an evaluation: the source of ``choose(network, obs) -> action``, run in
-# the sandbox under no_grad with ``obs`` a float32 tensor. ARGMAX is the greedy action of a Q network and the
-# most likely action of a policy network; an assignment whose network returns more (an actor-critic's
-# probabilities and value) gives its own.
-ARGMAX = "def choose(network, obs):\n    return network(obs).argmax()\n"
-
-
-def check_chooser(source: str) -> None:
-    """A chooser must compile and define ``choose``: checked when checks.py is loaded (a system check loads
-    it at start-up), so that a mistake of the assignment's is never reported as the student's."""
-    tree = ast.parse(source, "<chooser>")
-    if not any(isinstance(node, ast.FunctionDef) and node.name == "choose" for node in tree.body):
-        raise ValueError("a chooser must define choose(network, obs)")
-    compile(tree, "<chooser>", "exec")
+# How an action is chosen from what the network outputs for one state, on the trusted side: ``argmax`` is the
+# greedy action of a Q network and the most likely action of a policy network; ``argmax_of_first`` the most likely
+# action of a network that returns (probabilities, value), as an actor-critic's does.
+ARGMAX = evaluation.argmax
+ARGMAX_OF_FIRST = evaluation.argmax_of_first
+MLP = evaluation.MLP
 
 
 def instance_of(class_name: str) -> dict:
@@ -186,40 +182,43 @@ def instance_of(class_name: str) -> dict:
 
 @dataclass(frozen=True)
 class TrainFunction:
-    """Training by a function of the module: ``train(env, episodes, seed=...)`` on the trusted environment,
-    given ``cfg.episodes`` (``cfg.extra_episodes`` more resets allowed) and a seed derived from the hidden one.
+    """Training by a function of the module: ``train(env, episodes, seed=..., **kwargs)`` on the trusted
+    environment, given ``cfg.episodes`` (``cfg.extra_episodes`` more resets allowed) and a seed derived from the
+    hidden one.
 
     With ``policy`` (``instance_of("Policy")``), the policy being trained is evaluated during training at
     ``cfg.eval_every`` (a run at full credit stops there), and the value train() returns is kept in the
-    sandbox and evaluated through ``chooser``. With ``evaluate`` instead, the returned value comes out (a Q
-    table) and ``evaluate(value, host, cfg, seed) -> float`` scores it here, raising RunProblem when it
-    cannot be evaluated."""
+    sandbox and evaluated, each action chosen here by ``chooser`` from the network's outputs; it must be the
+    network the optimiser trained, and its play must come from its parameters (docs/security.md). With
+    ``evaluate`` instead, the returned value comes out (a Q table) and ``evaluate(value, host, cfg, seed) ->
+    float`` scores it here, raising RunProblem when it cannot be evaluated (``host.transitions`` holds every
+    step training took when ``keep_every_step``)."""
 
     fn: str = "train"
     policy: str | dict | None = None
-    chooser: str = ARGMAX
+    chooser: Callable[[object], int] = ARGMAX
     evaluate: Callable | None = None
     all_episodes: bool = True  # a run whose train() plays fewer than cfg.episodes is a problem
-
-    def __post_init__(self):
-        check_chooser(self.chooser)
+    kwargs: dict = field(default_factory=dict)  # passed to train() (the warm-up's alpha and gamma)
+    keep_every_step: bool = False
 
 
 @dataclass(frozen=True)
 class TrainScript:
     """Training by the module itself, run top to bottom on the trusted environment (DQN's workshop script),
-    for at most ``cfg.max_episodes`` episodes; ``policy`` names the network it trains (a module global)."""
+    for at most ``cfg.max_episodes`` episodes. The network evaluated is the one the script's optimiser stepped,
+    its parameters read out as arrays and played here in ``architecture`` (the template's); before any step,
+    the module global ``policy`` ("q")."""
 
-    policy: str  # the module global that holds the network trained, e.g. "q"
-    chooser: str = ARGMAX
-
-    def __post_init__(self):
-        check_chooser(self.chooser)
+    policy: str
+    architecture: "evaluation.MLP"
+    chooser: Callable[[object], int] = ARGMAX
 
 
 def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> Run:
     host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.episodes + cfg.extra_episodes,
-                                max_episode_steps=cfg.max_episode_steps)
+                                max_episode_steps=cfg.max_episode_steps,
+                                keep_episodes=None if training.keep_every_step else AGREEMENT_EPISODES)
     eval_seed = cfg.eval_seed_base + seed
 
     def train():
@@ -227,15 +226,17 @@ def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: in
         keep = "_trained_policy" if evaluate is None else None
         with ctx.running_session(session_timeout=cfg.run_timeout_s + RUN_MARGIN_S) as session:
             if training.policy is not None:  # evaluated before any learning and every eval_every episodes
-                host.on_reset = checkpoints_on_reset(session, cfg, eval_seed, policy=training.policy,
-                                                     chooser=training.chooser)
+                session.track()
+                host.on_reset = checkpoints_on_reset(
+                    evaluation.SandboxPolicy(session, training.policy, training.chooser), cfg, eval_seed)
             value = session.call(training.fn, host.arg(), cfg.episodes, seed=derived_seed(seed, "student"),
-                                 env_host=host, timeout=cfg.run_timeout_s, keep=keep).value
+                                 env_host=host, timeout=cfg.run_timeout_s, keep=keep, **training.kwargs).value
             if training.all_episodes and len(host.episodes) < cfg.episodes:
                 raise RunProblem(f"{training.fn} played {len(host.episodes)} episodes instead of {cfg.episodes}")
             if evaluate is None:  # the value train() returned was kept in the sandbox, as keep
                 try:
-                    return greedy_evaluation(session, cfg, eval_seed, policy=keep, chooser=training.chooser)
+                    return final_evaluation(evaluation.SandboxPolicy(session, keep, training.chooser), cfg,
+                                            eval_seed, host)
                 except StudentCodeError as exc:
                     raise RunProblem(f"{training.fn} returned a {value} that cannot choose actions: {exc}") from None
         return evaluate(value, host, cfg, seed)
@@ -244,19 +245,23 @@ def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: in
 
 
 def _script_run(ctx, training: TrainScript, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> Run:
-    host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.max_episodes, max_episode_steps=cfg.max_episode_steps)
+    host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.max_episodes, max_episode_steps=cfg.max_episode_steps,
+                                keep_episodes=AGREEMENT_EPISODES)
     eval_seed = cfg.eval_seed_base + seed
 
     def train():
+        agents = []
+
         def checkpoints(session):  # the policy, evaluated before any learning and every eval_every episodes
-            host.on_reset = checkpoints_on_reset(session, cfg, eval_seed, policy=training.policy,
-                                                 chooser=training.chooser)
+            agents.append(evaluation.TrustedNetwork(session, training.policy, training.architecture,
+                                                    training.chooser, seed=derived_seed(seed, "fresh")))
+            host.on_reset = checkpoints_on_reset(agents[0], cfg, eval_seed)
 
         with ctx.running_session(env_host=host, load_timeout=cfg.run_timeout_s, before_load=checkpoints,
                                  session_timeout=cfg.run_timeout_s + RUN_MARGIN_S) as session:
             if session.load_error is not None:
                 raise RunProblem(str(session.load_error))
-            return greedy_evaluation(session, cfg, eval_seed, policy=training.policy, chooser=training.chooser)
+            return final_evaluation(agents[0], cfg, eval_seed, host)
 
     return training_run(host, seed, board, train)
 
@@ -285,3 +290,14 @@ def learning_curve(ctx, training: TrainFunction | TrainScript, *, metric: str, h
     if cfg.tiers:
         return tiered_outcome(runs, cfg, metric=metric, hint=hint)
     return k_of_n_outcome(runs, cfg, metric=metric, hint=hint, missing=missing)
+
+
+def replay_q_learning(transitions, shape: tuple[int, int], *, alpha: float, gamma: float) -> np.ndarray:
+    """The Q table that Q-learning (a table of zeros, then ``Q[s, a] += alpha * (target - Q[s, a])`` at every step,
+    the target ``r`` when the episode terminated and ``r + gamma * max Q[s2]`` otherwise) makes from
+    ``transitions``, the steps a run took in order (``EnvHost.transitions``)."""
+    Q = np.zeros(shape)
+    for t in transitions:
+        target = t.reward if t.terminated else t.reward + gamma * Q[t.next_obs].max()
+        Q[t.obs, t.action] += alpha * (target - Q[t.obs, t.action])
+    return Q

@@ -3,14 +3,14 @@
 Each way a run can fail (the student's code raised, timed out, returned something unusable,
 was refused by the environment) becomes the run's ``problem``, in words for the student.
 """
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader import progress
-from grader.envhost import EnvHost
+from grader import evaluation, progress
 from grader.errors import BellmanError, SessionEnded, StudentCodeError
 from grader.report import Outcome
 from grader.scoring import bootstrap_ci, iqm, k_of_n_fraction, runs_passing
@@ -41,6 +41,10 @@ class Run:
     checkpoints: list = field(default_factory=list)  # evaluations during training (Checkpoint)
     full_credit_at: int | None = None  # the training episode at which it was stopped at full credit
     skipped: str = ""  # "timeout": an earlier run timed out; "decided": the others decided the credit
+    ablated: list = field(default_factory=list)  # the evaluations of the policy with its parameters shuffled
+    agreement: float | None = None  # share of the last training episodes' states where eval and training agree
+    untrained: str = ""  # why the evaluated policy is not what training trained ('' when it is)
+    trusted: bool = False  # its evaluation was played on the trusted side
 
 
 class RunBoard:
@@ -107,7 +111,12 @@ def training_run(host, seed: int, board: RunBoard, train) -> Run:
         return run
     progress.track(host)  # its episodes are published while it trains
     try:
-        run.eval = train()
+        result = train()
+        if isinstance(result, Evaluation):
+            run.eval, run.ablated, run.agreement, run.untrained, run.trusted = (
+                result.value, result.ablated, result.agreement, result.untrained, result.trusted)
+        else:
+            run.eval = result
         least = board.cfg.min_episodes
         if len(host.episodes) < least and run.eval is not None:
             run.eval = None
@@ -115,6 +124,10 @@ def training_run(host, seed: int, board: RunBoard, train) -> Run:
                              f"a run must train at least {least} to be scored")
     except StopRun as stop:
         run.eval = stop.checkpoint.value
+        if stop.checkpoint.judged is not None:
+            judged = stop.checkpoint.judged
+            run.ablated, run.agreement, run.untrained, run.trusted = (
+                judged.ablated, judged.agreement, judged.untrained, judged.trusted)
         if stop.checkpoint.episode > 0:
             run.full_credit_at = stop.checkpoint.episode
     except (RunProblem, StudentCodeError) as exc:
@@ -143,40 +156,72 @@ def _where_it_stopped(host) -> str:
             f"{host.episodes[-1].length} steps).")
 
 
-# Inference mode for the evaluation: a network with dropout (PyTorch's REINFORCE example has p=0.6) would
-# otherwise act on a random sub-network at every step.
-EVAL_MODE = """
-network = globals().get(name)
-if isinstance(network, torch.nn.Module):
-    network.eval()
-"""
+@dataclass(frozen=True)
+class Evaluation:
+    """What a run's final evaluation found: its value, and what tells whether learning earned it."""
+
+    value: float
+    ablated: list = field(default_factory=list)  # the policy's evaluations with its parameters shuffled
+    agreement: float | None = None  # see evaluation.agreement
+    untrained: str = ""  # why the evaluated policy is not what training trained
+    trusted: bool = False  # played on the trusted side (its agreement decides; see AGREEMENT_MIN)
 
 
-def greedy_evaluation(session, cfg: LearningCurveSpec, seed: int, *, policy, chooser: str = "",
-                      inference: bool = False) -> float:
-    """Mean return of ``cfg.eval_episodes`` episodes on held-out seeds, stepped here; the sandbox only
-    answers with the action ``chooser`` picks from ``policy`` (a network kept in the sandbox, in eval() mode)
-    for each observation (the argmax of its output when no chooser is given).
+# A policy's play must come from its trained parameters: it is evaluated again with them shuffled (each tensor's
+# values permuted in place, everything else about the object kept), ABLATIONS times, whenever its evaluation can
+# give credit. When every shuffled copy still plays ABLATED_LEVEL of what the trained policy played (capped at full
+# credit), the run earns nothing. Honest policies' shuffled copies: bench/ablation.py measures how often they do.
+ABLATIONS = 2
+ABLATED_LEVEL = 0.8
+# The evaluated policy must be the one that acted in the last training episodes: at the states they visited, a
+# network played on the trusted side must choose the action training took at least this often (a policy unrelated
+# to them agrees about half the time on CartPole's two actions; honest DQN runs agree 0.75 to 0.85 with the
+# template's epsilon of 0.1: CALIBRATION.md). A policy in the sandbox below it is flagged: honest REINFORCE runs,
+# whose training samples its actions, agree about 0.68, too close to decide by; its ablation decides instead.
+AGREEMENT_MIN = 0.6
+AGREEMENT_EPISODES = 3  # the last training episodes compared
 
-    ``inference`` puts the network in eval() mode for each pass only: for an evaluation in the middle of
-    training (at an episode boundary), which must leave the training as it was."""
-    if not inference:
-        session.exec(EVAL_MODE, inputs={"name": policy}, outputs=[], imports="import torch", with_module=True)
-    host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.eval_episodes, max_episode_steps=cfg.max_episode_steps)
+
+def judge(agent, cfg: LearningCurveSpec, seed: int, value: float | None, transitions: list) -> Evaluation | None:
+    """The ablations and the agreement of an evaluation that can give credit (None for one that cannot)."""
+    if value is None or value < credit_floor(cfg):
+        return None
+    untrained = agent.untrained()
+    if untrained:
+        return Evaluation(value, untrained=f"{untrained}: the points are for what training learned, so this run "
+                                           "gets none")
+    ablated = []
+    if not agent.trusted:
+        for draw in range(1, ABLATIONS + 1):
+            with agent.ablated(draw) as act:
+                ablated.append(evaluation.play(cfg, seed, act))
+            if ablated[-1] < ABLATED_LEVEL * min(value, cfg.full_credit):
+                break  # its play depends on its parameters: no need for another draw
+    return Evaluation(value, ablated, evaluation.agreement(agent.act, transitions), trusted=agent.trusted)
+
+
+def credit_floor(cfg: LearningCurveSpec) -> float:
+    """The lowest evaluation that can give any credit."""
+    if cfg.tiers:
+        return min(t.min_iqm for t in cfg.tiers)
+    return float(cfg.threshold if cfg.threshold is not None else -np.inf)
+
+
+def final_evaluation(agent, cfg: LearningCurveSpec, seed: int, host) -> Evaluation:
+    """The evaluation a run is scored by, with what tells whether learning earned it."""
     try:
-        returns = []
-        for episode in range(cfg.eval_episodes):
-            obs, _ = host.env.reset(seed=seed * 1000 + episode)
-            total, done = 0.0, False
-            while not done:
-                action = session.act(obs.tolist(), policy=policy, chooser=chooser, inference=inference)
-                obs, reward, terminated, truncated, _ = host.env.step(_in_space(host.env.action_space, action))
-                total += float(reward)
-                done = terminated or truncated
-            returns.append(total)
-        return float(np.mean(returns))
-    finally:
-        host.close()
+        agent.load(before_any_step_ok=False)
+    except evaluation.NotEvaluable as exc:
+        raise RunProblem(str(exc)) from None
+    value = evaluation.play(cfg, seed, agent.act)
+    judged = judge(agent, cfg, seed, value, host.transitions)
+    return judged or Evaluation(value)
+
+
+def greedy_evaluation(session, cfg: LearningCurveSpec, seed: int, *, policy, chooser=evaluation.argmax) -> float:
+    """The mean return of the network ``policy`` of the sandbox on the held-out episodes, each action chosen here
+    from its outputs by ``chooser``."""
+    return evaluation.play(cfg, seed, evaluation.SandboxPolicy(session, policy, chooser).act)
 
 
 @dataclass(frozen=True)
@@ -192,6 +237,7 @@ class Checkpoint:
     every_init: bool | None = False
     params: int | None = None  # how many parameters the policy has (None: it could not be asked)
     fingerprint: float | None = None  # of their values: whether training steps changed them
+    judged: "Evaluation | None" = None  # at a checkpoint that stops the run: what tells whether learning earned it
 
 
 FRESH_INITS = 2
@@ -204,39 +250,34 @@ STOP_TRAINING_LEVEL = 1.0
 STOP_AFTER = 2
 
 
-def _every_init_at_full(session, cfg: LearningCurveSpec, seed: int, policy, chooser: str) -> bool | None:
-    """Whether fresh initialisations of ``policy`` are at full credit too: True also for a policy with no
+def _every_init_at_full(agent, cfg: LearningCurveSpec, seed: int) -> bool | None:
+    """Whether fresh initialisations of the agent's policy are at full credit too: True also for a policy with no
     parameters (it cannot learn: it is what it is), None when it cannot be re-initialised."""
     try:
-        for draw in range(1, FRESH_INITS + 1):
-            total, renewed = session.reinit(policy, draw=draw)
-            if total == 0:
+        for act in agent.fresh(FRESH_INITS):
+            if act is None:
                 return True
-            if renewed == 0:
-                return None
-            if greedy_evaluation(session, cfg, seed, policy="_untrained_policy", chooser=chooser,
-                                 inference=True) < cfg.full_credit:
+            if evaluation.play(cfg, seed, act) < cfg.full_credit:
                 return False
-    except StudentCodeError:
+    except (StudentCodeError, evaluation.NotEvaluable):
         return None
     return True
 
 
-def checkpoints_on_reset(session, cfg: LearningCurveSpec, seed: int, *, policy, chooser: str = ""):
-    """An ``EnvHost.on_reset`` that evaluates the policy being trained before the first episode, before any
-    learning, and then every ``cfg.eval_every`` episodes when the spec sets it, training paused (the time
-    it takes is added to the sandbox's deadlines: it is not the student's).
+def checkpoints_on_reset(agent, cfg: LearningCurveSpec, seed: int):
+    """An ``EnvHost.on_reset`` that evaluates the policy being trained (``agent``: see grader.evaluation) before
+    the first episode, before any learning, and then every ``cfg.eval_every`` episodes when the spec sets it,
+    training paused (the time it takes is added to the sandbox's deadlines: it is not the student's).
 
-    ``policy`` names it for the sandbox (``"q"``, a name in the module; ``{"instance_of": "Policy"}``, the
-    instance a running function of the module holds). Before any learning, a policy at full credit whose
-    fresh initialisations are too (or that has no parameters) stops the run, which earns nothing. Later, a
-    checkpoint at full credit stops the run (StopRun), scored by it, only when: the policy was evaluated
-    before any learning and was below full credit then (a lucky initialisation, or a policy that could not
-    be asked, is not stopped on), the evaluation before it was at full credit too (STOP_AFTER), and its last
-    ``eval_every`` training episodes averaged full credit (STOP_TRAINING_LEVEL): training itself shows the
-    learning. A policy that only wanders (a broken update
-    leaves the network a random one) would otherwise be stopped on its luckiest evaluation; it trains to
-    the end instead, as without checkpoints."""
+    Before any learning, a policy at full credit whose fresh initialisations are too (or that has no parameters)
+    stops the run, which earns nothing. Later, a checkpoint at full credit stops the run (StopRun), scored by
+    it, only when: the policy was evaluated before any learning and was below full credit then (a lucky
+    initialisation, or a policy that could not be asked, is not stopped on), the evaluation before it was at
+    full credit too (STOP_AFTER), its last ``eval_every`` training episodes averaged full credit
+    (STOP_TRAINING_LEVEL) and training steps changed its parameters: training itself shows the learning. A
+    policy that only wanders (a broken update leaves the network a random one) would otherwise be stopped on
+    its luckiest evaluation; it trains to the end instead, as without checkpoints. The checkpoint that stops a
+    run is judged as a final evaluation is (ablations, agreement)."""
     every = cfg.eval_every
     full = cfg.full_credit
 
@@ -245,34 +286,47 @@ def checkpoints_on_reset(session, cfg: LearningCurveSpec, seed: int, *, policy, 
         if host.checkpoints and not (every and done % every == 0 and done > host.checkpoints[-1].episode):
             return
         started = time.monotonic()
+        judged = None
         try:
             try:
-                value = greedy_evaluation(session, cfg, seed, policy=policy, chooser=chooser, inference=True)
-            except StudentCodeError:
+                agent.load()
+                value = evaluation.play(cfg, seed, agent.act)
+            except (StudentCodeError, evaluation.NotEvaluable):
                 value = None  # the policy does not exist yet, or cannot act yet: nothing to evaluate here
             first = not host.checkpoints and host.steps == 0
-            every_init = first and value is not None and value >= full and _every_init_at_full(
-                session, cfg, seed, policy, chooser)
+            every_init = first and value is not None and value >= full and _every_init_at_full(agent, cfg, seed)
             try:
-                params, fingerprint = session.inspect(policy) if value is not None else (None, None)
+                params, fingerprint = agent.read()[:2] if value is not None else (None, None)
             except StudentCodeError:
                 params, fingerprint = None, None
+            checkpoint = Checkpoint(done, host.steps, value, every_init, params, fingerprint)
+            if not every_init and _stops(host, checkpoint, cfg):
+                judged = judge(agent, cfg, seed, value, host.transitions)
         finally:
-            session.pause(time.monotonic() - started)
-        checkpoint = Checkpoint(done, host.steps, value, every_init, params, fingerprint)
+            session_pause(agent, time.monotonic() - started)
+        if judged is not None:
+            checkpoint = dataclasses.replace(checkpoint, judged=judged)
         host.checkpoints.append(checkpoint)
-        if every_init:
-            raise StopRun(checkpoint)
-        at_start = host.checkpoints[0]
-        recent = host.returns[-every:] if every else []
-        held = host.checkpoints[-STOP_AFTER:]
-        if (every and len(held) == STOP_AFTER and all(c.value is not None and c.value >= full and c.episode > 0
-                                                      for c in held)
-                and at_start.episode == 0 and at_start.value is not None and at_start.value < full
-                and recent and np.mean(recent) >= STOP_TRAINING_LEVEL * full and _trained(at_start, checkpoint)):
+        if every_init or judged is not None:
             raise StopRun(checkpoint)
 
     return on_reset
+
+
+def session_pause(agent, seconds: float) -> None:
+    agent.session.pause(seconds)
+
+
+def _stops(host, checkpoint: Checkpoint, cfg: LearningCurveSpec) -> bool:
+    """Whether ``checkpoint`` ends the run at full credit (see checkpoints_on_reset)."""
+    every, full = cfg.eval_every, cfg.full_credit
+    checkpoints = [*host.checkpoints, checkpoint]
+    at_start, held = checkpoints[0], checkpoints[-STOP_AFTER:]
+    recent = host.returns[-every:] if every else []
+    return bool(every and len(held) == STOP_AFTER
+                and all(c.value is not None and c.value >= full and c.episode > 0 for c in held)
+                and at_start.episode == 0 and at_start.value is not None and at_start.value < full
+                and recent and np.mean(recent) >= STOP_TRAINING_LEVEL * full and _trained(at_start, checkpoint))
 
 
 def _trained(before, after) -> bool:
@@ -291,19 +345,6 @@ def _never_trained(run: Run):
     if read[0].params == 0 or all(c.fingerprint == read[0].fingerprint for c in read[1:]):
         return read[0]
     return None
-
-
-def _in_space(space, action: int) -> int:
-    """``action`` if the environment takes it; otherwise the student's fault, in words (never the environment's
-    own assertion on this side)."""
-    if space.contains(action):
-        return action
-    n = getattr(space, "n", None)
-    if n is None:  # evaluations pick one action of a discrete space (Session.act returns its index)
-        raise TypeError(f"unsupported action space {space!r}")
-    raise StudentCodeError(
-        f"the policy chose action {str(action)[:30]}, but the environment's actions are 0 to {n - 1}: the network "
-        f"must have one output per action ({n}, env.action_space.n), not more", kind="value")
 
 
 def _problems_by_message(runs: list[Run]) -> list[str]:
@@ -337,16 +378,31 @@ def _refused(run: Run, full: float) -> str:
         return (f"before any training step the policy already scored {before.value:.0f} on the evaluation episodes "
                 f"(full credit from {full:g}), and so did copies of it with their parameters initialised afresh "
                 "(or it has none to learn): the points are for a policy that learns, so this run gets none")
-    if run.eval is not None and run.eval >= full and _never_trained(run) is not None:
+    if run.eval is None:
+        return ""
+    if run.untrained:
+        return run.untrained
+    if run.eval >= full and _never_trained(run) is not None:
         return (f"the policy scored {run.eval:.0f}, but no training step changed its parameters (read at every "
                 "evaluation during training): the points are for a policy that learns, so this run gets none")
+    if len(run.ablated) == ABLATIONS and all(v >= ABLATED_LEVEL * min(run.eval, full) for v in run.ablated):
+        return (f"the policy scored {run.eval:.0f}, and with the values of its trained parameters shuffled it still "
+                f"scored {', '.join(f'{v:.0f}' for v in run.ablated)}: its play does not come from what it learned "
+                "(something other than its parameters chooses its actions), so this run gets none")
+    if run.trusted and run.agreement is not None and run.agreement < AGREEMENT_MIN:
+        return (f"the policy evaluated chose the action that training took at only {run.agreement:.0%} of the states "
+                f"of the last {AGREEMENT_EPISODES} training episodes (a policy unrelated to them agrees about half "
+                "the time): the policy evaluated is not the one that trained, so this run gets none")
     return ""
 
 
 def learning_integrity(runs: list[Run], full: float) -> list[str]:
     """Learning-curve points come from learning. Returns the flags for the instructor, one per run, and takes
-    the credit of a run whose policy already reached ``full`` before any training step, as did fresh
-    initialisations of it (its evaluation counts 0, with a problem that says why).
+    the credit (its evaluation counts 0, with a problem that says why: ``_refused``) of a run whose policy
+    already reached ``full`` before any training step, as did fresh initialisations of it; whose parameters no
+    training step changed; that is not the network training trained; that plays as well with its trained
+    parameters shuffled (ABLATED_LEVEL); or that disagrees with the actions of the last training episodes
+    (AGREEMENT_MIN).
 
     Flagged but scored (for the instructor only; students never see flags): a policy at full credit when
     evaluated although its last training episodes (the trusted side recorded them all) stayed under half
@@ -372,10 +428,20 @@ def learning_integrity(runs: list[Run], full: float) -> list[str]:
             flags.append(f"run {i}: the policy scored {run.eval:.0f} when evaluated, but its last {len(recent)} "
                          f"training episodes averaged {np.mean(recent):.0f}: is the evaluated policy the one that "
                          "trained?")
+        elif run.agreement is not None and run.agreement < AGREEMENT_MIN:
+            flags.append(f"run {i}: the evaluated policy chose the action training took at {run.agreement:.0%} of the "
+                         f"states of the last {AGREEMENT_EPISODES} training episodes: is it the one that trained?")
         elif checkpoints and checkpoints[0].every_init is None:
             flags.append(f"run {i}: at full credit ({checkpoints[0].value:.0f}) before any learning, and it could not "
                          "be re-initialised to tell luck from a hand-written policy")
     return flags
+
+
+def integrity_figures(runs: list[Run]) -> dict:
+    """For the instructor and the calibration (never the student): per run, the evaluations of the policy with
+    its parameters shuffled and its agreement with the last training episodes (None where not measured)."""
+    return {"ablated": [[round(v, 1) for v in r.ablated] for r in runs],
+            "agreement": [None if r.agreement is None else round(r.agreement, 3) for r in runs]}
 
 
 def tiered_outcome(runs: list[Run], cfg: LearningCurveSpec, *, metric: str, hint: str = "") -> Outcome:
@@ -413,7 +479,7 @@ def tiered_outcome(runs: list[Run], cfg: LearningCurveSpec, *, metric: str, hint
         "metric": metric, "value": round(center, 2), "threshold": full,
         "ci95": [round(low, 2), round(high, 2)], "eval_returns": evals.tolist(),
         "full_credit_at": [r.full_credit_at for r in runs], "runs_skipped": skipped,
-        **({"flags": flags} if flags else {})})
+        "integrity": integrity_figures(runs), **({"flags": flags} if flags else {})})
     outcome.curves = [{"label": f"run {i + 1}" + (f" (full credit at episode {r.full_credit_at})"
                                                   if r.full_credit_at else ""),
                        "episode_returns": r.returns} for i, r in enumerate(runs) if r.skipped != "decided"]
@@ -445,6 +511,6 @@ def k_of_n_outcome(runs: list[Run], cfg: LearningCurveSpec, *, metric: str, hint
         lines.append(hint)
     outcome = Outcome(k_of_n_fraction(k, required), "\n".join(lines), {
         "metric": metric, "value": round(center, 3), "threshold": threshold, "ci95": [round(low, 3), round(high, 3)],
-        "runs_passing": k, "runs": len(runs), "eval_returns": evals.tolist()})
+        "runs_passing": k, "runs": len(runs), "eval_returns": evals.tolist(), "integrity": integrity_figures(runs)})
     outcome.curves = [{"label": f"run {i + 1}", "episode_returns": r.returns} for i, r in enumerate(runs)]
     return outcome

@@ -161,6 +161,14 @@ def rng_arg(seed: int) -> dict:
     return {"$rng": int(seed)}
 
 
+@dataclass(frozen=True)
+class Tampering:
+    """What changed a network's parameters besides optimiser steps, as the sandbox counted it."""
+
+    steps: int  # optimiser steps that found the parameters changed since the trusted side or a step last saw them
+    unseen: int  # values first seen at their first step (a network the trusted side never saw before training)
+
+
 class CallResult:
     def __init__(self, values, args):
         self.values = values
@@ -328,8 +336,9 @@ class Session:
         """
         self._check_alive()
         request = {"op": "load", "path": f"/submission/{SUBMISSION_FILE}", "cells": cells}
-        if env_host is not None:
+        if env_host is not None:  # a training script: its optimiser steps are tracked from its first line
             request["env"] = env_host.arg()["$env"]
+            request["track"] = True
         self._send(request)
         limit = timeout or self.request_timeout
         if env_host is not None:
@@ -392,55 +401,86 @@ class Session:
                 self._end("protocol", "the sandbox returned the wrong number of values")
             return CallResult(values, after)
 
-    def act(self, obs, *, policy, chooser: str = "", timeout=None, inference=False) -> int:
-        """The action ``policy`` (a network in the sandbox) picks for ``obs``, by ``chooser``: the source of a
-        ``choose(network, obs) -> action`` function, run in the sandbox under no_grad with ``obs`` a float32
-        tensor (the argmax of the network's output when empty). With ``inference``, in eval() mode for that
-        one pass. Also while the sandbox waits for an environment's answer (an evaluation at an episode
+    def _ask(self, request: dict, doing: str, cause: str = ENDLESS_LOOP):
+        """Send one request about a policy and wait for its one value; the student's exception is raised as
+        StudentCodeError. Also while the sandbox waits for an environment's answer (an evaluation at an episode
         boundary, training paused)."""
         self._check_alive()
-        self._send({"op": "act", "policy": policy, "obs": encode_value(obs), "inference": inference,
-                    **({"chooser": chooser} if chooser else {})})
-        limit = timeout or self.request_timeout
-        reply = self._receive(self._deadline_in(limit), TimedOut(
-            "Choosing one action in an evaluation episode", limit,
-            "Your network's forward pass must return at once for one state; look for a loop in it."))
+        self._send(request)
+        limit = self.request_timeout
+        reply = self._receive(self._deadline_in(limit), TimedOut(doing, limit, cause))
         if reply["op"] == "raise":
             raise _raised(reply)
-        value = reply["values"][0] if reply["op"] == "return" and len(reply["values"]) == 1 else None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self._end("protocol", "the sandbox answered an action request with something else")
-        return value
+        if reply["op"] != "return" or len(reply["values"]) != 1:
+            self._end("protocol", f"the sandbox answered a {request['op']!r} request with something else")
+        return reply["values"][0]
+
+    def _malformed(self, what: str) -> NoReturn:
+        self._end("protocol", f"the sandbox answered {what} with something else")
+
+    def act(self, obs, *, policy, inference=False):
+        """What ``policy`` (a network in the sandbox) outputs for ``obs`` (a float32 tensor there, under
+        no_grad), as data: an array, or a list of arrays for a network that returns a tuple. The trusted side
+        chooses the action from it. With ``inference``, in eval() mode for that one pass."""
+        value = self._ask({"op": "act", "policy": policy, "obs": encode_value(obs), "inference": inference},
+                          "Choosing one action in an evaluation episode",
+                          "Your network's forward pass must return at once for one state; look for a loop in it.")
+        try:
+            return decode_value(value)
+        except Unsupported as exc:
+            raise StudentCodeError(f"the network's output is {exc}", kind="value") from None
 
     def reinit(self, policy, *, draw: int) -> tuple[int, int]:
         """Keep, as ``_untrained_policy``, a copy of ``policy`` with its parameters initialised afresh under the
         seed ``draw``; returns (parameters in all, parameters initialised afresh). Raises StudentCodeError when
         the policy cannot be found or copied."""
-        self._check_alive()
-        self._send({"op": "reinit", "policy": policy, "draw": int(draw)})
-        limit = self.request_timeout
-        reply = self._receive(self._deadline_in(limit), TimedOut("Copying your network", limit))
-        if reply["op"] == "raise":
-            raise _raised(reply)
-        value = reply["values"][0] if reply["op"] == "return" and len(reply["values"]) == 1 else None
+        value = self._ask({"op": "reinit", "policy": policy, "draw": int(draw)}, "Copying your network")
         if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
-            self._end("protocol", "the sandbox answered a copy request with something else")
+            self._malformed("a copy request")
         return value[0], value[1]
 
-    def inspect(self, policy) -> tuple[int, float | None]:
-        """(number of parameters, a fingerprint of their values) of ``policy``: whether training changed it.
-        Raises StudentCodeError when the policy cannot be found."""
-        self._check_alive()
-        self._send({"op": "inspect", "policy": policy})
-        limit = self.request_timeout
-        reply = self._receive(self._deadline_in(limit), TimedOut("Reading your network's parameters", limit))
-        if reply["op"] == "raise":
-            raise _raised(reply)
-        value = reply["values"][0] if reply["op"] == "return" and len(reply["values"]) == 1 else None
-        if not (isinstance(value, list) and len(value) == 2 and type(value[0]) is int
+    def inspect(self, policy) -> tuple[int, float | None, int, "Tampering"]:
+        """(number of parameters, a fingerprint of their values, how many of its trainable values an optimiser
+        stepped, what changed them besides optimiser steps) of ``policy``: whether training changed it, and
+        trained it. Raises StudentCodeError when the policy cannot be found."""
+        value = self._ask({"op": "inspect", "policy": policy}, "Reading your network's parameters")
+        if not (isinstance(value, list) and len(value) == 4 and type(value[0]) is int and type(value[2]) is int
                 and (value[1] is None or isinstance(value[1], (int, float)))):
-            self._end("protocol", "the sandbox answered a parameter request with something else")
-        return value[0], value[1]
+            self._malformed("a parameter request")
+        return value[0], value[1], value[2], self._tampering(value[3])
+
+    def parameters(self, policy="stepped") -> tuple[int, list[np.ndarray], "Tampering"]:
+        """(optimiser steps, the parameters' values as arrays in order, what changed them besides optimiser steps):
+        of the network the busiest optimiser stepped (``"stepped"``; steps 0 and no arrays before any step), or
+        of a named network."""
+        value = self._ask({"op": "params", "policy": policy}, "Reading your network's parameters")
+        if not (isinstance(value, list) and len(value) == 3 and type(value[0]) is int and isinstance(value[1], list)):
+            self._malformed("a parameter request")
+        try:
+            arrays = [decode_value(v) for v in value[1]]
+        except Unsupported as exc:
+            raise StudentCodeError(f"the network's parameters are {exc}", kind="value") from None
+        if not all(isinstance(a, np.ndarray) for a in arrays):
+            self._malformed("a parameter request")
+        return value[0], arrays, self._tampering(value[2])
+
+    def _tampering(self, value) -> "Tampering":
+        if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int and v >= 0 for v in value)):
+            self._malformed("a parameter request")
+        return Tampering(*value)
+
+    def ablate(self, policy, *, draw: int | None) -> int:
+        """Shuffle the values within each trainable parameter of ``policy`` in place (seeded by ``draw``), or put
+        the trained values back (``draw=None``); returns how many values that was."""
+        request = {"op": "ablate", "policy": policy, **({"draw": int(draw)} if draw is not None else {"restore": True})}
+        value = self._ask(request, "Shuffling your network's parameters")
+        if type(value) is not int:
+            self._malformed("a shuffle request")
+        return value
+
+    def track(self) -> None:
+        """From now on the sandbox records every optimiser step (for ``parameters`` and ``inspect``)."""
+        self._ask({"op": "track"}, "Starting to track the optimiser")
 
     def exec(self, code, *, inputs, outputs, imports="", line=1, no_grad=False, repeat=1, timeout=None,
              with_module=False):

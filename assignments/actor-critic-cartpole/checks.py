@@ -7,6 +7,7 @@ definitions, and a known mistake is named by its id (README.md, "Mistake ids").
 import numpy as np
 
 from grader.kit import (
+    ARGMAX_OF_FIRST,
     SAMPLED_PROBS,
     SAMPLES,
     StudentCodeError,
@@ -468,8 +469,9 @@ def actor_critic_loss(ctx):
 
 
 # -- learning_curve ------------------------------------------------------------------------------------------
-# The actor's most likely action: forward returns (probs, values), so the argmax of the first.
-CHOOSE_ACTOR = "def choose(network, obs):\n    probs, _ = network(obs)\n    return probs.argmax()\n"
+# The actor's most likely action: forward returns (probs, values), so the argmax of the first, chosen here from
+# the numbers the network returns.
+CHOOSE_ACTOR = ARGMAX_OF_FIRST
 TRAINING = TrainFunction(policy=instance_of("ActorCritic"), chooser=CHOOSE_ACTOR)
 
 

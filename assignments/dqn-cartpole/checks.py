@@ -10,6 +10,7 @@ import builtins
 import numpy as np
 
 from grader.kit import (
+    MLP,
     StudentCodeError,
     TensorValue,
     TrainScript,
@@ -374,8 +375,10 @@ def env_step(ctx, code):
 
 
 # -- learning_curve ----------------------------------------------------------------------------
-# The workshop's script trains q on import; q is evaluated during training and at the end (its greedy action).
-TRAINING = TrainScript(policy="q")
+# The workshop's script trains q on import. What is evaluated, during training and at the end, is the network
+# its optimiser stepped: its parameters come out as arrays and are played here in the template's QNetwork
+# (4 -> 64 -> 64 -> 2, ReLU between), the greedy action of its Q-values; no student code runs in an evaluation.
+TRAINING = TrainScript(policy="q", architecture=MLP((4, 64, 64, 2)))
 
 
 def learning_curve(ctx):

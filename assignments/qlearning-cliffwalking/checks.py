@@ -14,6 +14,7 @@ from grader.kit import (
     first_mistake,
     learning_curve as score_learning_curve,
     passed,
+    replay_q_learning,
     rng,
 )
 
@@ -189,17 +190,33 @@ def greedy_return(Q, env_id, seed, max_steps):
         host.close()
 
 
+# train() gets these (the template's defaults); the table it returns must be the one Q-learning makes with them.
+ALPHA, GAMMA = 0.5, 0.99
+
+
 def _evaluate(Q, host, cfg, seed):
-    """The greedy return of the Q table train() returned, played here on the real environment."""
+    """The greedy return of the Q table train() returned, played here on the real environment; but only for the
+    table that learning produced: every step train() took was recorded here, and replayed through Q-learning's
+    update with the alpha and gamma it was given they must give the same table."""
     n_states, n_actions = host.env.observation_space.n, host.env.action_space.n
     if not isinstance(Q, np.ndarray) or Q.shape != (n_states, n_actions):
         shape = getattr(Q, "shape", type(Q).__name__)
         raise RunProblem(f"train returned {shape}, not a Q table of shape ({n_states}, {n_actions})")
+    learned = replay_q_learning(host.transitions, (n_states, n_actions), alpha=ALPHA, gamma=GAMMA)
+    if not np.allclose(Q.astype(float), learned, rtol=1e-6, atol=1e-6):
+        s, a = np.unravel_index(int(np.argmax(np.abs(Q.astype(float) - learned))), learned.shape)
+        raise RunProblem(
+            f"the Q table train returned is not the one Q-learning makes from the {len(host.transitions)} steps it "
+            f"took (replayed here with alpha={ALPHA}, gamma={GAMMA}, from a table of zeros): Q[{s}, {a}] is "
+            f"{float(Q[s, a]):.4g}, learning gives {learned[s, a]:.4g}. The points are for the table your updates "
+            "learned: train must update Q with q_update at every step and return that table")
     return greedy_return(Q, cfg.env, seed, cfg.eval_max_steps)[0]
 
 
-# train() returns its Q table, which comes out and is played here greedily (no network to ask).
-TRAINING = TrainFunction(evaluate=_evaluate, all_episodes=False)
+# train() returns its Q table, which comes out and is played here greedily (no network to ask), once the steps it
+# took (all recorded here) replay to it.
+TRAINING = TrainFunction(evaluate=_evaluate, all_episodes=False, kwargs={"alpha": ALPHA, "gamma": GAMMA},
+                         keep_every_step=True)
 
 
 def learning_curve(ctx):

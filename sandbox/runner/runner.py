@@ -14,9 +14,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import framing  # noqa: E402
@@ -388,7 +386,7 @@ def run_cells(module, path):
     return errors
 
 
-def load(channel, path, cells, env=None):
+def load(channel, path, cells, env=None, track=False):
     """Run the student's file as a module. With ``env``, a script that makes its own environment
     (``gym.make(...)``) gets the proxied one instead, and running out of the trusted side's budget
     ends the script normally: that is how a training script's run ends."""
@@ -399,6 +397,9 @@ def load(channel, path, cells, env=None):
     sys.modules["submission"] = module
     MODULE = module
     cell_errors, stopped = [], ""
+    if track:  # before the student's file runs: every optimiser step it takes is seen
+        with contextlib.suppress(ImportError):  # without torch there is nothing to track (and nothing evaluated)
+            Optimisers.install()
     if env is not None:
         import gymnasium
         proxy = make_proxy_env(channel, env["handle"], env)
@@ -468,61 +469,188 @@ def reinit(channel, module, request):
 
 
 def inspect_policy(channel, module, request):
-    """(number of parameters, a fingerprint of their values) of the policy being trained: the trusted side
-    sees whether training steps changed it. None for a fingerprint that is not a finite number."""
+    """(number of parameters, a fingerprint of their values, how many of its trainable values an optimiser
+    stepped, ``Optimisers.integrity``) of the policy being trained: the trusted side sees whether training steps
+    changed it, and whether it is what training trained. None for a fingerprint that is not a finite number."""
     try:
         import torch
         policy = resolve_policy(module, request["policy"])
         params = list(policy.parameters()) if isinstance(policy, torch.nn.Module) else []
+        stepped = Optimisers.ids()
+        Optimisers.baseline(params)
         with torch.no_grad():
             total = sum(p.numel() for p in params)
             value = (float(sum((p.double().abs().sum() + 0.5 * p.double().sum()).item() for p in params))
                      if params else 0.0)
-        channel.send({"op": "return", "values": [[int(total), value if math.isfinite(value) else None]]})
+            trained = sum(p.numel() for p in params if p.requires_grad and id(p) in stepped)
+        channel.send({"op": "return", "values": [[int(total), value if math.isfinite(value) else None,
+                                                  int(trained), Optimisers.integrity(params)]]})
     except BaseException as exc:  # noqa: BLE001
         channel.send(fault("call", exc))
 
 
-# Choosers: how an assignment turns its network's output into one action (its checks.py names the code;
-# the trusted side sends it with each request). Compiled once each; a handful per grading at most.
-_CHOOSERS: dict[str, Callable[..., Any]] = {}
-GREEDY = "def choose(network, obs):\n    return network(obs).argmax()\n"
-
-
-def chooser(source):
-    """The ``choose(network, obs) -> action`` function defined by ``source`` (trusted-side code)."""
-    fn = _CHOOSERS.get(source)
-    if fn is None:
-        import numpy
-        import torch
-        namespace: dict[str, Any] = {"torch": torch, "np": numpy}
-        exec(compile(source, "<bellman: choose an action>", "exec"), namespace)
-        fn = _CHOOSERS[source] = namespace["choose"]
-        if len(_CHOOSERS) > 16:
-            _CHOOSERS.pop(next(iter(_CHOOSERS)))
-    return fn
-
-
 def act(channel, module, request):
-    """The action the policy picks for one observation, by the assignment's chooser (the greedy action of a
-    Q network, the most likely action of a policy network, ...); evaluation asks only for actions.
+    """What the policy outputs for one observation (its action probabilities, its Q-values: a tensor, or a
+    tuple of tensors), sent out as numbers: the trusted side chooses the action from them. Evaluation asks
+    only for these; no code of the grader's runs here to pick an action.
 
     With ``inference``, a network is put in eval() mode for this one forward pass and back in the mode it
     was in after it (an evaluation in the middle of training must not change how training goes on)."""
     try:
         import torch
         network = resolve_policy(module, request["policy"])
-        choose = chooser(request.get("chooser") or GREEDY)
         training = getattr(network, "training", None)
         if request.get("inference") and training is not None:
             network.eval()
         try:
             with torch.no_grad():
-                action = choose(network, torch.as_tensor(request["obs"], dtype=torch.float32))
+                output = network(torch.as_tensor(request["obs"], dtype=torch.float32))
         finally:
             if request.get("inference") and training is not None:
                 network.train(training)
-        channel.send({"op": "return", "values": [int(action)]})
+        channel.send({"op": "return", "values": [encode_value(output)]})
+    except BaseException as exc:  # noqa: BLE001
+        channel.send(fault("call", exc))
+
+
+class Optimisers:
+    """Every optimiser that stepped since training began, with its step count and the parameter tensors it
+    stepped (global pre- and post-step hooks of torch.optim): the trusted side asks which network training
+    really updated, not what a name points to at the end.
+
+    And whether anything but optimiser steps changed those parameters: each one's values are kept after every
+    step, and from the first time the trusted side reads it (``baseline``: before any learning); the next step
+    compares. A change between two looks (a ``load_state_dict`` of hand-made values, say) is counted as
+    ``tampered``; a parameter first seen at its first step (a network the trusted side never saw before
+    training began) as ``unseen``."""
+
+    stepped: dict[int, list] = {}  # id(optimiser) -> [optimiser, steps]
+    kept: dict[int, tuple] = {}  # id(parameter) -> (a weak reference to it, its values when last seen)
+    tampered = 0  # steps that found a parameter changed since it was last seen
+    unseen: set[int] = set()  # ids of parameters first seen at a step
+
+    @classmethod
+    def install(cls):
+        from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+        register_optimizer_step_pre_hook(cls._before)
+        register_optimizer_step_post_hook(cls._after)
+
+    @staticmethod
+    def _params(optimizer) -> list:
+        return [p for group in optimizer.param_groups for p in group["params"]]
+
+    @classmethod
+    def _seen(cls, p):
+        entry = cls.kept.get(id(p))
+        return entry[1] if entry is not None and entry[0]() is p else None
+
+    @classmethod
+    def _keep(cls, p):
+        import weakref
+        cls.kept[id(p)] = (weakref.ref(p), p.detach().clone())
+
+    @classmethod
+    def baseline(cls, params):
+        """The trusted side looks at these parameters: what they are now is where learning starts from."""
+        import torch
+        with torch.no_grad():
+            for p in params:
+                if cls._seen(p) is None:
+                    cls._keep(p)
+
+    @classmethod
+    def _before(cls, optimizer, args, kwargs):
+        import torch
+        with torch.no_grad():
+            changed = False
+            for p in cls._params(optimizer):
+                seen = cls._seen(p)
+                if seen is None:
+                    cls.unseen.add(id(p))
+                elif seen.shape != p.shape or not torch.equal(seen, p.detach()):
+                    changed = True
+            cls.tampered += changed
+
+    @classmethod
+    def _after(cls, optimizer, args, kwargs):
+        import torch
+        entry = cls.stepped.setdefault(id(optimizer), [optimizer, 0])
+        entry[1] += 1
+        with torch.no_grad():
+            for p in cls._params(optimizer):
+                cls._keep(p)
+
+    @classmethod
+    def busiest(cls):
+        """The optimiser that stepped most, and its steps; (None, 0) before any step."""
+        if not cls.stepped:
+            return None, 0
+        optimizer, steps = max(cls.stepped.values(), key=lambda entry: entry[1])
+        return optimizer, steps
+
+    @classmethod
+    def tensors(cls) -> tuple[list, int]:
+        """The parameters of the optimiser that stepped most, in its order (that of ``module.parameters()``
+        for ``Adam(q.parameters())``), and its steps; ([], 0) before any step."""
+        optimizer, steps = cls.busiest()
+        return (cls._params(optimizer) if optimizer is not None else []), steps
+
+    @classmethod
+    def ids(cls) -> set:
+        return {id(p) for optimizer, _ in cls.stepped.values() for p in cls._params(optimizer)}
+
+    @classmethod
+    def integrity(cls, params) -> list:
+        """[steps that found these parameters changed outside a step, values of them first seen at a step]."""
+        unseen = sum(p.numel() for p in params if id(p) in cls.unseen)
+        return [int(cls.tampered), int(unseen)]
+
+
+def parameters(channel, module, request):
+    """The values of a network's parameters as arrays, in order: those the busiest optimiser stepped
+    (``"stepped"``), or a named network's; with its steps and ``Optimisers.integrity``. The trusted side loads
+    them into the assignment's architecture and plays its evaluation there."""
+    try:
+        import torch
+        if request.get("policy") == "stepped":
+            tensors, steps = Optimisers.tensors()
+        else:
+            network = resolve_policy(module, request["policy"])
+            tensors = list(network.parameters()) if isinstance(network, torch.nn.Module) else []
+            steps = 0
+        tensors = [t for t in tensors if isinstance(t, torch.Tensor)]
+        Optimisers.baseline(tensors)
+        with torch.no_grad():
+            arrays = [t.detach().cpu().float().numpy() for t in tensors]
+        channel.send({"op": "return", "values": [[int(steps), [encode_value(a) for a in arrays],
+                                                  Optimisers.integrity(tensors)]]})
+    except BaseException as exc:  # noqa: BLE001
+        channel.send(fault("call", exc))
+
+
+ABLATED: dict[int, list] = {}  # id(policy) -> the values of its parameters before they were shuffled
+
+
+def ablate(channel, module, request):
+    """Shuffle the values within every trainable parameter of the policy, in place (a generator seeded by
+    ``draw``), keeping everything else about the object (its other attributes, buffers, hooks, counters, the
+    module's globals); or, with ``restore``, put the trained values back. A policy whose play does not come from
+    its trained parameters plays as well shuffled. Answers with the number of values shuffled."""
+    try:
+        import torch
+        policy = resolve_policy(module, request["policy"])
+        params = [p for p in policy.parameters() if p.requires_grad] if isinstance(policy, torch.nn.Module) else []
+        with torch.no_grad():
+            if request.get("restore"):
+                for p, saved in zip(params, ABLATED.pop(id(policy), []), strict=False):
+                    p.copy_(saved)
+            else:
+                ABLATED.setdefault(id(policy), [p.detach().clone() for p in params])
+                generator = torch.Generator().manual_seed(int(request.get("draw", 0)))
+                for p in params:
+                    flat = p.data.view(-1) if p.is_contiguous() else p.data.reshape(-1)
+                    p.copy_(flat[torch.randperm(flat.numel(), generator=generator)].view_as(p))
+        channel.send({"op": "return", "values": [sum(p.numel() for p in params)]})
     except BaseException as exc:  # noqa: BLE001
         channel.send(fault("call", exc))
 
@@ -556,6 +684,8 @@ def call(channel, module, request):
 
 # What the runner answers while it waits for an environment's reply (training paused at an episode boundary).
 NESTED = {"act": lambda channel, request: act(channel, MODULE, request),
+          "params": lambda channel, request: parameters(channel, MODULE, request),
+          "ablate": lambda channel, request: ablate(channel, MODULE, request),
           "exec": lambda channel, request: run_snippet(channel, request, MODULE),
           "reinit": lambda channel, request: reinit(channel, MODULE, request),
           "inspect": lambda channel, request: inspect_policy(channel, MODULE, request)}
@@ -568,7 +698,8 @@ def main():
         request = channel.receive()
         op = request.get("op")
         if op == "load":
-            module = load(channel, request["path"], bool(request.get("cells")), request.get("env"))
+            module = load(channel, request["path"], bool(request.get("cells")), request.get("env"),
+                          bool(request.get("track")))
         elif op == "call" and module is not None:
             call(channel, module, request)
         elif op == "exec":
@@ -579,6 +710,16 @@ def main():
             reinit(channel, module, request)
         elif op == "inspect" and module is not None:
             inspect_policy(channel, module, request)
+        elif op == "params" and module is not None:
+            parameters(channel, module, request)
+        elif op == "ablate" and module is not None:
+            ablate(channel, module, request)
+        elif op == "track":
+            try:
+                Optimisers.install()
+                channel.send({"op": "return", "values": [None]})
+            except BaseException as exc:  # noqa: BLE001 - torch missing, say
+                channel.send(fault("call", exc))
         elif op == "bye":
             return
         else:

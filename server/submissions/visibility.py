@@ -2,7 +2,8 @@
 
 A hidden check shows that it exists and its points, never its status, score, feedback or details;
 the total shown is the visible checks' sum, so the hidden score cannot be worked out from it. When
-the learning curve is hidden, so are the curves. The grader's flags for the instructor are never shown.
+the learning curve is hidden, so are the curves. The grader's flags and integrity figures for the instructor are
+never shown.
 """
 import copy
 
@@ -12,12 +13,14 @@ HIDDEN_FEEDBACK = "This check's result is shown after the due date."
 def student_report(report: dict | None, *, hidden: set, hide: bool, staff: bool = False) -> dict:
     """``report`` (the CLI's JSON) as its student sees it (``staff``: as the course's instructors do). The
     grader's flags for the instructor (``details["flags"]``: a learning curve it could not take at face
-    value) are staff-only: telling a student which heuristic fired tells them what to avoid."""
+    value) and its integrity figures (``details["integrity"]``: the ablations and agreements that decide whether
+learning earned a curve) are staff-only: telling a student which heuristic fired tells them what to avoid."""
     report = copy.deepcopy(report or {})
     if not staff:
         for check in report.get("checks", []):
             if isinstance(check.get("details"), dict):
                 check["details"].pop("flags", None)
+                check["details"].pop("integrity", None)
     if not hide or not hidden:
         return report
     checks = []

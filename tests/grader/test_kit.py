@@ -1,4 +1,4 @@
-"""The check-author kit: named mistakes, verdicts, choosers, and the warm-up's k-of-n rule."""
+"""The check-author kit: mistakes, verdicts, choosers, the trusted network, replay, the warm-up's k-of-n rule."""
 import numpy as np
 import pytest
 
@@ -28,10 +28,61 @@ def test_a_failed_verdict_carries_its_mistake_id_and_none_when_unnamed():
     assert kit.failed("x", mistake="").details == {}
 
 
-@pytest.mark.parametrize("source", ["def pick(network, obs):\n    return 0\n", "def choose(network, obs) return 0\n"])
-def test_a_chooser_that_does_not_define_choose_is_refused_when_the_checks_load(source):
-    with pytest.raises((ValueError, SyntaxError)):
-        kit.TrainFunction(chooser=source)
+def test_the_argmax_chooser_picks_the_largest_output_here():
+    assert kit.ARGMAX(np.array([0.2, 0.7])) == 1
+
+
+def test_the_actor_chooser_picks_the_most_likely_action_of_the_pair():
+    assert kit.ARGMAX_OF_FIRST([np.array([0.9, 0.1]), np.array([3.0])]) == 0
+
+
+@pytest.mark.parametrize("output, words", [
+    (np.array([[0.1, 0.2], [0.3, 0.4]]), "one value per action"),
+    (np.array([np.nan, 1.0]), "NaN or infinite"),
+    ("push left", "one value per action"),
+    (np.array(3.0), "one value per action"),
+])
+def test_an_output_no_action_can_be_chosen_from_is_the_student_s_error_in_words(output, words):
+    with pytest.raises(kit.StudentCodeError, match=words):
+        kit.ARGMAX(output)
+
+
+def test_a_pair_is_needed_by_the_actor_chooser():
+    with pytest.raises(kit.StudentCodeError, match="pair"):
+        kit.ARGMAX_OF_FIRST(np.array([0.5, 0.5]))
+
+
+def test_the_trusted_mlp_computes_what_torch_s_sequential_computes():
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(),
+                              torch.nn.Linear(64, 2))
+    arrays = [p.detach().numpy() for p in net.parameters()]
+    obs = [0.03, -0.2, 0.05, 0.3]
+    want = net(torch.tensor(obs)).detach().numpy()
+    assert np.allclose(kit.MLP((4, 64, 64, 2)).network(arrays)(obs), want, atol=1e-5)
+
+
+def test_parameters_of_another_architecture_are_named_with_what_changed():
+    arrays = [np.zeros((128, 4)), np.zeros(128), np.zeros((2, 128)), np.zeros(2)]
+    message = kit.MLP((4, 64, 64, 2)).mismatch(arrays)
+    assert "(128, 4)" in message
+    assert "Keep the template's QNetwork" in message
+
+
+def test_fresh_parameters_fit_the_architecture():
+    mlp = kit.MLP((4, 64, 64, 2))
+    assert mlp.mismatch(mlp.fresh(np.random.default_rng(0))) == ""
+
+
+def test_q_learning_replayed_gives_the_lesson_s_example():
+    from grader.envhost import Transition
+
+    steps = [Transition(0, 1, -1.0, 1, False, False), Transition(1, 0, -1.0, 2, True, False)]
+    Q = kit.replay_q_learning(steps, (3, 2), alpha=0.7, gamma=0.99)
+    assert Q[0, 1] == pytest.approx(-0.7)
+    assert Q[1, 0] == pytest.approx(-0.7)
 
 
 def test_k_of_n_counts_the_runs_at_the_threshold_and_a_missing_run_as_told():
