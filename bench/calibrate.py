@@ -6,7 +6,10 @@ correct solution gets full credit under the spec's rule by resampling the measur
 
     .venv/bin/python bench/calibrate.py dqn-cartpole [--seeds 20] [--backend bwrap] [--file FILE]
 
-With --file, the same measurement for another solution (a broken one, to see that it fails).
+With --file, the same measurement for another solution (a broken one, to see that it fails); with --all, for
+the reference and every correct example (``examples/passes_*``), one line each. The runs are judged as grading
+judges them (grader.runs.learning_integrity: a run refused because learning did not earn it counts 0), and the
+figures that decide a refusal are printed: how many runs were refused, the ablations' returns, the agreements.
 """
 import argparse
 import os
@@ -24,12 +27,9 @@ def main():
     import django
 
     django.setup()
-    import numpy as np
     from django.conf import settings
 
-    from grader import assignments, kit
-    from grader.pipeline import CheckContext, GradingConfig, Job, normalise
-    from grader.scoring import iqm
+    from grader import assignments
     from sandbox import get_backend
 
     parser = argparse.ArgumentParser()
@@ -37,12 +37,30 @@ def main():
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--backend", default="bwrap")
     parser.add_argument("--file", type=Path, help="the solution to train (default: the assignment's reference.py)")
+    parser.add_argument("--all", action="store_true", help="the reference and every examples/passes_* file")
     args = parser.parse_args()
     assignment = assignments.get(args.slug)
+    backend = get_backend(args.backend, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
+    if args.all:
+        paths = [assignment.file("reference.py"), *sorted((assignment.path / "examples").glob("passes_*"))]
+        paths += sorted((assignment.path / "examples").glob("colab_*"))
+    else:
+        paths = [args.file or assignment.file("reference.py")]
+    for path in paths:
+        calibrate(assignment, path, args.seeds, backend, args.backend)
+
+
+def calibrate(assignment, path, n_seeds, backend, backend_name):
+    import numpy as np
+    from django.conf import settings
+
+    from grader import kit, runs as grading_runs
+    from grader.pipeline import CheckContext, GradingConfig, Job, normalise
+    from grader.scoring import iqm
+
     checks = assignment.check_functions()
     cfg = assignment.spec.learning_curve
-    backend = get_backend(args.backend, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
-    path = args.file or assignment.file("reference.py")
+    args = argparse.Namespace(slug=assignment.slug, seeds=n_seeds, backend=backend_name)
     job = Job(assignment=assignment, filename=path.name, data=path.read_bytes(),
               config=GradingConfig(backend=backend, parallel_runs=settings.GRADER_PARALLEL_RUNS))
     normalise(job)
@@ -52,6 +70,10 @@ def main():
         # The assignment's own training (checks.TRAINING), run on seeds other than the hidden ones.
         runs = kit.run_training(ctx, checks.TRAINING, seeds, every_run=True)
     elapsed = time.perf_counter() - started
+    flags = grading_runs.learning_integrity(runs, cfg.full_credit)  # as grading judges them: refused runs count 0
+    refused = [r for r in runs if r.eval is None and r.problem and "this run gets none" in r.problem]
+    ablated = [v for r in runs for v in r.ablated]
+    agreements = [r.agreement for r in runs if r.agreement is not None]
     evals = np.array([r.eval if r.eval is not None else 0.0 for r in runs])
     problems = [r.problem for r in runs if r.problem]
     print(f"{args.slug}: {path.name} on {len(seeds)} seeds ({args.backend}, {elapsed / len(seeds):.1f} s per run "
@@ -59,6 +81,14 @@ def main():
     print(f"per-run evaluation: min {evals.min():.1f}, median {np.median(evals):.1f}, max {evals.max():.1f}; "
           f"problems: {len(problems)}")
     print("runs:", " ".join(f"{v:.0f}" for v in sorted(evals)))
+    print(f"refused because learning did not earn them: {len(refused)} of {len(runs)}; flagged: {len(flags)}"
+          + (f" ({refused[0].problem[:160]})" if refused else ""))
+    if ablated:
+        print(f"ablations (parameters shuffled): {len(ablated)} evaluations, returns "
+              + " ".join(f"{v:.0f}" for v in sorted(ablated)))
+    if agreements:
+        print(f"agreement with the last training episodes: min {min(agreements):.2f}, median "
+              f"{np.median(agreements):.2f}, max {max(agreements):.2f}")
     reached = sorted(r.full_credit_at for r in runs if r.full_credit_at)
     if cfg.eval_every:
         print(f"stopped at full credit (evaluations every {cfg.eval_every} episodes): {len(reached)} of "

@@ -1,5 +1,6 @@
-"""Learning-curve points come from learning: a hand-written controller earns none, a policy swapped in after a
-training loop that did not learn is flagged for the instructor, and the hidden seeds stay hidden."""
+"""Learning-curve points come from learning: a hand-written controller earns none, nor does a policy swapped in
+after a training loop that did not learn, and the hidden seeds stay hidden. (The attack suite of
+test_learning_attacks.py tries harder.)"""
 import pytest
 
 from grader import assignments, pipeline
@@ -108,16 +109,14 @@ def bwrap_backend():
 def test_a_controller_from_the_start_earns_no_learning_curve_points(bwrap_backend):
     check = learning_curve("dqn-cartpole", DQN_CONTROLLER_FROM_THE_START, bwrap_backend)
     assert check.score == 0, check.feedback
-    assert "before any training step the policy already scored 500" in check.feedback
-    assert len(check.details["flags"]) == 5, check.details
+    assert "no optimiser step was taken while your script trained" in check.feedback
 
 
 @pytest.mark.bwrap
 def test_a_controller_put_in_place_after_a_loop_that_did_not_train_earns_nothing(bwrap_backend):
     check = learning_curve("dqn-cartpole", DQN_CONTROLLER_AT_THE_END, bwrap_backend)
     assert check.score == 0, check.feedback
-    assert "no training step changed its parameters" in check.feedback
-    assert len(check.details["flags"]) == 5
+    assert "no optimiser step was taken while your script trained" in check.feedback
 
 
 @pytest.mark.bwrap
@@ -185,10 +184,10 @@ REINFORCE_SWITCHED_ON_AFTER_THE_FIRST_RESET = REINFORCE_CONTROLLER.replace(
 
 @pytest.mark.bwrap
 @pytest.mark.parametrize("slug, source, words", [
-    ("dqn-cartpole", DQN_CONTROLLER_WITH_AN_ARGUMENT, "before any training step the policy already scored 500"),
-    ("dqn-cartpole", DQN_NO_EPISODES, "a run must train at least 50 to be scored"),
-    ("dqn-cartpole", DQN_DIFFERENT_WHEN_EVALUATED, "no training step changed its parameters"),
-    ("reinforce-cartpole", REINFORCE_SWITCHED_ON_AFTER_THE_FIRST_RESET, "no training step changed its parameters"),
+    ("dqn-cartpole", DQN_CONTROLLER_WITH_AN_ARGUMENT, "no optimiser step was taken while your script trained"),
+    ("dqn-cartpole", DQN_NO_EPISODES, "no optimiser step was taken while your script trained"),
+    ("dqn-cartpole", DQN_DIFFERENT_WHEN_EVALUATED, "no optimiser step was taken while your script trained"),
+    ("reinforce-cartpole", REINFORCE_SWITCHED_ON_AFTER_THE_FIRST_RESET, "were trained by an optimiser step"),
 ], ids=["controller-with-an-argument", "no-episodes", "different-when-evaluated", "switched-on-after-a-reset"])
 def test_policies_that_did_not_learn_earn_nothing(bwrap_backend, slug, source, words):
     check = learning_curve(slug, source, bwrap_backend)
