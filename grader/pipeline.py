@@ -43,6 +43,9 @@ class GradingConfig:
     output_tail_chars: int = 4000
     progress: Progress | None = None  # what training runs publish their episodes to
     max_budget_s: float | None = None  # the grading stops by then with a result (the task's soft limit, less a margin)
+    # Checks whose results students see only after the due date: they run after the others, in sandboxes of their
+    # own, and what they print goes to the report's hidden output (nothing they do reaches what a student sees).
+    hidden: frozenset = frozenset()
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Job:
     source: str = ""
     static_failures: dict = field(default_factory=dict)  # check id -> feedback
     outputs: list = field(default_factory=list)
+    hidden_outputs: list = field(default_factory=list)  # what sandboxes of hidden checks printed
     timings: dict = field(default_factory=dict)
     done: bool = False
     only: tuple = ()  # check ids to run; all when empty
@@ -129,9 +133,17 @@ def _names_defined(nodes: Iterable[ast.AST]) -> set:
 
 
 def run_checks(job: Job):
+    """Every check, in the spec's order, except that hidden checks (``config.hidden``) run after the others in
+    sandboxes of their own: a submission cannot tell from what it sees whether a hidden check passed (its
+    output, its state, the feedback of a visible check it could otherwise have influenced)."""
     functions = job.assignment.check_functions()
+    order = {check.id: i for i, check in enumerate(job.assignment.checks)}
+    checks = sorted(job.checks, key=lambda c: (c.id in job.config.hidden, order[c.id]))
     with CheckContext(job) as ctx, progress.publishing(job.config.progress):
-        for check in job.checks:
+        for check in checks:
+            if check.id in job.config.hidden and not ctx.hidden:
+                ctx.close_shared()  # the visible checks' sandboxes end here, their output the student's
+                ctx.hidden = True
             if check.id in job.static_failures:
                 outcome = Outcome(0.0, job.static_failures[check.id])
             elif ctx.time_left() < MIN_SESSION_S:
@@ -153,11 +165,14 @@ def run_checks(job: Job):
                 id=check.id, status=PASSED if outcome.fraction >= 1.0 else FAILED, score=score,
                 max_score=check.points, feedback=feedback, details=outcome.details))
             job.report.curves.extend(outcome.curves)
+    job.report.checks.sort(key=lambda c: order[c.id])
 
 
 def finalise(job: Job):
     tail = "".join(job.outputs)
     job.report.output_tail = tail[-job.config.output_tail_chars:]
+    hidden = "".join(job.hidden_outputs)
+    job.report.hidden_output_tail = hidden[-job.config.output_tail_chars:]
 
 
 STEPS = (normalise, static_checks, run_checks, finalise)
@@ -270,6 +285,7 @@ class CheckContext:
         self.rng = np.random.default_rng(self.spec.check_seed)
         self._shared: dict[str, Session] = {}
         self._lock = threading.Lock()
+        self.hidden = False  # running hidden checks: what their sandboxes print is kept apart
 
     def open_session(self, *, session_timeout: float | None = None, env_host=None,
                      load_timeout: float | None = None, load: bool = True, before_load=None) -> Session:
@@ -341,7 +357,7 @@ class CheckContext:
 
     def _collect(self, session: Session):
         session.close()
-        self.job.outputs.append(session.output_tail())
+        (self.job.hidden_outputs if self.hidden else self.job.outputs).append(session.output_tail())
         with self._lock:  # runs finish in parallel threads
             timings = self.job.timings
             timings["sandboxes"] = timings.get("sandboxes", 0) + 1

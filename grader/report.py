@@ -53,6 +53,7 @@ class Report:
     checks: list = field(default_factory=list)
     curves: list = field(default_factory=list)
     output_tail: str = ""
+    hidden_output_tail: str = ""  # what the sandboxes of hidden checks printed (students: after the due date)
     notices: list = field(default_factory=list)
     error: str = ""
     timings: dict = field(default_factory=dict)  # seconds per pipeline step (stored with the run, not in to_dict)
@@ -72,6 +73,8 @@ class Report:
             "output_tail": self.output_tail,
             "notices": self.notices,
         }
+        if self.hidden_output_tail:
+            data["hidden_output_tail"] = self.hidden_output_tail
         if self.status == ERROR:
             data["error"] = self.error
         return data
@@ -90,6 +93,8 @@ def merge(first: dict, second: Report) -> Report:
     report.curves = first.get("curves", []) + second.curves
     report.notices = first.get("notices", []) + [n for n in second.notices if n not in first.get("notices", [])]
     report.output_tail = "\n".join(t for t in (first.get("output_tail", ""), second.output_tail) if t)
+    report.hidden_output_tail = "\n".join(t for t in (first.get("hidden_output_tail", ""), second.hidden_output_tail)
+                                          if t)
     if second.status == ERROR:
         report.status, report.error = ERROR, second.error
     report.timings = {**first.get("timings", {}), **{f"training.{k}": v for k, v in second.timings.items()}}

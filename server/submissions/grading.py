@@ -60,7 +60,7 @@ def submission_grade(*, submission_id: int, final_attempt: bool = True, worker: 
     training = []
     try:
         with heartbeat(run):
-            config = grading_config()
+            config = grading_config(hidden=submission.assignment.hidden_checks)
             run.backend = config.backend.name
             folder = assignments.get(submission.assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
             training = [] if folder.is_written else folder.phase_checks("training")
@@ -89,7 +89,7 @@ def submission_train(*, submission_id: int, run_id: int, final_attempt: bool = T
     submission = Submission.objects.select_related("assignment").get(pk=submission_id)
     try:
         with heartbeat(run, progress=(progress := Progress())):
-            config = grading_config(progress=progress)
+            config = grading_config(progress=progress, hidden=submission.assignment.hidden_checks)
             folder = assignments.get(submission.assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
             report = pipeline.grade(folder, submission.filename, bytes(submission.original), config,
                                     only=folder.phase_checks("training"))

@@ -40,8 +40,9 @@ class RegradeError(ValueError):
     """A regrade that cannot be done as asked (nothing to regrade, a submission still grading)."""
 
 
-def grading_config(*, backend: str | None = None, progress=None) -> pipeline.GradingConfig:
-    """The pipeline's configuration from settings; ``backend`` overrides SANDBOX_BACKEND."""
+def grading_config(*, backend: str | None = None, progress=None, hidden=()) -> pipeline.GradingConfig:
+    """The pipeline's configuration from settings; ``backend`` overrides SANDBOX_BACKEND; ``hidden``: the
+    assignment's hidden checks (run apart, their output kept apart)."""
     try:
         chosen = get_backend(backend or settings.SANDBOX_BACKEND, image=settings.SANDBOX_IMAGE,
                              rootfs=settings.SANDBOX_ROOTFS, runtime=settings.SANDBOX_RUNTIME)
@@ -49,7 +50,7 @@ def grading_config(*, backend: str | None = None, progress=None) -> pipeline.Gra
         raise InfrastructureError(str(exc)) from exc
     return pipeline.GradingConfig(backend=chosen, max_upload_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES,
                                   parallel_runs=settings.GRADER_PARALLEL_RUNS, tmp_root=settings.SANDBOX_TMP_DIR,
-                                  progress=progress, max_budget_s=_max_budget())
+                                  progress=progress, max_budget_s=_max_budget(), hidden=frozenset(hidden))
 
 
 def _max_budget() -> float:

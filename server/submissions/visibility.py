@@ -31,6 +31,7 @@ learning earned a curve) are staff-only: telling a student which heuristic fired
         else:
             checks.append(check)
     report["checks"] = checks
+    report.pop("hidden_output_tail", None)  # what the hidden checks' sandboxes printed
     report["score"] = round(sum(c["score"] for c in checks if not c.get("hidden") and c.get("score") is not None), 2)
     report["hidden_points"] = round(sum(c.get("max_score") or 0 for c in checks if c.get("hidden")), 2)
     if "learning_curve" in hidden:
