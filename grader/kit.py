@@ -292,12 +292,15 @@ def learning_curve(ctx, training: TrainFunction | TrainScript, *, metric: str, h
     return k_of_n_outcome(runs, cfg, metric=metric, hint=hint, missing=missing)
 
 
-def replay_q_learning(transitions, shape: tuple[int, int], *, alpha: float, gamma: float) -> np.ndarray:
+def replay_q_learning(transitions, shape: tuple[int, int], *, alpha: float, gamma: float,
+                      bootstrap_terminal: bool = False, best=np.max) -> np.ndarray:
     """The Q table that Q-learning (a table of zeros, then ``Q[s, a] += alpha * (target - Q[s, a])`` at every step,
-    the target ``r`` when the episode terminated and ``r + gamma * max Q[s2]`` otherwise) makes from
-    ``transitions``, the steps a run took in order (``EnvHost.transitions``)."""
+    the target ``r`` when the episode terminated and ``r + gamma * best(Q[s2])`` otherwise) makes from
+    ``transitions``, the steps a run took in order (``EnvHost.transitions``). ``bootstrap_terminal`` and ``best``
+    give the update with a known mistake (bootstrapping on terminal states; the min instead of the max), for a
+    table learned with it."""
     Q = np.zeros(shape)
     for t in transitions:
-        target = t.reward if t.terminated else t.reward + gamma * Q[t.next_obs].max()
+        target = t.reward if t.terminated and not bootstrap_terminal else t.reward + gamma * best(Q[t.next_obs])
         Q[t.obs, t.action] += alpha * (target - Q[t.obs, t.action])
     return Q

@@ -1,5 +1,6 @@
 """The Celery application: the Django project's interface to the queue. Configuration comes from Django
 settings (CELERY_*); the tasks are in server/submissions/tasks.py and server/notifications/tasks.py."""
+import importlib
 import logging
 import os
 import threading
@@ -14,6 +15,19 @@ app = Celery("bellman")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["server.submissions", "server.notifications"])
 log = logging.getLogger(__name__)
+
+
+def send(name: str, args: tuple = (), **options) -> None:
+    """Queue the task ``name``; with BELLMAN_TASKS_EAGER (CELERY_TASK_ALWAYS_EAGER), run it here and now instead,
+    in this process, as a worker would (``send_task`` ignores that setting): a debugging aid, never for
+    production. A task it queues in turn (the training phase, an e-mail) runs here too."""
+    from django.conf import settings  # read when a task is sent, never when this module is imported
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        importlib.import_module(name.rsplit(".", 1)[0])  # the task's module (a worker imports them at start)
+        app.tasks[name].apply(args=args, throw=False)
+        return
+    app.send_task(name, args=args, **options)
 
 
 @signals.worker_ready.connect

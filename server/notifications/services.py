@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from server.celery import app
+from server.celery import send
 from server.notifications.models import MailPreference, Message, Suppression
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def message_create(*, key: str, kind: str, user, template_context: dict, recipie
 
 def _send_soon():
     try:
-        app.send_task("server.notifications.tasks.mail_flush", retry=False)
+        send("server.notifications.tasks.mail_flush", retry=False)
     except Exception as exc:  # noqa: BLE001 - the broker is down: the row waits for the sweeper
         log.warning("mail not queued now (%s); the sweeper sends it", exc)
 

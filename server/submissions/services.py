@@ -12,7 +12,7 @@ from grader import assignments, pipeline
 from grader.errors import AssignmentError, InfrastructureError, SubmissionRejected
 from grader.normalise import to_source
 from sandbox import get_backend
-from server.celery import app
+from server.celery import send
 from server.courses import grades
 from server.courses.models import Assignment, Enrolment
 from server.submissions import written
@@ -124,7 +124,7 @@ def train_send(submission_id: int, run_id: int) -> bool:
 
 def _send(task: str, args: tuple, priority: int, **limits) -> bool:
     try:
-        app.send_task(task, args=args, priority=priority, retry=False, **limits)
+        send(task, args, priority=priority, retry=False, **limits)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper sends it later
         log.warning("submission %s not queued now (%s); the sweeper will send it", args[0], exc)
         return False

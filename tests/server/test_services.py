@@ -93,7 +93,9 @@ def test_each_task_gets_time_limits_derived_from_its_assignment(queued, settings
     """The warm-up: two unit checks of one 120 s session each; five 20 s runs, two at a time."""
     settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT, settings.GRADER_PARALLEL_RUNS = 900, 960, 2
     sent = []
-    monkeypatch.setattr(services.app, "send_task", lambda name, **options: sent.append((name, options)))
+    from server.celery import app
+
+    monkeypatch.setattr(app, "send_task", lambda name, **options: sent.append((name, options)))
     assert services.task_send(queued.pk)
     assert services.train_send(queued.pk, 1)
     (_, units), (_, training) = sent
