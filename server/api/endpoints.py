@@ -12,7 +12,6 @@ from grader import assignments as folders
 from grader.errors import AssignmentError, SubmissionRejected
 from server.api import serialise
 from server.api.access import assignment_for, course_for, memberships, submission_for
-from server.api.auth import throttles
 from server.api.errors import ApiError
 from server.api.schemas import AssignmentOut, CourseOut, Error, Gradebook, SubmissionDetail, SubmissionSummary
 from server.courses import grades
@@ -21,7 +20,7 @@ from server.dashboard import stats
 from server.dashboard.gradebook import FIXED_COLUMNS, gradebook_table
 from server.notifications.services import absolute
 from server.submissions.forms import too_large_message
-from server.submissions.services import SubmissionRefused, submission_create
+from server.submissions.services import SubmissionRefused, SubmissionThrottled, submission_create
 from server.submissions.visibility import hides_for
 
 router = Router()
@@ -60,11 +59,11 @@ def assignment_detail(request, course: str, slug: str):
 
 
 @router.post("/courses/{course}/assignments/{slug}/submissions",
-             response={201: SubmissionDetail, 413: Error, **ERRORS}, url_name="submission_create",
-             throttle=throttles("BELLMAN_API_RATE_SUBMIT"), tags=["submissions"])
+             response={201: SubmissionDetail, 413: Error, **ERRORS}, url_name="submission_create", tags=["submissions"])
 def submission_upload(request, response: HttpResponse, course: str, slug: str, file: UploadedFile = File(...)):
     """Submit a file (multipart field ``file``) under the upload form's rules and messages: 413
-    ``too_large``, 400 ``bad_file``, 403 ``closed``, 429 ``limit_reached`` with Retry-After."""
+    ``too_large``, 400 ``bad_file``, 403 ``closed``, 429 ``limit_reached`` with Retry-After, 429 ``rate_limited``
+    with Retry-After (BELLMAN_API_RATE_SUBMIT, one count per student with the upload form's)."""
     assignment, role = assignment_for(request.auth, course, slug)
     folder = _folder(assignment)
     rules = serialise.upload_rules(assignment, folder)
@@ -76,6 +75,8 @@ def submission_upload(request, response: HttpResponse, course: str, slug: str, f
                                        filename=file.name or "upload", data=file.read(), now=now)
     except SubmissionRefused as exc:
         raise _refusal(exc, now) from None
+    except SubmissionThrottled as exc:
+        raise ApiError("rate_limited", str(exc), retry_after=exc.retry_after) from None
     except SubmissionRejected as exc:
         raise ApiError("bad_file", str(exc)) from None
     detail = serialise.submission_detail(submission, role=role, folder=folder, now=timezone.now())

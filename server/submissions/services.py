@@ -15,7 +15,7 @@ from sandbox import get_backend
 from server.celery import send
 from server.courses import grades
 from server.courses.models import Assignment, Enrolment
-from server.submissions import written
+from server.submissions import throttle, written
 from server.submissions.models import GradingRun, Regrade, RegradeItem, Submission
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,15 @@ class SubmissionRefused(SubmissionRejected):
     def __init__(self, verdict: grades.Acceptance):
         super().__init__(verdict.reason)
         self.verdict = verdict
+
+
+class SubmissionThrottled(SubmissionRejected):
+    """Too many submissions of this student for now, through any door (throttle.py); ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many submissions for now ({throttle.rate_words()}): try again in {retry_after} s. "
+                         "Nothing was stored.")
+        self.retry_after = retry_after
 
 
 class RegradeError(ValueError):
@@ -80,8 +89,9 @@ def submission_create(*, assignment: Assignment, student, filename: str, data: b
                       role: str | None = None) -> Submission:
     """Store an upload and queue it for grading once the transaction commits.
 
-    Raises SubmissionRejected (nothing stored) when the file cannot be graded as it is, or its subclass
-    SubmissionRefused when the assignment's rules (dates, submission limit) refuse it at ``now``.
+    Raises SubmissionRejected (nothing stored) when the file cannot be graded as it is, its subclass
+    SubmissionRefused when the assignment's rules (dates, submission limit) refuse it at ``now``, and
+    SubmissionThrottled when the student submitted too often for now (through any door: throttle.py).
     """
     # One upload of a student at a time per course: two at once would both pass the submission limit's count.
     # The row lock holds until the transaction commits (PostgreSQL; SQLite serialises its writers anyway).
@@ -97,6 +107,9 @@ def submission_create(*, assignment: Assignment, student, filename: str, data: b
         source, _answers = written.read(folder, filename, data)
     else:
         source, _notices = to_source(filename, data, max_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES)
+    allowed, wait = throttle.allowed(student)
+    if not allowed:
+        raise SubmissionThrottled(wait)
     submission = Submission.objects.create(assignment=assignment, student=student, filename=filename,
                                            original=data, source=source)
     submission_enqueue(submission=submission)

@@ -62,7 +62,7 @@ def _assignment_page(request, course_slug, slug):
     folder = _folder(assignment)
     if folder is not None and folder.is_written:
         return _written_page(request, assignment, role, folder)
-    form = UploadForm()
+    form, retry_after = UploadForm(), None
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES, too_large=getattr(request, "upload_too_large", False))
         if form.is_valid():
@@ -72,13 +72,17 @@ def _assignment_page(request, course_slug, slug):
                                                filename=upload.name, data=upload.read())
             except SubmissionRejected as exc:
                 form.add_error("file", str(exc))
+                retry_after = getattr(exc, "retry_after", None)  # SubmissionThrottled: too many for now
             else:
                 return redirect(submission)
     templates = [p.name for p in folder.templates()] if folder else []
-    return render(request, "submissions/assignment.html", {
+    response = render(request, "submissions/assignment.html", {
         "assignment": assignment, "role": role, "form": form, "folder": folder, "templates": templates,
         "cell": clients.notebook_cell(assignment), "terminal_command": clients.terminal_command(assignment),
-        **_history(request, assignment, role)})
+        **_history(request, assignment, role)}, status=429 if retry_after else 200)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @never_cache  # the page shows a token, once

@@ -399,6 +399,7 @@ def test_submissions_have_a_rate_of_their_own(settings, alice, assignment):
 
 def test_a_cache_that_is_down_lets_requests_through(settings, alice, assignment, monkeypatch):
     from server.api.auth import RateThrottle
+    from server.submissions.throttle import SubmitThrottle
 
     class Down:
         def get(self, *args, **kwargs):
@@ -407,6 +408,7 @@ def test_a_cache_that_is_down_lets_requests_through(settings, alice, assignment,
         set = get
 
     monkeypatch.setattr(RateThrottle, "cache", Down())
+    monkeypatch.setattr(SubmitThrottle, "cache", Down())
     settings.BELLMAN_API_RATE_SUBMIT = "1/min"
     headers = as_token(alice)
     assert [upload(Client(), ASSIGNMENT + "/submissions", **headers).status_code for _ in range(2)] == [201, 201]

@@ -163,3 +163,53 @@ def test_an_instructor_can_view_but_not_change_submissions_in_the_admin(client, 
     assert client.post(f"/admin/submissions/submission/{s.pk}/delete/", {"post": "yes"}).status_code == 403
     client.force_login(alice)
     assert client.get("/admin/submissions/submission/").status_code == 302  # students are not staff
+
+
+# -- one throttle for both doors --------------------------------------------------------------------------
+@pytest.fixture
+def two_a_minute(settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.BELLMAN_API_RATE_SUBMIT = "2/min"
+    yield
+    cache.clear()
+
+
+def test_the_upload_form_refuses_a_flood_with_429_and_stores_nothing_more(two_a_minute, as_alice, assignment):
+    data = (EXAMPLES / "passes_all.py").read_bytes()
+    statuses = [upload(as_alice, assignment, "passes_all.py", data).status_code for _ in range(3)]
+    assert statuses == [302, 302, 429]
+    assert Submission.objects.count() == 2
+
+
+def test_the_form_says_how_long_to_wait(two_a_minute, as_alice, assignment):
+    data = (EXAMPLES / "passes_all.py").read_bytes()
+    for _ in range(2):
+        upload(as_alice, assignment, "passes_all.py", data)
+    refused = upload(as_alice, assignment, "passes_all.py", data)
+    assert "Too many submissions for now (at most 2 submissions a minute)" in refused.content.decode()
+    assert 1 <= int(refused["Retry-After"]) <= 60
+
+
+def test_the_form_and_the_api_share_one_count(two_a_minute, as_alice, alice, assignment):
+    from django.test import Client
+
+    from server.api.tokens import token_create
+
+    data = (EXAMPLES / "passes_all.py").read_bytes()
+    for _ in range(2):
+        upload(as_alice, assignment, "passes_all.py", data)
+    _, token = token_create(alice, "laptop")
+    f = io.BytesIO(data)
+    f.name = "passes_all.py"
+    refused = Client().post(f"/api/v1/courses/rl/assignments/{assignment.slug}/submissions", {"file": f},
+                            HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+
+
+def test_a_bad_file_does_not_use_up_the_budget(two_a_minute, as_alice, assignment):
+    for _ in range(3):
+        upload(as_alice, assignment, "notes.txt", b"not python \\x00")
+    assert upload(as_alice, assignment, "passes_all.py", (EXAMPLES / "passes_all.py").read_bytes()).status_code == 302
