@@ -5,8 +5,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 scripts/setup.sh
 load_env
-export DJANGO_DEBUG=${DJANGO_DEBUG:-true}
+# As production runs: DEBUG off (set DJANGO_DEBUG=true to debug), gunicorn, WhiteNoise's static files.
+export DJANGO_DEBUG=${DJANGO_DEBUG:-false}
 host=${BELLMAN_DEMO_ADDR:-127.0.0.1:8000}
+export DJANGO_ALLOWED_HOSTS=${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost,${host%:*}}
 
 pids=()
 cleanup() {
@@ -46,7 +48,7 @@ pids+=($!)
 "$venv/bin/celery" -A server.celery beat --loglevel INFO --schedule "$BELLMAN_VAR_DIR/celerybeat-schedule" \
     > "$log_dir/beat.log" 2>&1 &
 pids+=($!)
-"$py" manage.py runserver --noreload "$host" > "$log_dir/web.log" 2>&1 &
+scripts/web.sh "$host" > "$log_dir/web.log" 2>&1 &
 pids+=($!)
 # Celery's monitoring: workers, tasks, queues.
 flower_port=${BELLMAN_FLOWER_PORT:-5555}

@@ -44,6 +44,8 @@ MIDDLEWARE = [
     # Errors Django answers itself under /api/ (unknown path, method, server error) become the API's JSON.
     "server.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (WhiteNoise), right after SecurityMiddleware as it asks: served with DEBUG off too.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -112,7 +114,13 @@ USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves it (empty until collectstatic fills it)
 STATICFILES_DIRS = [BASE_DIR / "server" / "static"]
+# WhiteNoise serves the static files from the apps' folders (Django's finders: a checkout needs no collectstatic),
+# and STATIC_ROOT compressed where `manage.py collectstatic` filled it (docker-compose's nginx serves that folder).
+STORAGES = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}}
+WHITENOISE_USE_FINDERS = True
 
 # true when a reverse proxy that sets X-Forwarded-Proto and X-Forwarded-For (docker/nginx.conf) is the
 # only way in: only then are those headers believed (HTTPS, and the client address for login throttling).

@@ -137,10 +137,12 @@ def template_download(request, course_slug, slug, name):
 
 @login_required
 def submission_page(request, pk):
+    # Another student's submission and one that does not exist get the same answer (404), as in the API: the
+    # page does not tell which ids exist.
     submission = get_object_or_404(Submission.objects.select_related("assignment__course", "student"), pk=pk)
     role = submission.assignment.course.role_of(request.user)
     if submission.student_id != request.user.pk and role != Enrolment.INSTRUCTOR:
-        raise PermissionDenied("This is not your submission.")
+        raise Http404("No such submission.")
     report = submission.report or {}
     folder = _folder(submission.assignment)
     if folder is not None and folder.is_written:

@@ -1,5 +1,6 @@
 """The upload form, the pages and who may see what (Django test client; grading is not run here)."""
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -72,11 +73,11 @@ def test_a_closed_assignment_takes_no_submissions(as_alice, assignment):
     assert Submission.objects.count() == 0
 
 
-def test_an_outsider_gets_403_on_the_assignment_and_on_submissions(client, charlie, alice, assignment):
+def test_an_outsider_gets_403_on_the_assignment_and_404_on_a_submission(client, charlie, alice, assignment):
     mine = Submission.objects.create(assignment=assignment, student=alice, filename="s.py", original=b"x", source="x")
     client.force_login(charlie)
     assert client.get(assignment.get_absolute_url()).status_code == 403
-    assert client.get(mine.get_absolute_url()).status_code == 403
+    assert client.get(mine.get_absolute_url()).status_code == 404
 
 
 def test_an_outsider_learns_nothing_from_a_guessed_assignment_url(client, charlie, alice, assignment):
@@ -92,7 +93,17 @@ def test_an_outsider_learns_nothing_from_a_guessed_assignment_url(client, charli
 def test_a_student_cannot_see_another_students_submission(client, alice, bob, assignment):
     theirs = Submission.objects.create(assignment=assignment, student=bob, filename="s.py", original=b"x", source="x")
     client.force_login(alice)
-    assert client.get(theirs.get_absolute_url()).status_code == 403
+    assert client.get(theirs.get_absolute_url()).status_code == 404
+
+
+def test_another_students_submission_and_none_at_all_look_the_same(client, alice, bob, assignment):
+    """The page does not say which ids exist: the same status and the same page for both."""
+    theirs = Submission.objects.create(assignment=assignment, student=bob, filename="s.py", original=b"x", source="x")
+    client.force_login(alice)
+    taken, free = client.get(theirs.get_absolute_url()), client.get(f"/submissions/{theirs.pk + 1000}/")
+    assert taken.status_code == free.status_code == 404
+    token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')  # a fresh token on every page
+    assert token.sub(b"", taken.content) == token.sub(b"", free.content)
 
 
 def test_the_instructor_sees_every_submission(client, irene, alice, bob, assignment):
