@@ -70,8 +70,10 @@ def calibrate(assignment, path, n_seeds, backend, backend_name):
         # The assignment's own training (checks.TRAINING), run on seeds other than the hidden ones.
         runs = kit.run_training(ctx, checks.TRAINING, seeds, every_run=True)
     elapsed = time.perf_counter() - started
-    flags = grading_runs.learning_integrity(runs, cfg.full_credit)  # as grading judges them: refused runs count 0
-    refused = [r for r in runs if r.eval is None and r.problem and "this run gets none" in r.problem]
+    # As grading judges them: refused runs count 0 (tiered curves: learning_integrity; the warm-up's replay refuses
+    # a run with a problem).
+    flags = grading_runs.learning_integrity(runs, cfg.full_credit) if cfg.tiers else []
+    refused = [r for r in runs if r.eval is None and r.problem]
     ablated = [v for r in runs for v in r.ablated]
     agreements = [r.agreement for r in runs if r.agreement is not None]
     evals = np.array([r.eval if r.eval is not None else 0.0 for r in runs])
@@ -81,7 +83,7 @@ def calibrate(assignment, path, n_seeds, backend, backend_name):
     print(f"per-run evaluation: min {evals.min():.1f}, median {np.median(evals):.1f}, max {evals.max():.1f}; "
           f"problems: {len(problems)}")
     print("runs:", " ".join(f"{v:.0f}" for v in sorted(evals)))
-    print(f"refused because learning did not earn them: {len(refused)} of {len(runs)}; flagged: {len(flags)}"
+    print(f"refused, or with a problem: {len(refused)} of {len(runs)}; flagged: {len(flags)}"
           + (f" ({refused[0].problem[:160]})" if refused else ""))
     if ablated:
         print(f"ablations (parameters shuffled): {len(ablated)} evaluations, returns "
