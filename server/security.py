@@ -4,6 +4,7 @@ import os
 import stat
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpResponse, JsonResponse
 from django.template.defaultfilters import filesizeformat
 
@@ -79,3 +80,26 @@ def database_file_protect(sender, connection, **kwargs):
                 os.chmod(path, 0o600)
         except FileNotFoundError:
             continue
+
+
+class InvalidId(BadRequest):
+    """A form field that names a row by its id held something else: a 400 whose message says which field."""
+
+
+def posted_id(request, field: str) -> int | None:
+    """The id a POSTed form field names (None when the field is absent or empty); InvalidId (a 400 page that says
+    which field) for anything but a positive integer, never a 500 from the database."""
+    value = request.POST.get(field, "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise InvalidId(f"The form field {field!r} must be a number (the id of a row), not {value[:40]!r}.")
+    return int(value)
+
+
+def bad_request(request, exception, template_name="400.html"):
+    """Django's 400 page, with the message of an InvalidId (ours, and safe to show); nothing of other causes."""
+    from django.shortcuts import render
+
+    message = str(exception) if isinstance(exception, InvalidId) else ""
+    return render(request, template_name, {"message": message}, status=400)

@@ -5,6 +5,8 @@ from django.urls import include, path
 
 from server.api.api import api
 
+handler400 = "server.security.bad_request"  # the message of a form field that should have held an id
+
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

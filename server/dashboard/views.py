@@ -24,6 +24,7 @@ from server.dashboard import stats
 from server.dashboard.forms import AssignmentSettingsForm, ExtensionForm, MemberForm, RosterUploadForm
 from server.dashboard.gradebook import gradebook_csv
 from server.notifications.models import Suppression
+from server.security import posted_id
 from server.submissions.models import Submission
 from server.submissions.services import RegradeError, regrade_request
 from server.submissions.uploads import SizeLimitHandler
@@ -152,7 +153,7 @@ def assignment_settings(request, course_slug, slug):
                                           f"{timezone.localtime(ext.due_at):%a %d %b %Y %H:%M}.")
                 return redirect("assignment_settings", course_slug, slug)
     elif request.method == "POST" and request.POST.get("action") == "remove-extension":
-        assignment.extensions.filter(pk=request.POST.get("extension")).delete()
+        assignment.extensions.filter(pk=posted_id(request, "extension")).delete()
         messages.success(request, "Extension removed.")
         return redirect("assignment_settings", course_slug, slug)
     elif request.method == "POST":
@@ -216,8 +217,9 @@ def _roster(request, course_slug):
 def regrade(request, course_slug, slug):
     assignment = _assignment(request, course_slug, slug)
     submission = None
-    if request.POST.get("submission"):
-        submission = assignment.submissions.filter(pk=request.POST["submission"]).first()
+    submission_id = posted_id(request, "submission")
+    if submission_id is not None:
+        submission = assignment.submissions.filter(pk=submission_id).first()
         if submission is None:
             raise PermissionDenied("That submission is not of this assignment.")
     try:
