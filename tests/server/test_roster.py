@@ -199,3 +199,31 @@ def test_an_import_cannot_leave_the_course_without_an_instructor(irene, course):
     with pytest.raises(RosterError, match="without an instructor"):
         roster_import(course=course, data=b"username,email,first_name,last_name,role\n"
                                           b"irene,irene@uni.example,,,student\n", max_bytes=10_000)
+
+
+# -- quoting as spreadsheets write it ----------------------------------------------------------------
+# Written as a spreadsheet program saves "CSV UTF-8": a BOM, CRLF line ends, fields with a delimiter or a quote
+# inside quoted, quotes doubled; and the same with semicolons, as it saves in languages with a decimal comma.
+SPREADSHEET_NAMES = {"rob": ('Robert "Bob"', "Smith"), "oneil": ("Siobhan", "O'Neil, Jr."),
+                     "ana": ("Ana María", "López; Pérez"), "zoe": ("Zoë", '"Quoted" Last')}
+
+
+@pytest.mark.parametrize("name", ["roster_from_a_spreadsheet.csv", "roster_from_a_spreadsheet_semicolons.csv"])
+def test_a_roster_saved_by_a_spreadsheet_keeps_quotes_and_delimiters_inside_names(course, name):
+    from tests.conftest import ROOT
+
+    roster_import(course=course, data=(ROOT / "tests/server/data" / name).read_bytes(), max_bytes=10_000)
+    got = {u.username: (u.first_name, u.last_name) for u in User.objects.filter(username__in=SPREADSHEET_NAMES)}
+    assert got == SPREADSHEET_NAMES
+
+
+def test_names_round_trip_through_the_csv_writer(course):
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["username", "email", "first_name", "last_name", "role"])
+    for username, (first, last) in SPREADSHEET_NAMES.items():
+        writer.writerow([username, f"{username}@uni.example", first, last, "student"])
+    rows = roster_parse(out.getvalue().encode(), max_bytes=10_000)
+    assert {r["username"]: (r["first_name"], r["last_name"]) for r in rows} == SPREADSHEET_NAMES
