@@ -166,6 +166,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = BELLMAN_MAX_REQUEST_BYTES
 # Reads (every GET) and submissions are counted apart; an assignment's submission limit applies as well.
 BELLMAN_API_RATE_READ = env_str("BELLMAN_API_RATE_READ", "60/min")
 BELLMAN_API_RATE_SUBMIT = env_str("BELLMAN_API_RATE_SUBMIT", "10/min")
+# A new API token's life in days, as the token page offers it first (7, 30, 90, 180, 365, or 0: never expires);
+# the notebook cell's tokens expire with their course instead.
+BELLMAN_API_TOKEN_DAYS = env_int("BELLMAN_API_TOKEN_DAYS", 90)
 # Where those counts live: Django's cache. Empty: each web process counts for itself (in memory), so with
 # gunicorn's N workers a client may get up to N times the rate; a redis:// URL shares the counts.
 BELLMAN_CACHE_URL = env_str("BELLMAN_CACHE_URL", "")

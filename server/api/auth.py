@@ -35,6 +35,9 @@ class TokenAuth(HttpBearer):
             raise ApiError("token_invalid", f"This token is not valid. {NEW_TOKEN}")
         if found.is_revoked:
             raise ApiError("token_revoked", f"This token ({found.prefix}…, \"{found.name}\") was revoked. {NEW_TOKEN}")
+        if found.is_expired():
+            raise ApiError("token_expired", f"This token ({found.prefix}…, \"{found.name}\") expired on "
+                                            f"{found.expires_at:%d %b %Y %H:%M} UTC. {NEW_TOKEN}")
         tokens.token_touch(found)
         request.api_token = found
         return found.user

@@ -5,7 +5,7 @@ The codes are a contract (docs/api.md lists them); a message is for a person and
 from django.http import JsonResponse
 
 STATUS = {
-    "not_authenticated": 401, "token_invalid": 401, "token_revoked": 401,
+    "not_authenticated": 401, "token_invalid": 401, "token_revoked": 401, "token_expired": 401,
     "forbidden": 403, "closed": 403,
     "not_found": 404, "not_allowed": 405,
     "bad_request": 400, "bad_file": 400,

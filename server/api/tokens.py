@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,25 +22,39 @@ MAX_NAME_LENGTH = 100
 TOUCH_EVERY = timedelta(minutes=1)
 
 
+# What the token page offers for a new token's life, in days (0: never expires); BELLMAN_API_TOKEN_DAYS chooses the
+# default among them.
+EXPIRY_CHOICES = (7, 30, 90, 180, 365, 0)
+
+
 class TokenError(ValueError):
-    """A token that cannot be created as asked (a missing or too long name)."""
+    """A token that cannot be created as asked (a missing or too long name, an expiry not offered)."""
 
 
 def digest(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def default_days() -> int:
+    return settings.BELLMAN_API_TOKEN_DAYS
+
+
 @transaction.atomic
-def token_create(user, name: str) -> tuple[ApiToken, str]:
-    """A new token for ``user``: (the stored row, the token itself). The token is not stored and
-    cannot be shown again. Raises TokenError for an empty or too long name."""
+def token_create(user, name: str, *, expires_at=None, days: int | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``user``: (the stored row, the token itself). The token is not stored and cannot be shown
+    again. It expires at ``expires_at``, or after ``days`` (0: never; by default BELLMAN_API_TOKEN_DAYS). Raises
+    TokenError for an empty or too long name."""
     name = (name or "").strip()
     if not name:
         raise TokenError("Give the token a name, such as \"Colab\" or \"my laptop\".")
     if len(name) > MAX_NAME_LENGTH:
         raise TokenError(f"A token's name has at most {MAX_NAME_LENGTH} characters.")
+    if expires_at is None:
+        days = default_days() if days is None else days
+        expires_at = timezone.now() + timedelta(days=days) if days else None
     plaintext = MARKER + secrets.token_urlsafe(30)
-    token = ApiToken.objects.create(user=user, name=name, prefix=plaintext[:PREFIX_LENGTH], digest=digest(plaintext))
+    token = ApiToken.objects.create(user=user, name=name, prefix=plaintext[:PREFIX_LENGTH], digest=digest(plaintext),
+                                    expires_at=expires_at)
     return token, plaintext
 
 
@@ -61,7 +76,7 @@ def token_user(plaintext: str, *, now=None):
     """The active user whose live token ``plaintext`` is, or None (unknown, revoked, inactive account).
     Records the use (at most once a minute)."""
     token = token_lookup(plaintext)
-    if token is None or token.is_revoked or not token.user.is_active:
+    if token is None or token.is_revoked or token.is_expired(now) or not token.user.is_active:
         return None
     token_touch(token, now=now)
     return token.user

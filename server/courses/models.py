@@ -12,12 +12,27 @@ class Course(models.Model):
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Enrolment", related_name="courses")
+    ends_on = models.DateField(null=True, blank=True,
+                               help_text="The course's last day: the notebook cell's API tokens expire at its end.")
+    token_days = models.PositiveIntegerField(
+        default=120, help_text="Without an end date, the notebook cell's API tokens expire after this many days.")
 
     def __str__(self):
         return self.title
 
     def get_absolute_url(self):
         return reverse("course", args=[self.slug])
+
+    def token_expiry(self, now):
+        """When an API token made for this course (the notebook cell's) expires: the end of its last day, or
+        ``token_days`` from ``now``."""
+        from datetime import datetime, time, timedelta
+
+        from django.utils import timezone
+
+        if self.ends_on is not None:
+            return timezone.make_aware(datetime.combine(self.ends_on + timedelta(days=1), time.min))
+        return now + timedelta(days=self.token_days)
 
     def role_of(self, user) -> str | None:
         """'student', 'instructor' or None for someone not enrolled."""

@@ -94,7 +94,8 @@ def notebook_token(request, course_slug, slug):
     folder = _folder(assignment)
     if folder is not None and folder.is_written:
         raise Http404("Written answers are submitted on their page.")
-    _, token = token_create(request.user, f"notebook: {assignment.course.slug}/{assignment.slug}")
+    _, token = token_create(request.user, f"notebook: {assignment.course.slug}/{assignment.slug}",
+                            expires_at=assignment.course.token_expiry(timezone.now()))  # it expires with the course
     return render(request, "submissions/notebook_cell.html", {
         "assignment": assignment, "cell": clients.notebook_cell(assignment, token=token)})
 

@@ -59,3 +59,69 @@ def test_last_use_is_recorded_at_most_once_a_minute(alice):
 def test_a_token_needs_a_short_name(alice, name):
     with pytest.raises(tokens.TokenError):
         tokens.token_create(alice, name)
+
+
+# -- expiry ----------------------------------------------------------------------------------------------
+def test_a_token_expires_after_the_site_s_default(alice, settings):
+    settings.BELLMAN_API_TOKEN_DAYS = 30
+    token, _ = tokens.token_create(alice, "laptop")
+    assert abs(token.expires_at - (timezone.now() + timedelta(days=30))) < timedelta(minutes=1)
+
+
+def test_a_token_may_be_made_to_live_as_long_as_chosen(alice):
+    token, _ = tokens.token_create(alice, "laptop", days=7)
+    assert abs(token.expires_at - (timezone.now() + timedelta(days=7))) < timedelta(minutes=1)
+
+
+def test_a_token_made_never_to_expire_has_no_expiry(alice):
+    token, _ = tokens.token_create(alice, "cluster", days=0)
+    assert token.expires_at is None
+
+
+def test_an_expired_token_names_nobody(alice):
+    _, plaintext = tokens.token_create(alice, "laptop", expires_at=timezone.now() - timedelta(seconds=1))
+    assert tokens.token_user(plaintext) is None
+
+
+def test_the_api_refuses_an_expired_token_with_its_own_code(alice):
+    from django.test import Client
+
+    _, plaintext = tokens.token_create(alice, "laptop", expires_at=timezone.now() - timedelta(days=1))
+    response = Client().get("/api/v1/courses", HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_expired"
+
+
+def test_the_token_page_offers_an_expiry_and_shows_it(client, alice):
+    client.force_login(alice)
+    page = client.post("/account/tokens/", {"name": "Colab", "days": "7"}).content.decode()
+    token = ApiToken.objects.get()
+    assert 'name="days"' in page
+    assert f'{timezone.localtime(token.expires_at):%-d %b %Y}' in page
+
+
+def test_the_token_page_refuses_an_expiry_it_does_not_offer(client, alice):
+    client.force_login(alice)
+    page = client.post("/account/tokens/", {"name": "Colab", "days": "100000"}).content.decode()
+    assert "Choose how long the token lives" in page
+    assert not ApiToken.objects.exists()
+
+
+def test_the_notebook_cell_s_token_expires_with_its_course(client, alice, assignment):
+    course = assignment.course
+    course.ends_on = (timezone.now() + timedelta(days=40)).date()
+    course.save()
+    client.force_login(alice)
+    client.post(f"/c/{course.slug}/{assignment.slug}/notebook-token/")
+    token = ApiToken.objects.get()
+    assert timezone.localtime(token.expires_at).date() == course.ends_on + timedelta(days=1)
+
+
+def test_without_an_end_date_the_notebook_cell_s_token_lives_the_course_s_days(client, alice, assignment):
+    course = assignment.course
+    course.token_days = 10
+    course.save()
+    client.force_login(alice)
+    client.post(f"/c/{course.slug}/{assignment.slug}/notebook-token/")
+    token = ApiToken.objects.get()
+    assert abs(token.expires_at - (timezone.now() + timedelta(days=10))) < timedelta(minutes=1)
