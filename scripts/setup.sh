@@ -13,6 +13,9 @@ want debootstrap debootstrap
 if [ "${1:-}" = "--test" ]; then
     want chromium chromium
     want chromedriver chromium-driver
+    # The browser tests inject axe-core (npm) into the pages they audit.
+    want node nodejs
+    want npm npm
     # The server tests run on PostgreSQL (a server of the test run's own, on loopback).
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
 fi
@@ -35,6 +38,11 @@ if [ ! -x "$py" ] || [ "$(cat "$venv/.bellman-stamp" 2>/dev/null)" != "$stamp" ]
         "$py" -m pip install --disable-pip-version-check -e ".[test]"
     } > "$log_dir/pip.log" 2>&1 || die "pip failed; see $log_dir/pip.log"
     echo "$stamp" > "$venv/.bellman-stamp"
+fi
+
+if [ "${1:-}" = "--test" ] && [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+    say "installing the browser tests' npm packages (tests/browser: axe-core)"
+    npm ci --prefix tests/browser --no-audit --no-fund >"$log_dir/npm.log" 2>&1 || die "npm failed; see $log_dir/npm.log"
 fi
 
 start_dockerd
