@@ -52,11 +52,11 @@ scripts/web.sh "$host" > "$log_dir/web.log" 2>&1 &
 pids+=($!)
 # Celery's monitoring: workers, tasks, queues.
 flower_port=${BELLMAN_FLOWER_PORT:-5555}
-"$venv/bin/celery" -A server.celery flower --address=127.0.0.1 --port="$flower_port" > "$log_dir/flower.log" 2>&1 &
+scripts/flower.sh 127.0.0.1 "$flower_port" > "$log_dir/flower.log" 2>&1 &
 pids+=($!)
 
 "$py" manage.py demo_course --submit assignments/qlearning-cliffwalking/examples/passes_all.py \
     --base-url "http://$host" --wait 180 --mail-dir "$mail_dir"
-say "serving on http://$host (worker log: $log_dir/worker.log; Flower: http://127.0.0.1:$flower_port). Ctrl-C stops everything."
+say "serving on http://$host (worker log: $log_dir/worker.log; Flower: http://127.0.0.1:$flower_port, log-in in $BELLMAN_VAR_DIR/flower_auth unless FLOWER_BASIC_AUTH is set). Ctrl-C stops everything."
 wait -n "${pids[@]}" || true
 say "a process ended unexpectedly; see $log_dir/"
