@@ -31,7 +31,8 @@ EXPECTED = {
 @pytest.mark.parametrize("example", sorted(EXPECTED))
 def test_each_function_is_checked_on_its_own(example, grading_config):
     report = pipeline.grade(AC, example, (EXAMPLES / example).read_bytes(), grading_config, only=UNITS)
-    assert report.status == "graded" and report.max_score == 60
+    assert report.status == "graded"
+    assert report.max_score == 60
     for check in report.checks:
         if check.id in EXPECTED[example]:
             mistake, words = EXPECTED[example][check.id]

@@ -47,7 +47,8 @@ def gap_report(path, config):
 def test_each_gap_is_graded_on_its_own(example, grading_config):
     path = EXAMPLES / example if example != "template.py" else DQN.file("template.py")
     report = gap_report(path, grading_config)
-    assert report.status == "graded" and report.max_score == 50
+    assert report.status == "graded"
+    assert report.max_score == 50
     for check in report.checks:
         if check.id in EXPECTED[example]:
             assert check.score == 0, check
@@ -98,7 +99,8 @@ def test_a_huber_loss_is_named_and_told_the_workshop_asks_for_the_mean_squared_e
     assert line in source
     result = gap_result("dqn.py", source.replace(line, "loss = F.smooth_l1_loss(q_estimates, y)").encode(), "td_loss",
                         grading_config)
-    assert result.score == 0 and result.details.get("mistake") == "loss_huber"
+    assert result.score == 0
+    assert result.details.get("mistake") == "loss_huber"
     assert "mean squared error" in result.feedback
 
 
@@ -111,7 +113,8 @@ def test_a_line_that_raises_is_told_what_it_was_given(grading_config):
                         grading_config)
     assert result.score == 0
     assert "This line gets r, m and max_next_q as float32 tensors of shape (batch, 1)" in result.feedback
-    assert "NameError" in result.feedback and "neither among these nor assigned" in result.feedback
+    assert "NameError" in result.feedback
+    assert "neither among these nor assigned" in result.feedback
 
 
 def test_a_line_gets_the_top_level_names_it_uses_and_nothing_that_cannot_run():
@@ -159,8 +162,10 @@ def test_same_submission_same_seeds_same_score(grading_config):
     data = (EXAMPLES / "passes_all.py").read_bytes()
     first, second = (pipeline.grade(short, "dqn.py", data, grading_config, only=["learning_curve"]) for _ in range(2))
     assert first.status == second.status == "graded"
-    assert first.curves == second.curves and all(len(c["episode_returns"]) >= 50 for c in first.curves)
-    assert first.checks[0].details == second.checks[0].details and first.checks[0].score == second.checks[0].score
+    assert first.curves == second.curves
+    assert all(len(c["episode_returns"]) >= 50 for c in first.curves)
+    assert first.checks[0].details == second.checks[0].details
+    assert first.checks[0].score == second.checks[0].score
     assert first.curves[0]["episode_returns"] != first.curves[1]["episode_returns"]
 
 
@@ -177,7 +182,8 @@ def test_a_correct_script_trains_and_gets_full_marks_through_the_cli(backend, ex
     scores = {c["id"]: c["score"] for c in report["checks"]}
     assert all(scores[g] == 10 for g in GAPS)
     curve = next(c for c in report["checks"] if c["id"] == "learning_curve")
-    assert curve["score"] == 50 and curve["details"]["value"] >= 150, curve
+    assert curve["score"] == 50, curve
+    assert curve["details"]["value"] >= 150, curve
     # Each run trained its 150 episodes (after the random ones that fill the replay buffer), or stopped at the
     # evaluation that found it at full credit; the report says where.
     assert len(report["curves"]) == 5 - curve["details"]["runs_skipped"]
@@ -211,10 +217,12 @@ def test_a_broken_script_is_graded_end_to_end_through_the_cli(example):
     assert report["status"] == "graded"
     scores = {c["id"]: c["score"] for c in report["checks"]}
     (lost_gap,) = EXPECTED[example]
-    assert scores[lost_gap] == 0 and all(scores[g] == 10 for g in GAPS if g != lost_gap)
+    assert scores[lost_gap] == 0
+    assert all(scores[g] == 10 for g in GAPS if g != lost_gap)
     curve_score, words = BROKEN_THROUGH_THE_CLI[example]
     curve = next(c for c in report["checks"] if c["id"] == "learning_curve")
-    assert curve["score"] == curve_score and words in curve["feedback"], curve
+    assert curve["score"] == curve_score, curve
+    assert words in curve["feedback"], curve
     assert report["score"] == 40 + curve_score
     assert len(report["curves"]) == 5
 

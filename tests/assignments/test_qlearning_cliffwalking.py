@@ -91,7 +91,9 @@ def test_a_function_that_raises_on_its_documented_input_is_told_the_documented_i
         "def epsilon_greedy(Q, state, epsilon, rng):", "def epsilon_greedy(Q, state, epsilon):")
     report = pipeline.grade(QL, "ql.py", source.encode(), grading_config, only=["epsilon_greedy"])
     feedback = report.checks[0].feedback
-    assert report.score == 0 and "rng as a numpy Generator" in feedback and "TypeError" in feedback
+    assert report.score == 0
+    assert "rng as a numpy Generator" in feedback
+    assert "TypeError" in feedback
 
 
 def short_limits(**limits):
@@ -126,7 +128,9 @@ def test_a_failure_with_no_diagnosis_names_no_mistake(grading_config):
 def test_min_instead_of_max_fails_the_update_and_the_learning_curve():
     report = json.loads(grade(EXAMPLES / "wrong_min_target.py", "bwrap").stdout)
     scores = {c["id"]: c["score"] for c in report["checks"]}
-    assert scores["q_update"] == 0 and scores["learning_curve"] < 40 and scores["epsilon_greedy"] == 30
+    assert scores["q_update"] == 0
+    assert scores["learning_curve"] < 40
+    assert scores["epsilon_greedy"] == 30
 
 
 @pytest.mark.parametrize("example, message", [
@@ -135,23 +139,27 @@ def test_min_instead_of_max_fails_the_update_and_the_learning_curve():
 ])
 def test_a_file_that_cannot_run_scores_zero_with_the_reason(example, message):
     report = json.loads(grade(EXAMPLES / example, "bwrap").stdout)
-    assert report["status"] == "graded" and report["score"] == 0
+    assert report["status"] == "graded"
+    assert report["score"] == 0
     assert all(message in c["feedback"] for c in report["checks"])
 
 
 def test_the_report_matches_the_documented_schema():
     report = json.loads(grade(EXAMPLES / "passes_all.py", "bwrap").stdout)
     assert {"assignment", "status", "score", "max_score", "checks", "curves", "output_tail"} <= set(report)
-    assert report["max_score"] == 100.0 and report["score"] == 100.0
+    assert report["max_score"] == 100.0
+    assert report["score"] == 100.0
     curve = report["checks"][-1]["details"]
     assert {"metric", "value", "threshold", "ci95"} <= set(curve)
-    assert len(report["curves"]) == 5 and all(len(c["episode_returns"]) == 200 for c in report["curves"])
+    assert len(report["curves"]) == 5
+    assert all(len(c["episode_returns"]) == 200 for c in report["curves"])
 
 
 def test_the_same_submission_gets_the_same_report():
     first = json.loads(grade(EXAMPLES / "wrong_min_target.py", "bwrap").stdout)
     second = json.loads(grade(EXAMPLES / "wrong_min_target.py", "bwrap").stdout)
-    assert first["checks"] == second["checks"] and first["curves"] == second["curves"]
+    assert first["checks"] == second["checks"]
+    assert first["curves"] == second["curves"]
 
 
 def test_the_notebook_template_runs_and_says_what_is_missing(tmp_path):
@@ -181,13 +189,15 @@ def test_usage_errors_exit_2_and_bad_files_exit_1(tmp_path):
     assert grade(tmp_path / "missing.py", "bwrap").returncode == 2
     proc = subprocess.run([sys.executable, "manage.py", "grade", "no-such-assignment", str(EXAMPLES / "passes_all.py")],
                           cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 2 and "unknown assignment" in proc.stderr
+    assert proc.returncode == 2
+    assert "unknown assignment" in proc.stderr
     bad = tmp_path / "solution.txt"
     bad.write_text("x = 1")
     proc = grade(bad, "bwrap")
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
-    assert report["status"] == "error" and "not a .py or .ipynb" in report["error"]
+    assert report["status"] == "error"
+    assert "not a .py or .ipynb" in report["error"]
 
 
 def test_every_correct_style_in_the_examples_is_graded_above():

@@ -44,7 +44,8 @@ EXPECTED = {
 def test_each_function_is_checked_on_its_own(example, grading_config):
     path = EXAMPLES / example if example.startswith(("passes", "wrong")) else RF.file(example)
     report = pipeline.grade(RF, path.name, path.read_bytes(), grading_config, only=UNITS)
-    assert report.status == "graded" and report.max_score == 60
+    assert report.status == "graded"
+    assert report.max_score == 60
     for check in report.checks:
         if check.id in EXPECTED[example]:
             assert check.score == 0, check
@@ -85,7 +86,8 @@ def test_a_policy_with_dropout_gets_full_marks_and_is_told_it_was_checked_in_eva
     about dropout comes from calls made after the probe put the module back in training mode.)"""
     result = unit_result((EXAMPLES / "passes_pytorch_dropout.py").read_text(), "policy", grading_config)
     assert result.score == result.max_score, result.feedback
-    assert "eval() mode" in result.feedback and "dropout" in result.feedback
+    assert "eval() mode" in result.feedback
+    assert "dropout" in result.feedback
 
 
 def test_sampling_inside_forward_is_named_before_any_other_diagnosis(grading_config):
@@ -94,7 +96,8 @@ def test_sampling_inside_forward_is_named_before_any_other_diagnosis(grading_con
     assert line in base
     noisy = base.replace(line, "        return torch.softmax(self.net(x) + torch.randn(2), dim=-1)\n")
     result = unit_result(noisy, "policy", grading_config)
-    assert result.score == 0 and result.details.get("mistake") == "forward_not_deterministic"
+    assert result.score == 0
+    assert result.details.get("mistake") == "forward_not_deterministic"
     assert "different outputs for the same state, even in eval() mode" in result.feedback
 
 
@@ -103,7 +106,8 @@ def test_feedback_names_only_what_the_contract_names(grading_config):
     source = (EXAMPLES / "passes_chat_assistant.py").read_text().replace(
         "        return self.model(x)", "        return self.model(x).detach()")
     result = unit_result(source, "policy", grading_config)
-    assert result.details.get("mistake") == "probs_detached" and "self.net" not in result.feedback
+    assert result.details.get("mistake") == "probs_detached"
+    assert "self.net" not in result.feedback
 
 
 @pytest.mark.parametrize("old, new, check, words", [
@@ -121,7 +125,8 @@ def test_a_function_that_raises_on_its_documented_input_is_told_the_documented_i
     base = (EXAMPLES / "passes_hf_course.py").read_text()
     assert old in base
     result = unit_result(base.replace(old, new), check, grading_config)
-    assert result.score == 0 and words in result.feedback, result.feedback
+    assert result.score == 0, result.feedback
+    assert words in result.feedback, result.feedback
 
 
 def test_a_part_not_implemented_yet_names_no_mistake(grading_config):
@@ -172,7 +177,8 @@ def test_a_whole_submission_is_graded_through_the_cli(example):
         assert check["score"] == (0 if check["id"] in EXPECTED[example] else check["max_score"]), check
     curve = next(c for c in report["checks"] if c["id"] == "learning_curve")
     points, words = THROUGH_THE_CLI[example]
-    assert curve["score"] == points and words in curve["feedback"], curve
+    assert curve["score"] == points, curve
+    assert words in curve["feedback"], curve
     assert report["score"] == sum(c["score"] for c in units.values()) + points
     assert len(report["curves"]) == 7 - curve["details"]["runs_skipped"]
     if points:
@@ -204,7 +210,8 @@ def test_the_notebook_template_filled_in_gets_every_unit_point(grading_config):
             filled += 1
     assert filled == 4
     report = pipeline.grade(RF, "REINFORCE.ipynb", json.dumps(notebook).encode(), grading_config, only=UNITS)
-    assert report.status == "graded" and report.score == report.max_score == 60, report
+    assert report.status == "graded", report
+    assert report.score == report.max_score == 60, report
 
 
 def test_every_correct_style_in_the_examples_is_graded_above():

@@ -27,13 +27,15 @@ def by_id(report):
 
 def test_the_assignment_has_the_ids_of_the_design():
     assert [c.id for c in SYNTHESIS.checks] == QUESTIONS + ESSAYS
-    assert SYNTHESIS.is_written and SYNTHESIS.max_score == 15 * 4 + 3 * 10
+    assert SYNTHESIS.is_written
+    assert SYNTHESIS.max_score == 15 * 4 + 3 * 10
     assert [p.name for p in SYNTHESIS.templates()] == ["template.md"]
 
 
 def test_strong_answers_get_most_of_the_credit(config):
     report = grade(config, SYNTHESIS.file("reference.md").read_text())
-    assert report.status == "graded" and report.max_score == 90
+    assert report.status == "graded"
+    assert report.max_score == 90
     assert report.score >= 0.9 * 90, [(c.id, c.score, c.feedback) for c in report.checks]
     checks = by_id(report)
     assert all(checks[q].score >= 3 for q in QUESTIONS)
@@ -66,7 +68,8 @@ def test_junk_of_each_kind_gets_little_and_says_why(config, example):
 def test_the_off_topic_essays_are_named_off_topic(config):
     checks = by_id(grade(config, (EXAMPLES / "junk_off_topic.md").read_text()))
     for essay in ("e1", "e3", "e5"):
-        assert checks[essay].score == 0 and checks[essay].feedback.startswith("Off topic"), checks[essay].feedback
+        assert checks[essay].score == 0, checks[essay].feedback
+        assert checks[essay].feedback.startswith("Off topic"), checks[essay].feedback
 
 
 def test_partial_answers_get_partial_credit_naming_the_missing_key_points(config):
@@ -76,7 +79,8 @@ def test_partial_answers_get_partial_credit_naming_the_missing_key_points(config
     questions = sum(c.score for c in report.checks if c.id in QUESTIONS)
     assert junk < questions < 0.6 * sum(c.score for c in strong.checks if c.id in QUESTIONS)
     s9 = by_id(report)["s9"]
-    assert "Missing or incomplete:" in s9.feedback and "value function V(s)" in s9.feedback
+    assert "Missing or incomplete:" in s9.feedback
+    assert "value function V(s)" in s9.feedback
     assert "41 meaningful words; an essay needs at least 200" in by_id(report)["e4"].feedback
 
 
@@ -84,7 +88,8 @@ def test_an_essay_under_the_wrong_heading_is_off_topic_and_says_which_prompt_it_
     essay = parse(SYNTHESIS.file("reference.md").read_text(), SYNTHESIS.rubric().ids, max_chars=20000)[0]["e2"]
     checks = by_id(grade(config, f"## e3\n\n{essay}\n", only=["e3"]))
     assert checks["e3"].score == 0
-    assert "Off topic" in checks["e3"].feedback and "answer to e2" in checks["e3"].feedback
+    assert "Off topic" in checks["e3"].feedback
+    assert "answer to e2" in checks["e3"].feedback
 
 
 def test_the_three_best_essays_count_and_the_others_are_listed(config):
@@ -92,7 +97,8 @@ def test_the_three_best_essays_count_and_the_others_are_listed(config):
     report = grade(config, text)
     checks = by_id(report)
     assert report.max_score == 90
-    assert checks["e1"].status == NOT_COUNTED and checks["e1"].max_score == 0
+    assert checks["e1"].status == NOT_COUNTED
+    assert checks["e1"].max_score == 0
     assert "Not counted: 3 other essays were." in checks["e1"].feedback
     assert "e3" not in checks  # not answered, and three others count
     fewer = by_id(grade(config, "## s1\n\nAn agent learns from rewards by trial and error.\n"))
@@ -138,7 +144,8 @@ def test_the_template_parses_to_no_answers():
 ])
 def test_unusable_files_get_a_clear_error(config, filename, data, words):
     report = grade(config, data, filename=filename)
-    assert report.status == ERROR and words in report.error, report.error
+    assert report.status == ERROR, report.error
+    assert words in report.error, report.error
 
 
 def test_the_cli_grades_a_markdown_file():
@@ -153,8 +160,10 @@ def test_the_cli_grades_a_markdown_file():
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert report["assignment"] == "synthesis-unit6" and report["status"] == "graded"
-    assert report["score"] == 0 and report["max_score"] == 90
+    assert report["assignment"] == "synthesis-unit6"
+    assert report["status"] == "graded"
+    assert report["score"] == 0
+    assert report["max_score"] == 90
     assert [c["id"] for c in report["checks"]] == QUESTIONS + ["e1", "e3", "e5"]
     assert "lorem ipsum" in report["checks"][0]["feedback"]
     assert not any("before the first" in n for n in report["notices"])  # the file's HTML comment is not text

@@ -29,7 +29,8 @@ def test_a_broken_assignment_folder_is_reported_as_grader_E001(tmp_path, setting
     errors = check_assignments()
     assert {e.id for e in errors} == {"grader.E001"}
     messages = " ".join(e.msg for e in errors)
-    assert "no function q_update" in messages and "no-spec-file: missing spec.toml" in messages
+    assert "no function q_update" in messages
+    assert "no-spec-file: missing spec.toml" in messages
     with pytest.raises(SystemCheckError):
         call_command("check")
 

@@ -74,14 +74,16 @@ def test_a_faithful_copy_sees_the_episodes_of_the_stepped_environment_and_the_tr
             seen_mirrored.append(obs)
     assert len(seen_mirrored) == len(seen_stepped) > 6 * 30
     assert all(np.array_equal(a, b) for a, b in zip(seen_mirrored, seen_stepped, strict=True))
-    assert mirrored.returns == stepped.returns and len(mirrored.returns) == 6
+    assert mirrored.returns == stepped.returns
+    assert len(mirrored.returns) == 6
     assert mirrored.steps == len(seen_mirrored)
 
 
 def test_only_a_mirrored_reset_reveals_the_start_state():
     assert "state" in host().handle_request({"op": "env.reset", "env": "env0", "actions": [], "done": False})
     assert "state" not in host(mirror=False).handle_request({"op": "env.reset", "env": "env0"})
-    assert "mirror" in host().arg()["$env"] and "mirror" not in host(mirror=False).arg()["$env"]
+    assert "mirror" in host().arg()["$env"]
+    assert "mirror" not in host(mirror=False).arg()["$env"]
     # Only environments whose dynamics are deterministic are mirrored.
     assert not EnvHost(env_id="FrozenLake-v1", seed=1, max_episode_steps=100, max_episodes=1, max_steps=100).mirror
 
@@ -133,5 +135,6 @@ def test_the_episode_budget_is_kept_and_a_reset_mid_episode_records_the_partial_
     h.handle_request({"op": "env.reset", "env": "env0", "actions": [0, 1, 0], "done": False})
     assert h.returns == [3.0]
     reply = h.handle_request({"op": "env.reset", "env": "env0", "actions": [1], "done": False})
-    assert reply["op"] == "env.error" and "episode budget of 2" in reply["message"]
+    assert reply["op"] == "env.error"
+    assert "episode budget of 2" in reply["message"]
     assert h.returns == [3.0, 1.0]

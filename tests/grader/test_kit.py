@@ -89,15 +89,18 @@ def test_k_of_n_counts_the_runs_at_the_threshold_and_a_missing_run_as_told():
     runs = [Run(seed=1, eval=-13.0), Run(seed=2, eval=-15.0), Run(seed=3, problem="crashed")]
     outcome = k_of_n_outcome(runs, K_OF_N, metric="m", hint="a hint", missing=-100.0)
     assert outcome.fraction == 1.0
-    assert outcome.details["runs_passing"] == 2 and outcome.details["eval_returns"] == [-13.0, -15.0, -100.0]
+    assert outcome.details["runs_passing"] == 2
+    assert outcome.details["eval_returns"] == [-13.0, -15.0, -100.0]
     assert outcome.feedback.startswith("2 of 3 runs learned a greedy policy with a return of at least -17")
-    assert "(a run that did not finish counts as -100)" in outcome.feedback and "run 3: crashed" in outcome.feedback
+    assert "(a run that did not finish counts as -100)" in outcome.feedback
+    assert "run 3: crashed" in outcome.feedback
 
 
 def test_k_of_n_gives_the_hint_when_too_few_runs_pass():
     runs = [Run(seed=1, eval=-13.0), Run(seed=2, eval=-30.0), Run(seed=3, eval=-40.0)]
     outcome = k_of_n_outcome(runs, K_OF_N, metric="m", hint="a hint")
-    assert outcome.fraction < 1.0 and outcome.feedback.endswith("a hint")
+    assert outcome.fraction < 1.0
+    assert outcome.feedback.endswith("a hint")
 
 
 def test_a_calibration_board_never_skips_a_run():

@@ -15,7 +15,8 @@ def test_a_syntax_error_fails_every_check_with_its_line():
     j = job("def q_update(:\n    pass\n")
     static_checks(j)
     assert set(j.static_failures) == {"epsilon_greedy", "q_update", "learning_curve"}
-    assert "line 1" in j.static_failures["q_update"] and "does not parse" in j.static_failures["q_update"]
+    assert "line 1" in j.static_failures["q_update"]
+    assert "does not parse" in j.static_failures["q_update"]
 
 
 def test_a_missing_function_fails_only_the_checks_that_need_it():
@@ -34,7 +35,9 @@ def test_names_defined_under_if_or_try_count_as_defined():
 
 def test_a_rejected_file_ends_the_job_with_an_error_report():
     j = job("", filename="empty.py")
-    assert j.done and j.report.status == "error" and "empty" in j.report.error
+    assert j.done
+    assert j.report.status == "error"
+    assert "empty" in j.report.error
 
 
 # -- the time budget --------------------------------------------------------------------------------

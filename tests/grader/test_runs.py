@@ -30,7 +30,8 @@ def test_distinct_problems_name_their_runs():
     runs = [run(100), run(None, "TimeoutError: 150 s"), run(100), run(None, "MemoryError"),
             run(None, "TimeoutError: 150 s")]
     feedback = tiered_outcome(runs, CFG, metric="m").feedback
-    assert "runs 2, 5: TimeoutError: 150 s" in feedback and "run 4: MemoryError" in feedback
+    assert "runs 2, 5: TimeoutError: 150 s" in feedback
+    assert "run 4: MemoryError" in feedback
     assert len(tiered_outcome(runs, CFG, metric="m").curves) == 5
 
 
@@ -70,7 +71,8 @@ def test_a_skipped_run_is_said_and_counted_as_zero_in_the_tier():
     runs[0].full_credit_at, runs[2].full_credit_at = 40, 60
     outcome = tiered_outcome(runs, CFG, metric="m")
     assert outcome.fraction == 1.0
-    assert outcome.details["runs_skipped"] == 1 and outcome.details["full_credit_at"] == [40, None, 60, None, None]
+    assert outcome.details["runs_skipped"] == 1
+    assert outcome.details["full_credit_at"] == [40, None, 60, None, None]
     assert "Runs 1, 3 reached full credit at episodes 40, 60 and stopped there." in outcome.feedback
     assert "1 of 5 runs were not needed" in outcome.feedback
     assert [c["label"] for c in outcome.curves] == ["run 1 (full credit at episode 40)", "run 2",

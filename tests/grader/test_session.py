@@ -26,7 +26,9 @@ def test_anything_else_ends_the_session_as_a_protocol_violation(message):
 
 def test_arrays_decode_to_numpy():
     value = decode_value({"$nd": {"dtype": "float64", "shape": [2, 2], "data": [1, 2, 3, 4]}})
-    assert isinstance(value, np.ndarray) and value.shape == (2, 2) and value[1, 1] == 4
+    assert isinstance(value, np.ndarray)
+    assert value.shape == (2, 2)
+    assert value[1, 1] == 4
 
 
 @pytest.mark.parametrize("value, message", [

@@ -47,7 +47,8 @@ def test_a_256_kb_preamble_of_unterminated_comments_is_read():
 def test_a_preamble_of_closed_comments_gets_no_notice():
     data = b"<!-- the template's instructions -->\n" * 5000 + b"## s1\n\nAn answer.\n"
     _, answers, notices = read_upload("answers.md", data, IDS, CFG, max_bytes=KB256)
-    assert answers == {"s1": "An answer."} and notices == []
+    assert answers == {"s1": "An answer."}
+    assert notices == []
 
 
 def test_typed_marks_are_escaped_as_before():

@@ -347,7 +347,8 @@ def cgroup_file(session, controller, name):
             return Path("/sys/fs/cgroup", controller, path.lstrip("/"), name)
         if controllers == "":
             unified = Path("/sys/fs/cgroup", path.lstrip("/"), name)
-    assert unified is not None and unified.exists(), f"the sandbox is in no {controller} cgroup"
+    assert unified is not None, f"the sandbox is in no {controller} cgroup"
+    assert unified.exists(), f"the sandbox is in no {controller} cgroup"
     return unified
 
 
@@ -515,7 +516,8 @@ class TestAbuse:
         pids = inside.sandbox.limits.pids
         # The children wait; a limit that does not hold stops the probe at 4 x pids, not the machine.
         error, forks = outcome(inside.call("fork_bomb", 4 * pids, timeout=20).value, "forks")
-        assert error == "EAGAIN" and forks < pids, (error, forks)
+        assert error == "EAGAIN", (error, forks)
+        assert forks < pids, (error, forks)
         assert cgroup_file(inside, "pids", "pids.max").read_text().split() == [str(pids)]
         events = dict(line.split() for line in cgroup_file(inside, "pids", "pids.events").read_text().splitlines())
         assert int(events["max"]) > 0
@@ -529,17 +531,20 @@ class TestAbuse:
         cgroup's own case is the next test)."""
         verdict, result = verdict_of(lambda: attack("memory_bomb", 16, 1024, timeout=30, memory_mb=256))
         if backend.name == "docker":
-            assert verdict == "memory" and "killed: out of memory" in result, (verdict, result)
+            assert verdict == "memory", (verdict, result)
+            assert "killed: out of memory" in result, (verdict, result)
         else:
             assert verdict == "returned", (verdict, result)
             error, held = outcome(result, "MB")
-            assert error == "MemoryError" and 192 <= held < 256, result  # the address space limit is memory_mb
+            assert error == "MemoryError", result
+            assert 192 <= held < 256, result  # the address space limit is memory_mb
 
     def test_memory_outside_the_address_space_is_stopped_by_the_memory_cgroup(self, attack):
         """Files in the tmpfs /work and /tmp are memory no rlimit sees: 2 x 112 MB of them in a sandbox of 128 MB
         must end in an OOM kill by the memory cgroup (docker's limit, bwrap's group), named as such."""
         verdict, result = verdict_of(lambda: attack("hoard_in_tmpfs", 16, 112, timeout=30, memory_mb=128, work_mb=112))
-        assert verdict == "memory" and "killed: out of memory" in result, (verdict, result)
+        assert verdict == "memory", (verdict, result)
+        assert "killed: out of memory" in result, (verdict, result)
 
     def test_filling_the_disk_stops_at_the_work_dir_size(self, open_sandbox):
         """A full /work or /tmp ends with ENOSPC at the tmpfs's size (files each under the file size limit); one
@@ -547,7 +552,8 @@ class TestAbuse:
         inside = open_sandbox(work_mb=16, file_size_mb=8)
         for directory in ("/work", "/tmp"):
             error, written = outcome(inside.call("fill_dir", directory, 4, 64).value, "MB")
-            assert error == "ENOSPC" and 15 <= written <= 16, (directory, error, written)
+            assert error == "ENOSPC", (directory, error, written)
+            assert 15 <= written <= 16, (directory, error, written)
             assert inside.call("fill_disk", f"{directory}/big", 64).value == "EFBIG after 8.0 MB"
         # The controls: on the host, the same probes pass both sizes.
         with tempfile.TemporaryDirectory() as place:
@@ -566,7 +572,8 @@ class TestAbuse:
 
     def test_printing_100_mb_ends_the_session_with_a_verdict(self, attack):
         verdict, message = verdict_of(lambda: attack("print_100mb"))
-        assert verdict == "output" and "printed more than 4 MB" in message
+        assert verdict == "output"
+        assert "printed more than 4 MB" in message
 
     def test_the_host_redis_and_the_outside_are_unreachable(self, open_sandbox):
         """What only a network namespace of its own gives: no interface but lo; the host's own addresses (its
@@ -585,11 +592,14 @@ class TestAbuse:
             assert inside.call("connect", "127.0.0.1", tcp.port).value == "ECONNREFUSED"
             assert inside.call("connect_abstract", name).value == "ECONNREFUSED"
             assert inside.call("connect", "198.51.100.1", 80).value == "ENETUNREACH"  # the outside: no route
-            assert not tcp.reached(wait=0.2) and not abstract.reached(wait=0)
+            assert not tcp.reached(wait=0.2)
+            assert not abstract.reached(wait=0)
             # The controls: the same probes, from the host, reach both listeners.
             for address in [*addresses, "127.0.0.1"]:
-                assert ON_HOST["connect"](address, tcp.port) == "connected" and tcp.reached(), address
-            assert ON_HOST["connect_abstract"](name) == "connected" and abstract.reached()
+                assert ON_HOST["connect"](address, tcp.port) == "connected", address
+                assert tcp.reached(), address
+            assert ON_HOST["connect_abstract"](name) == "connected"
+            assert abstract.reached()
 
     def test_no_secret_is_in_the_environment(self, attack):
         env = attack("environment").value
@@ -627,7 +637,8 @@ class TestAbuse:
         # Each sandbox's /work and /tmp is a filesystem of its own, not one shared with the other sandbox.
         ours, others = ({m["point"]: m["dev"] for m in mounts(s.call("read_text", "/proc/self/mountinfo").value)}
                         for s in (inside, other))
-        assert ours["/work"] != others["/work"] and ours["/tmp"] != others["/tmp"]
+        assert ours["/work"] != others["/work"]
+        assert ours["/tmp"] != others["/tmp"]
 
     def test_only_its_own_mounts_are_visible(self, open_sandbox, backend):
         """/proc/self/mountinfo inside: the root read-only; /work and /tmp new tmpfs of the work size; of the host's
@@ -648,7 +659,8 @@ class TestAbuse:
 
     def test_forged_protocol_messages_end_the_session(self, attack):
         verdict, message = verdict_of(lambda: attack("forge_message"))
-        assert verdict == "protocol" and "unknown message" in message
+        assert verdict == "protocol"
+        assert "unknown message" in message
         verdict, message = verdict_of(lambda: attack("forge_garbage"))
         assert verdict == "protocol"
 
@@ -675,11 +687,14 @@ class TestAbuse:
 
     def test_an_object_that_equals_everything_arrives_as_a_plain_number(self, attack):
         value = attack("always_equal").value
-        assert type(value) is float and value == 1.0 and value != 2.0
+        assert type(value) is float
+        assert value == 1.0
+        assert value != 2.0
 
     def test_open_files_are_limited(self, attack):
         error, opened = outcome(attack("too_many_files").value, "files")
-        assert error == "EMFILE" and opened < Limits().open_files
+        assert error == "EMFILE"
+        assert opened < Limits().open_files
 
 
 # -- through the whole pipeline -----------------------------------------------------------------
@@ -714,7 +729,8 @@ def train(env, episodes, **kw):
 '''
     report = graded(grading_config, source)
     curve = next(c for c in report.checks if c.id == "learning_curve")
-    assert curve.score == 0 and report.score == 60
+    assert curve.score == 0
+    assert report.score == 60
     assert all(max(c["episode_returns"]) <= 0 for c in report.curves)  # the true returns, not 1000
     assert '"score": 100.0' in report.output_tail  # printed, and ignored
 
@@ -748,8 +764,10 @@ def train(env, episodes, **kw):
 '''
     report = graded(grading_config, source)
     text = json.dumps(report.to_dict())
-    assert report.status == "graded" and report.score == 0
-    assert CANARY not in text and secret_key not in text
+    assert report.status == "graded"
+    assert report.score == 0
+    assert CANARY not in text
+    assert secret_key not in text
     assert "SECRET_KEY = env_str" not in text
     after = graded(grading_config, GOOD)
     assert after.score == 100
@@ -804,7 +822,8 @@ def test_the_mirrored_environment_serves_what_the_stepped_one_does(backend):
             assert session.load() is None
             seen[mirror] = (session.call("play", host.arg(), 3000, env_host=host).value, host.returns, host.steps)
     assert seen[True] == seen[False]
-    assert len(seen[True][1]) > 50 and seen[True][2] == 3000
+    assert len(seen[True][1]) > 50
+    assert seen[True][2] == 3000
 
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -813,13 +832,16 @@ def test_a_tampered_mirror_ends_the_session_and_inflated_rewards_change_nothing(
     with Session(backend, MIRRORED, Limits(), request_timeout=60, session_timeout=120) as session:
         session.load()
         verdict, message = verdict_of(lambda: session.call("tamper", host.arg(), 1000, env_host=host))
-    assert verdict == "environment" and "no longer matches the real one" in message
+    assert verdict == "environment"
+    assert "no longer matches the real one" in message
     # The real episode ended after a few steps, whatever the copy said; that is what is recorded.
-    assert len(host.returns) == 1 and host.returns[0] == host.steps < 50
+    assert len(host.returns) == 1
+    assert host.returns[0] == host.steps < 50
 
     inflated, honest = cartpole(True), cartpole(True)
     with Session(backend, MIRRORED, Limits(), request_timeout=60, session_timeout=120) as session:
         session.load()
         session.call("play", honest.arg(), 2000, env_host=honest)
         session.call("inflate", inflated.arg(), 2000, env_host=inflated)
-    assert inflated.returns == honest.returns and max(honest.returns) < 500
+    assert inflated.returns == honest.returns
+    assert max(honest.returns) < 500

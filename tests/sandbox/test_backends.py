@@ -73,7 +73,9 @@ def test_prints_are_captured_apart_from_the_protocol(session):
     assert session.call("chatty").value == "done"
     session.close()
     tail = session.output_tail()
-    assert "to stdout" in tail and "to stderr" in tail and "raw fd 1" in tail
+    assert "to stdout" in tail
+    assert "to stderr" in tail
+    assert "raw fd 1" in tail
 
 
 def test_it_runs_as_nobody_with_a_clean_environment(session):
@@ -130,7 +132,8 @@ def test_a_crash_is_reported(session):
 def test_an_exception_comes_back_with_its_traceback(session):
     with pytest.raises(StudentCodeError) as info:
         session.call("add", 1, "x")
-    assert "TypeError" in str(info.value) and "submission.py" in info.value.traceback
+    assert "TypeError" in str(info.value)
+    assert "submission.py" in info.value.traceback
 
 
 def test_nothing_is_left_behind(backend):

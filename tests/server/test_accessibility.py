@@ -125,7 +125,8 @@ def test_the_upload_form_is_reached_with_the_keyboard_in_order(browser, live_ser
     code = world["code"]
     browser.get(live_server.url + reverse("assignment", args=[code.course.slug, code.slug]))
     order = focus_order(browser)
-    assert "id_file" in order and "submit" in order
+    assert "id_file" in order
+    assert "submit" in order
     assert order.index("id_file") < order.index("submit")
 
 
@@ -139,7 +140,8 @@ def test_a_written_answer_is_typed_and_saved_with_the_keyboard_alone(browser, li
     url = live_server.url + reverse("assignment", args=[written.course.slug, written.slug])
     browser.get(url)
     order = focus_order(browser, presses=120)
-    assert "answer-s1" in order and "save-draft" in order
+    assert "answer-s1" in order
+    assert "save-draft" in order
     browser.get(url)
     for _ in range(order.index("answer-s1") + 1):
         ActionChains(browser).send_keys(Keys.TAB).perform()

@@ -134,7 +134,8 @@ def test_each_persona_gets_from_each_endpoint_exactly_what_the_pages_give(person
             f"{persona}: the page {page} disagrees with the rule {rule!r}"
         if not allowed:
             body = response.json()
-            assert set(body) == {"code", "message"} and body["message"], where
+            assert set(body) == {"code", "message"}, where
+            assert body["message"], where
             expected = REFUSED_AS.get(persona) or ("not_found" if rule == "owner" else "forbidden")
             assert body["code"] == expected, where
 
@@ -144,11 +145,15 @@ def test_the_account_page_creates_a_token_shown_once_and_stores_only_its_digest(
     client.force_login(alice)
     page = client.post("/account/tokens/", {"name": "Colab"})
     plaintext = re.search(r'value="(bm_[^"]+)"', page.content.decode()).group(1)
-    assert page["Cache-Control"] == "no-store" and "shown only this once" in page.content.decode()
+    assert page["Cache-Control"] == "no-store"
+    assert "shown only this once" in page.content.decode()
     row = ApiToken.objects.get()
-    assert row.name == "Colab" and row.prefix == plaintext[:8] and plaintext not in str(vars(row))
+    assert row.name == "Colab"
+    assert row.prefix == plaintext[:8]
+    assert plaintext not in str(vars(row))
     again = client.get("/account/tokens/").content.decode()
-    assert plaintext not in again and f"{plaintext[:8]}&hellip;" in again
+    assert plaintext not in again
+    assert f"{plaintext[:8]}&hellip;" in again
     assert Client().get("/api/v1/courses", **bearer(plaintext)).status_code == 200
 
 
@@ -168,7 +173,8 @@ def test_a_token_is_revoked_on_the_account_page_with_a_post_and_its_csrf_token(a
     response = browser.post(f"/account/tokens/{token.pk}/revoke/", {"csrfmiddlewaretoken": page.context["csrf_token"]})
     assert response.status_code == 302
     refused = Client().get("/api/v1/courses", **bearer(plaintext))
-    assert refused.status_code == 401 and refused.json()["code"] == "token_revoked"
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "token_revoked"
 
 
 def test_nobody_revokes_another_persons_token(client, alice, bob):
@@ -182,21 +188,24 @@ def test_nobody_revokes_another_persons_token(client, alice, bob):
                                     "Basic YWxpY2U6cHc=", "Token abc", "Bearer " + "x" * 5000])
 def test_a_forged_or_malformed_token_is_refused_with_token_invalid(alice, header):
     response = Client().get("/api/v1/courses", HTTP_AUTHORIZATION=header)
-    assert response.status_code == 401 and response.json()["code"] == "token_invalid"
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_invalid"
 
 
 def test_a_bad_token_is_refused_even_with_a_valid_session(client, alice):
     client.force_login(alice)
     response = client.get("/api/v1/courses", **bearer("bm_forged"))
-    assert response.status_code == 401 and response.json()["code"] == "token_invalid"
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_invalid"
 
 
 def test_a_token_acts_as_its_owner_whoever_is_logged_in(client, alice, bob):
     client.force_login(bob)
     courses = client.get("/api/v1/courses", **as_token(alice)).json()
     latest = courses[0]["assignments"][0]
-    assert latest["can_submit"]["allowed"] and upload(client, ASSIGNMENT + "/submissions", **as_token(alice)).json()[
-        "student"] == "alice"
+    assert latest["can_submit"]["allowed"]
+    assert (upload(client, ASSIGNMENT + "/submissions", **as_token(alice)).json()[
+        "student"] == "alice")
 
 
 def test_the_session_serves_the_sites_pages_and_its_posts_need_the_csrf_token(alice, assignment):
@@ -204,7 +213,9 @@ def test_the_session_serves_the_sites_pages_and_its_posts_need_the_csrf_token(al
     browser.force_login(alice)
     assert browser.get("/api/v1/courses").status_code == 200
     refused = upload(browser, ASSIGNMENT + "/submissions")
-    assert refused.status_code == 403 and refused.json()["code"] == "forbidden" and "CSRF" in refused.json()["message"]
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "forbidden"
+    assert "CSRF" in refused.json()["message"]
     assert Submission.objects.count() == 0
     browser.get("/account/tokens/")
     accepted = upload(browser, ASSIGNMENT + "/submissions", HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value)
@@ -233,7 +244,8 @@ def test_another_courses_student_sees_only_their_course_and_gets_the_same_403_fo
     assert [c["slug"] for c in Client().get("/api/v1/courses", **headers).json()] == ["ml"]
     ours = Client().get(ASSIGNMENT, **headers)
     none = Client().get("/api/v1/courses/nosuchcourse/assignments/qlearning-cliffwalking", **headers)
-    assert ours.status_code == none.status_code == 403 and ours.json() == none.json()
+    assert ours.status_code == none.status_code == 403
+    assert ours.json() == none.json()
     assert ours.json()["code"] == "forbidden"
     assert upload(Client(), ASSIGNMENT + "/submissions", **headers).status_code == 403
     assert Submission.objects.count() == 0
@@ -241,7 +253,8 @@ def test_another_courses_student_sees_only_their_course_and_gets_the_same_403_fo
 
 def test_an_unknown_assignment_of_my_course_is_404(alice, course):
     response = Client().get("/api/v1/courses/rl/assignments/nosuch", **as_token(alice))
-    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
 
 
 def test_a_submission_of_someone_else_is_404_like_one_that_does_not_exist(alice, bob, assignment):
@@ -249,7 +262,8 @@ def test_a_submission_of_someone_else_is_404_like_one_that_does_not_exist(alice,
     headers = as_token(alice)
     other, none = Client().get(f"/api/v1/submissions/{theirs.pk}", **headers), Client().get(
         f"/api/v1/submissions/{theirs.pk + 1000}", **headers)
-    assert other.status_code == none.status_code == 404 and other.json()["code"] == none.json()["code"] == "not_found"
+    assert other.status_code == none.status_code == 404
+    assert other.json()["code"] == none.json()["code"] == "not_found"
 
 
 @pytest.mark.parametrize("method, path, status, code", [
@@ -259,7 +273,8 @@ def test_a_submission_of_someone_else_is_404_like_one_that_does_not_exist(alice,
 ])
 def test_paths_methods_and_parameters_the_api_does_not_have_answer_json(alice, method, path, status, code):
     response = getattr(Client(), method)(path, **as_token(alice))
-    assert response.status_code == status and response.json()["code"] == code
+    assert response.status_code == status
+    assert response.json()["code"] == code
 
 
 # -- submitting: the form's rules, the form's messages ------------------------------------------------
@@ -268,17 +283,22 @@ def test_a_submission_is_stored_queued_and_answered_with_where_to_follow_it(alic
     with django_capture_on_commit_callbacks() as callbacks:
         response = upload(Client(), ASSIGNMENT + "/submissions", **as_token(alice))
     body, submission = response.json(), Submission.objects.get()
-    assert response.status_code == 201 and len(callbacks) == 1
+    assert response.status_code == 201
+    assert len(callbacks) == 1
     assert response["Location"] == body["api_url"] == f"https://grader.example.edu/api/v1/submissions/{submission.pk}"
     assert body["url"] == f"https://grader.example.edu/submissions/{submission.pk}/"
-    assert body["status"] == "queued" and body["queue"]["position"] == 1 and body["report"] is None
-    assert submission.student == alice and submission.original == PASSES
+    assert body["status"] == "queued"
+    assert body["queue"]["position"] == 1
+    assert body["report"] is None
+    assert submission.student == alice
+    assert submission.original == PASSES
 
 
 def test_a_notebook_is_submitted_as_on_the_form(alice, assignment):
     notebook = (EXAMPLES.parent / "template.ipynb").read_bytes()
     response = upload(Client(), ASSIGNMENT + "/submissions", data=notebook, name="work.ipynb", **as_token(alice))
-    assert response.status_code == 201 and "# --- cell 3 ---" in Submission.objects.get().source
+    assert response.status_code == 201
+    assert "# --- cell 3 ---" in Submission.objects.get().source
 
 
 def test_the_limit_is_429_with_retry_after_and_the_forms_message(client, alice, assignment):
@@ -288,7 +308,8 @@ def test_the_limit_is_429_with_retry_after_and_the_forms_message(client, alice, 
     assert upload(Client(), ASSIGNMENT + "/submissions", **headers).status_code == 201
     response = upload(Client(), ASSIGNMENT + "/submissions", **headers)
     verdict = grades.acceptance(assignment, alice, now=timezone.now())
-    assert response.status_code == 429 and response.json() == {"code": "limit_reached", "message": verdict.reason}
+    assert response.status_code == 429
+    assert response.json() == {"code": "limit_reached", "message": verdict.reason}
     assert 24 * 3600 - 60 <= int(response["Retry-After"]) <= 24 * 3600
     client.force_login(alice)
     assert verdict.reason in upload(client, "/c/rl/qlearning-cliffwalking/").content.decode().replace("&#x27;", "'")
@@ -307,7 +328,9 @@ def test_a_closed_assignment_is_403_closed_with_the_forms_message(client, alice,
         setattr(assignment, name, value)
     assignment.save()
     response = upload(Client(), ASSIGNMENT + "/submissions", **as_token(alice))
-    assert response.status_code == 403 and response.json()["code"] == "closed" and words in response.json()["message"]
+    assert response.status_code == 403
+    assert response.json()["code"] == "closed"
+    assert words in response.json()["message"]
     client.force_login(alice)
     assert response.json()["message"] in upload(client, "/c/rl/qlearning-cliffwalking/").content.decode()
     assert Submission.objects.count() == 0
@@ -321,9 +344,11 @@ def test_an_extension_lets_its_student_submit_after_the_cutoff(alice, irene, ass
     Extension.objects.create(assignment=assignment, student=alice, due_at=timezone.now() + timedelta(days=1),
                              granted_by=irene)
     response = upload(Client(), ASSIGNMENT + "/submissions", **as_token(alice))
-    assert response.status_code == 201 and response.json()["late"] is False
+    assert response.status_code == 201
+    assert response.json()["late"] is False
     detail = Client().get(ASSIGNMENT, **as_token(alice)).json()
-    assert detail["extended"] and detail["due_at"] > detail["class_due_at"]
+    assert detail["extended"]
+    assert detail["due_at"] > detail["class_due_at"]
 
 
 def test_the_instructor_may_submit_to_a_closed_assignment_as_on_the_form(irene, assignment):
@@ -336,7 +361,8 @@ def test_a_file_over_the_limit_is_413_with_the_forms_message_and_nothing_is_stor
                                                                                     settings):
     settings.BELLMAN_MAX_UPLOAD_BYTES = 10_000
     response = upload(Client(), ASSIGNMENT + "/submissions", data=b"# " + b"x" * 50_000, **as_token(alice))
-    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
     assert response.json()["message"].startswith("The file is larger than the limit of 9.8\xa0KB.")
     client.force_login(alice)
     form = upload(client, "/c/rl/qlearning-cliffwalking/", data=b"# " + b"x" * 50_000).content.decode()
@@ -347,7 +373,8 @@ def test_a_file_over_the_limit_is_413_with_the_forms_message_and_nothing_is_stor
 def test_a_body_over_the_request_cap_is_refused_as_json_before_it_is_read(alice, assignment, settings):
     settings.BELLMAN_MAX_REQUEST_BYTES = 50_000
     response = upload(Client(), ASSIGNMENT + "/submissions", data=b"x" * 60_000, **as_token(alice))
-    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
     assert Submission.objects.count() == 0
 
 
@@ -361,7 +388,8 @@ def test_a_body_over_the_request_cap_is_refused_as_json_before_it_is_read(alice,
 def test_a_bad_file_is_400_bad_file_with_the_normalisers_message_and_nothing_is_stored(alice, assignment, name,
                                                                                         data, words):
     response = upload(Client(), ASSIGNMENT + "/submissions", data=data, name=name, **as_token(alice))
-    assert response.status_code == 400 and response.json()["code"] == "bad_file"
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_file"
     assert words in response.json()["message"]
     assert Submission.objects.count() == 0
 
@@ -374,7 +402,8 @@ def test_a_bad_file_is_400_bad_file_with_the_normalisers_message_and_nothing_is_
 def test_a_malformed_request_is_400_bad_request_and_nothing_is_stored(alice, assignment, body, content_type):
     kwargs = {"content_type": content_type} if content_type else {}
     response = Client().post(ASSIGNMENT + "/submissions", body, **kwargs, **as_token(alice))
-    assert response.status_code == 400 and response.json()["code"] == "bad_request"
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
     assert "file" in response.json()["message"]
     assert Submission.objects.count() == 0
 
@@ -385,7 +414,8 @@ def test_a_flood_of_reads_is_429_rate_limited_with_retry_after_per_user(settings
     laptop, colab = as_token(alice), as_token(alice)
     assert [Client().get("/api/v1/courses", **h).status_code for h in (laptop, colab, laptop)] == [200, 200, 200]
     refused = Client().get("/api/v1/courses", **colab)
-    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
     assert 1 <= int(refused["Retry-After"]) <= 60
     assert Client().get("/api/v1/courses", **as_token(bob)).status_code == 200  # bob has his own budget
 
@@ -394,7 +424,8 @@ def test_submissions_have_a_rate_of_their_own(settings, alice, assignment):
     settings.BELLMAN_API_RATE_SUBMIT = "2/min"
     headers = as_token(alice)
     statuses = [upload(Client(), ASSIGNMENT + "/submissions", **headers).status_code for _ in range(3)]
-    assert statuses == [201, 201, 429] and Submission.objects.count() == 2
+    assert statuses == [201, 201, 429]
+    assert Submission.objects.count() == 2
     assert Client().get("/api/v1/courses", **headers).status_code == 200
 
 
@@ -434,29 +465,36 @@ def test_the_report_hides_hidden_checks_from_the_student_as_the_results_page_doe
     curve = next(c for c in report["checks"] if c["id"] == "learning_curve")
     assert curve == {"id": "learning_curve", "status": "hidden", "score": None, "max_score": 40,
                      "feedback": "This check's result is shown after the due date.", "hidden": True}
-    assert report["score"] == body["score"] == 30 and report["hidden_points"] == body["hidden_points"] == 40
-    assert report["curves"] == [] and body["hidden_results"] is True
-    assert "-15.0" not in str(body) and "threshold" not in str(body)
+    assert report["score"] == body["score"] == 30
+    assert report["hidden_points"] == body["hidden_points"] == 40
+    assert report["curves"] == []
+    assert body["hidden_results"] is True
+    assert "-15.0" not in str(body)
+    assert "threshold" not in str(body)
     page = student_report(hidden_curve.report, hidden={"learning_curve"}, hide=True)
     assert report == page  # exactly what the results page renders
 
 
 def test_the_instructor_sees_the_whole_report(irene, assignment, hidden_curve):
     body = Client().get(f"/api/v1/submissions/{hidden_curve.pk}", **as_token(irene)).json()
-    assert body["report"] == hidden_curve.report and body["score"] == 70 and body["hidden_results"] is False
+    assert body["report"] == hidden_curve.report
+    assert body["score"] == 70
+    assert body["hidden_results"] is False
 
 
 def test_hidden_checks_show_once_the_students_due_date_has_passed(alice, assignment, hidden_curve):
     assignment.due_at = timezone.now() - timedelta(minutes=1)
     assignment.save()
     body = Client().get(f"/api/v1/submissions/{hidden_curve.pk}", **as_token(alice)).json()
-    assert body["report"]["checks"][2]["status"] == "passed" and body["score"] == 70
+    assert body["report"]["checks"][2]["status"] == "passed"
+    assert body["score"] == 70
 
 
 def test_course_lists_and_submission_lists_leave_hidden_points_out_of_the_score(alice, assignment, hidden_curve):
     headers = as_token(alice)
     latest = Client().get("/api/v1/courses", **headers).json()[0]["assignments"][0]
-    assert latest["latest_submission"]["score"] == 30 and latest["latest_submission"]["hidden_points"] == 40
+    assert latest["latest_submission"]["score"] == 30
+    assert latest["latest_submission"]["hidden_points"] == 40
     assert latest["score_that_counts"] is None  # it includes the hidden check: not shown before the due date
     assert [c["hidden"] for c in latest["checks"]] == [False, False, True]
     listed = Client().get(ASSIGNMENT + "/submissions", **headers).json()
@@ -467,7 +505,8 @@ def test_the_report_is_the_clis_json_without_what_the_database_adds(alice, assig
     submission = factories.graded(assignment, alice, score=70, at=timezone.now(), checks=CHECKS)
     Submission.objects.filter(pk=submission.pk).update(report={**submission.report, "timings": {"normalise": 0.1}})
     report = Client().get(f"/api/v1/submissions/{submission.pk}", **as_token(alice)).json()["report"]
-    assert "timings" not in report and report["checks"][1]["details"] == {"mistake": "not_in_place"}
+    assert "timings" not in report
+    assert report["checks"][1]["details"] == {"mistake": "not_in_place"}
 
 
 def test_a_student_lists_only_their_own_submissions_and_an_instructor_may_pick_one_student(alice, bob, irene,
@@ -478,7 +517,8 @@ def test_a_student_lists_only_their_own_submissions_and_an_instructor_may_pick_o
     assert [s["student"] for s in mine] == ["alice"]  # ?student= is an instructor's filter, ignored as on the page
     everyone = Client().get(ASSIGNMENT + "/submissions", **as_token(irene)).json()
     bobs = Client().get(ASSIGNMENT + "/submissions?student=bob", **as_token(irene)).json()
-    assert len(everyone) == 3 and [s["student"] for s in bobs] == ["bob", "bob"]
+    assert len(everyone) == 3
+    assert [s["student"] for s in bobs] == ["bob", "bob"]
 
 
 def test_the_gradebook_has_the_csvs_columns_and_numbers(irene, alice, bob, assignment):
@@ -528,10 +568,12 @@ def test_every_error_code_is_documented():
 
 def test_the_schema_and_the_docs_are_served():
     schema = Client().get("/api/v1/schema")
-    assert schema.status_code == 200 and schema.json()["info"]["title"] == "Bellman API"
+    assert schema.status_code == 200
+    assert schema.json()["info"]["title"] == "Bellman API"
     assert "bearer" in str(schema.json()["components"]["securitySchemes"]).lower()
     docs = Client().get("/api/v1/docs")
-    assert docs.status_code == 200 and b"<script>" not in docs.content.replace(b'<script src=', b'')
+    assert docs.status_code == 200
+    assert b"<script>" not in docs.content.replace(b'<script src=', b'')
 
 
 # -- end to end, with Redis and a real worker ----------------------------------------------------------------
@@ -552,9 +594,12 @@ def test_a_script_submits_with_a_token_polls_and_reads_the_graded_report(celery_
     assert body["status"] == "graded", f"not graded in time ({body['status']}); see var/test/worker.log"
     assert (body["score"], body["max_score"]) == (70, 100)
     checks = {c["id"]: c for c in body["report"]["checks"]}
-    assert checks["epsilon_greedy"]["status"] == "failed" and "not 1 - epsilon" in checks["epsilon_greedy"]["feedback"]
-    assert checks["learning_curve"]["status"] == "passed" and len(body["report"]["curves"]) == 5
-    assert body["report"]["assignment"] == "qlearning-cliffwalking" and body["report"]["status"] == "graded"
+    assert checks["epsilon_greedy"]["status"] == "failed"
+    assert "not 1 - epsilon" in checks["epsilon_greedy"]["feedback"]
+    assert checks["learning_curve"]["status"] == "passed"
+    assert len(body["report"]["curves"]) == 5
+    assert body["report"]["assignment"] == "qlearning-cliffwalking"
+    assert body["report"]["status"] == "graded"
     listed = Client().get("/api/v1/courses", **headers).json()[0]["assignments"][0]["latest_submission"]
     assert (listed["id"], listed["status"], listed["score"]) == (body["id"], "graded", 70)
 
@@ -574,7 +619,8 @@ def test_a_written_submissions_scores_show_only_once_published(alice, irene, cou
     assert (after["score"], after["report"]["score"], after["report"]["published"]) == (7, 7, True)
     assert [(c["id"], c["score"]) for c in after["report"]["checks"]] == [("s1", 8)]
     rules = Client().get("/api/v1/courses/rl/assignments/synthesis-unit6", **as_token(alice)).json()
-    assert rules["kind"] == "written" and ".md" in rules["file_types"]
+    assert rules["kind"] == "written"
+    assert ".md" in rules["file_types"]
 
 
 @pytest.mark.browser
@@ -593,7 +639,8 @@ def test_the_token_page_and_the_api_docs_keep_to_the_content_security_policy(liv
         browser.find_element(By.ID, "token-name").send_keys("Colab")
         browser.find_element(By.ID, "create-token-button").click()
         plaintext = browser.find_element(By.ID, "new-token-value").get_attribute("value")
-        assert plaintext.startswith("bm_") and violations(browser) == []
+        assert plaintext.startswith("bm_")
+        assert violations(browser) == []
         browser.get(live_server.url + "/api/v1/docs")
         WebDriverWait(browser, 15).until(lambda b: "/api/v1/courses" in b.find_element(By.ID, "swagger-ui").text,
                                          message="the API docs did not draw")

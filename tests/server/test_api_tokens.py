@@ -14,8 +14,10 @@ pytestmark = pytest.mark.django_db
 def test_a_new_token_is_returned_once_and_only_its_digest_is_stored(alice):
     token, plaintext = tokens.token_create(alice, "Colab")
     row = ApiToken.objects.get()
-    assert plaintext.startswith("bm_") and len(plaintext) == 43
-    assert row.digest == hashlib.sha256(plaintext.encode()).hexdigest() and row.prefix == plaintext[:8]
+    assert plaintext.startswith("bm_")
+    assert len(plaintext) == 43
+    assert row.digest == hashlib.sha256(plaintext.encode()).hexdigest()
+    assert row.prefix == plaintext[:8]
     stored = [str(v) for v in ApiToken.objects.values_list(flat=False).get()]
     assert not any(plaintext in value for value in stored)
 

@@ -58,7 +58,8 @@ def test_a_penalty_policy_needs_a_percentage(client, irene, assignment):
 def test_a_hidden_check_must_be_one_of_the_assignments_checks(client, irene, assignment):
     client.force_login(irene)
     response = client.post(settings_url(assignment), form(hidden_checks=["no_such_check"]))
-    assert response.status_code == 200 and Assignment.objects.get().hidden_checks == []
+    assert response.status_code == 200
+    assert Assignment.objects.get().hidden_checks == []
 
 
 def test_an_extension_for_someone_not_enrolled_is_refused(client, irene, charlie, assignment):
@@ -102,7 +103,8 @@ def hidden(assignment, alice):
 def test_before_the_due_date_a_student_sees_that_a_hidden_check_exists_and_its_points(client, alice, hidden):
     client.force_login(alice)
     text = page(client.get(hidden.get_absolute_url()))
-    assert "This check's result is shown after the due date." in text and "? / 30" in text
+    assert "This check's result is shown after the due date." in text
+    assert "? / 30" in text
 
 
 def test_before_the_due_date_a_hidden_checks_feedback_is_not_shown(client, alice, hidden):
@@ -113,7 +115,8 @@ def test_before_the_due_date_a_hidden_checks_feedback_is_not_shown(client, alice
 def test_before_the_due_date_the_total_leaves_out_the_hidden_check(client, alice, hidden):
     client.force_login(alice)
     text = page(client.get(hidden.get_absolute_url()))
-    assert "Score: <strong>70</strong>" in text and "without the hidden checks, 30 pts" in text
+    assert "Score: <strong>70</strong>" in text
+    assert "without the hidden checks, 30 pts" in text
 
 
 def test_after_the_due_date_the_hidden_check_is_revealed(client, alice, hidden, assignment):
@@ -140,7 +143,8 @@ def test_the_instructor_sees_a_hidden_check_before_the_due_date(client, irene, h
 def test_the_course_page_shows_a_student_the_visible_score_only(client, alice, hidden, course):
     client.force_login(alice)
     text = page(client.get(reverse("course", args=[course.slug])))
-    assert "70 <small>+ hidden checks (30 pts) after the due date" in text and "100" not in text
+    assert "70 <small>+ hidden checks (30 pts) after the due date" in text
+    assert "100" not in text
 
 
 def test_the_course_page_hides_the_score_that_counts_while_a_newer_submission_grades(client, alice, hidden, course,
@@ -153,7 +157,8 @@ def test_the_course_page_hides_the_score_that_counts_while_a_newer_submission_gr
 def test_the_assignment_page_lists_the_visible_score_only(client, alice, hidden, assignment):
     client.force_login(alice)
     text = page(client.get(assignment.get_absolute_url()))
-    assert "70 / 100" in text and "100 / 100" not in text
+    assert "70 / 100" in text
+    assert "100 / 100" not in text
 
 
 def test_an_extension_never_ends_before_the_class_due_date(alice, irene, assignment):

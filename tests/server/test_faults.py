@@ -189,7 +189,8 @@ def test_a_worker_killed_mid_grade_is_replaced_and_the_submission_graded_once(cl
     services.worker("rescuer")
     wait_until(all_finished(submission.pk), 240, "the submission of the killed worker was not graded")
     submission.refresh_from_db()
-    assert submission.status == Submission.GRADED and submission.current_run.worker.startswith("rescuer")
+    assert submission.status == Submission.GRADED
+    assert submission.current_run.worker.startswith("rescuer")
     assert_one_final_report_each(submission.pk)
     assert_no_sandbox_left()
 

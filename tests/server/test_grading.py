@@ -90,13 +90,16 @@ def test_an_exception_inside_a_check_ends_the_submission_in_error(queued, broken
 def test_the_student_is_told_it_is_not_their_fault(queued, broken_checks):
     grading.submission_grade(submission_id=queued.pk)
     queued.refresh_from_db()
-    assert "internal error" in queued.error and "not a problem with your file" in queued.error
+    assert "internal error" in queued.error
+    assert "not a problem with your file" in queued.error
 
 
 def test_staff_get_the_full_traceback_on_the_run(queued, broken_checks):
     grading.submission_grade(submission_id=queued.pk)
     run = queued.runs.get()
-    assert "KeyError: 'spec_typo'" in run.message and "Traceback" in run.message and run.outcome == "error"
+    assert "KeyError: 'spec_typo'" in run.message
+    assert "Traceback" in run.message
+    assert run.outcome == "error"
 
 
 def test_the_tasks_last_line_of_defence_ends_an_unfinished_submission_in_error(queued):
@@ -105,7 +108,8 @@ def test_the_tasks_last_line_of_defence_ends_an_unfinished_submission_in_error(q
     grading.claim(queued.pk)
     grade_submission.on_failure(MemoryError("killed"), "task-id", (queued.pk,), {}, "traceback text")
     queued.refresh_from_db()
-    assert queued.status == Submission.ERROR and "killed" in queued.runs.get().message
+    assert queued.status == Submission.ERROR
+    assert "killed" in queued.runs.get().message
 
 
 def test_the_last_line_of_defence_leaves_a_graded_submission_alone(queued):
@@ -163,7 +167,8 @@ def test_a_database_unavailable_for_a_moment_during_the_report_write_is_waited_f
         options.clear()
         options.update(saved)
         connection.close()
-    assert "trying again" in caplog.text and Submission.objects.get(pk=queued.pk).status == Submission.GRADED
+    assert "trying again" in caplog.text
+    assert Submission.objects.get(pk=queued.pk).status == Submission.GRADED
 
 
 def test_a_submission_whose_gradings_keep_losing_their_worker_ends_in_error(queued):
@@ -172,7 +177,8 @@ def test_a_submission_whose_gradings_keep_losing_their_worker_ends_in_error(queu
         GradingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
     assert grading.claim(queued.pk) is None
     queued.refresh_from_db()
-    assert queued.status == Submission.ERROR and "lost its worker each time" in queued.error
+    assert queued.status == Submission.ERROR
+    assert "lost its worker each time" in queued.error
 
 
 def test_finished_gradings_do_not_count_as_lost(queued):

@@ -57,7 +57,8 @@ def test_the_graded_email_has_each_check_with_its_points_and_first_lines(smtp, s
         grade(submitted, CHECKS)
     outbox_flush()
     text = smtp.messages[0].get_body(("plain",)).get_content()
-    assert "* q_update: failed, 0 / 30" in text and "The learning rate is missing." in text
+    assert "* q_update: failed, 0 / 30" in text
+    assert "The learning rate is missing." in text
     assert "line 5 is not in the e-mail" not in text
 
 
@@ -98,10 +99,12 @@ def test_a_refusing_then_absent_server_delays_the_message_which_arrives_once(smt
     smtp.down()
     outbox_flush(now=timezone.now() + timedelta(minutes=5))
     message.refresh_from_db()
-    assert (message.state, message.attempts) == ("pending", 2) and "Connection" in message.last_error
+    assert (message.state, message.attempts) == ("pending", 2)
+    assert "Connection" in message.last_error
     smtp.up()
     outbox_flush(now=timezone.now() + timedelta(minutes=30))
-    assert len(smtp.messages) == 1 and Message.objects.get().state == "sent"
+    assert len(smtp.messages) == 1
+    assert Message.objects.get().state == "sent"
 
 
 def test_a_retry_waits_for_its_back_off(smtp, submitted, django_capture_on_commit_callbacks):
@@ -151,14 +154,16 @@ def test_every_message_carries_one_click_unsubscribe_headers(smtp, submitted, dj
     outbox_flush()
     message = smtp.messages[0]
     unsubscribe = message["List-Unsubscribe"]
-    assert unsubscribe.strip().startswith("<http://") and "/mail/unsubscribe/" in unsubscribe
+    assert unsubscribe.strip().startswith("<http://")
+    assert "/mail/unsubscribe/" in unsubscribe
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 def test_unsubscribe_by_link_works_without_logging_in(client, alice, submitted, django_capture_on_commit_callbacks):
     token = unsubscribe_token(alice, "per_submission")
     response = client.post(reverse("unsubscribe", args=[token]))
-    assert response.status_code == 200 and not MailPreference.objects.get(user=alice).per_submission
+    assert response.status_code == 200
+    assert not MailPreference.objects.get(user=alice).per_submission
     with django_capture_on_commit_callbacks():
         grade(submitted, CHECKS)
     assert not Message.objects.exists()
@@ -190,7 +195,8 @@ def test_html_escapes_the_students_name_and_feedback(smtp, submitted, alice, dja
         grade(submitted, checks)
     outbox_flush()
     body = smtp.messages[0].get_body(("html",)).get_content()
-    assert "<script>" not in body and "&lt;script&gt;alert(&#x27;feedback&#x27;)" in body
+    assert "<script>" not in body
+    assert "&lt;script&gt;alert(&#x27;feedback&#x27;)" in body
 
 
 def test_hidden_checks_do_not_leak_into_the_email(smtp, submitted, assignment, django_capture_on_commit_callbacks):
@@ -202,7 +208,8 @@ def test_hidden_checks_do_not_leak_into_the_email(smtp, submitted, assignment, d
     message = smtp.messages[0]
     everything = (message["Subject"] + message.get_body(("plain",)).get_content()
                   + message.get_body(("html",)).get_content())
-    assert "learning rate" not in everything and "hidden until the due date, 30 points" in everything
+    assert "learning rate" not in everything
+    assert "hidden until the due date, 30 points" in everything
 
 
 def test_a_grading_error_email_says_the_submission_is_kept(smtp, submitted, django_capture_on_commit_callbacks):
@@ -218,7 +225,8 @@ def test_a_refused_address_stops_further_mail_to_it(smtp, submitted, alice, djan
     with django_capture_on_commit_callbacks():
         grade(submitted, CHECKS)
     outbox_flush()
-    assert Message.objects.get().state == "refused" and Suppression.objects.filter(email="alice@uni.example").exists()
+    assert Message.objects.get().state == "refused"
+    assert Suppression.objects.filter(email="alice@uni.example").exists()
 
 
 def test_a_suppressed_address_gets_nothing_more(smtp, submitted, django_capture_on_commit_callbacks):
@@ -226,7 +234,8 @@ def test_a_suppressed_address_gets_nothing_more(smtp, submitted, django_capture_
     with django_capture_on_commit_callbacks():
         grade(submitted, CHECKS)
     outbox_flush()
-    assert smtp.messages == [] and Message.objects.get().state == "refused"
+    assert smtp.messages == []
+    assert Message.objects.get().state == "refused"
 
 
 def test_a_providers_bounce_suppresses_the_address(alice):
@@ -256,7 +265,8 @@ def test_a_roster_import_sends_each_new_account_its_link(smtp, course, django_ca
                       max_bytes=10_000)
     outbox_flush()
     message = smtp.messages[0]
-    assert "/reset/" in message.get_body(("plain",)).get_content() and message["To"] == "sam@uni.example"
+    assert "/reset/" in message.get_body(("plain",)).get_content()
+    assert message["To"] == "sam@uni.example"
 
 
 def test_publishing_written_scores_emails_them_with_the_comment(smtp, course, alice, irene,
@@ -336,7 +346,8 @@ def test_the_digest_tells_an_instructor_who_has_not_submitted(smtp, due_tomorrow
         events.digests_create(now=NOW)
     outbox_flush()
     text = smtp.messages[0].get_body(("plain",)).get_content()
-    assert "1 submission (1 graded)" in text and "not yet submitted: 1 (alice)" in text
+    assert "1 submission (1 graded)" in text
+    assert "not yet submitted: 1 (alice)" in text
 
 
 def test_a_student_turns_off_per_submission_mail_on_their_settings_page(client, alice):

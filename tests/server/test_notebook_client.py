@@ -162,10 +162,12 @@ def test_the_assignment_page_offers_the_cell_without_a_token_and_the_terminal_cl
     compile(cell, "cell", "exec")
     assert ("BELLMAN_SUBMIT_URL = 'https://bellman.uni.example/api/v1/courses/rl/assignments/"
             "qlearning-cliffwalking/submissions'") in cell
-    assert 'BELLMAN_TOKEN = ""' in cell and "bm_" not in cell
+    assert 'BELLMAN_TOKEN = ""' in cell
+    assert "bm_" not in cell
     assert 'href="/bellman_submit.py"' in page
     assert "--server https://bellman.uni.example rl/qlearning-cliffwalking solution.py" in page
-    assert 'action="/c/rl/qlearning-cliffwalking/notebook-token/"' in page and "csrfmiddlewaretoken" in page
+    assert 'action="/c/rl/qlearning-cliffwalking/notebook-token/"' in page
+    assert "csrfmiddlewaretoken" in page
 
 
 @pytest.mark.django_db
@@ -207,7 +209,8 @@ def test_an_outsider_gets_403_and_no_token(client, charlie, assignment):
 @pytest.mark.django_db
 def test_the_terminal_client_is_served_to_anyone(client):
     response = client.get("/bellman_submit.py")
-    assert response.status_code == 200 and response.content == CLIENT.read_bytes()
+    assert response.status_code == 200
+    assert response.content == CLIENT.read_bytes()
     assert response["Content-Disposition"] == 'attachment; filename="bellman_submit.py"'
 
 
@@ -221,7 +224,8 @@ def test_the_upload_leaves_out_the_cell_its_token_and_the_outputs():
          "source": "# bellman-submit cell: ...\nBELLMAN_TOKEN = 'bm_secret'", "execution_count": 4, "outputs": []}]}
     uploaded = json.loads(module.notebook_for_upload(notebook, "bm_secret"))
     assert [c["id"] for c in uploaded["cells"]] == ["a", "b"]
-    assert uploaded["cells"][0]["outputs"] == [] and uploaded["cells"][0]["execution_count"] is None
+    assert uploaded["cells"][0]["outputs"] == []
+    assert uploaded["cells"][0]["execution_count"] is None
     assert "bm_secret" not in json.dumps(uploaded)
 
 
@@ -315,7 +319,8 @@ def test_usage_errors_exit_2_with_a_message(argv, message, tmp_path):
     result = subprocess.run([sys.executable, str(CLIENT), *argv], capture_output=True, text=True, cwd=tmp_path,
                             env={k: v for k, v in os.environ.items() if not k.startswith("BELLMAN_")},
                             stdin=subprocess.DEVNULL)
-    assert result.returncode == 2 and message in result.stderr
+    assert result.returncode == 2
+    assert message in result.stderr
 
 
 def test_a_missing_token_is_a_usage_error(tmp_path):
@@ -323,7 +328,8 @@ def test_a_missing_token_is_a_usage_error(tmp_path):
     result = subprocess.run([sys.executable, str(CLIENT), "--server", "https://b.example", "rl/q", "a.py"],
                             capture_output=True, text=True, cwd=tmp_path, stdin=subprocess.DEVNULL,
                             env={k: v for k, v in os.environ.items() if not k.startswith("BELLMAN_")})
-    assert result.returncode == 2 and "no token: pass --token or set BELLMAN_TOKEN" in result.stderr
+    assert result.returncode == 2
+    assert "no token: pass --token or set BELLMAN_TOKEN" in result.stderr
 
 
 # -- the notebook cell in a Jupyter kernel ------------------------------------------------------------
@@ -365,7 +371,8 @@ def test_a_student_submits_from_the_notebook_and_reads_the_graded_result(fresh_k
     printed = fresh_kernel_file.run(notebook)
 
     submission = Submission.objects.get()
-    assert submission.student == alice and submission.status == "graded", printed
+    assert submission.student == alice, printed
+    assert submission.status == "graded", printed
     assert "Score: 100 / 100" in printed
     for check in CHECKS:
         assert re.search(rf"^  passed\s+{check}\s", printed, re.M), printed
@@ -374,7 +381,8 @@ def test_a_student_submits_from_the_notebook_and_reads_the_graded_result(fresh_k
     stored = json.loads(bytes(submission.original))
     assert submission.filename == "solution.ipynb"
     assert ["".join(c["source"]) for c in stored["cells"]] == [c.source for c in notebook.cells[:-1]]
-    assert token not in bytes(submission.original).decode() and "bellman-submit cell" not in submission.source
+    assert token not in bytes(submission.original).decode()
+    assert "bellman-submit cell" not in submission.source
 
 
 @pytest.mark.services
@@ -387,7 +395,8 @@ def test_a_student_submits_from_the_terminal_and_reads_the_graded_result(site, w
     result = terminal("--server", site, "--token", token, f"rl/{SLUG}", str(EXAMPLES / "passes_all.py"))
     submission = Submission.objects.get()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert submission.status == "graded" and "Score: 100 / 100" in result.stdout
+    assert submission.status == "graded"
+    assert "Score: 100 / 100" in result.stdout
     for check in CHECKS:
         assert re.search(rf"^  passed\s+{check}\s", result.stdout, re.M), result.stdout
     assert f"Results page: {site}/submissions/{submission.pk}/" in result.stdout
@@ -457,7 +466,8 @@ def test_in_colab_the_cell_submits_the_notebook_that_colab_hands_over(fresh_kern
         fresh_kernel_file.run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
             "for _name in ('google.colab', 'google.colab._message'): sys.modules.pop(_name)")]))
     submission = Submission.objects.get()
-    assert submission.filename == "Q-learning warm-up.ipynb" and "Score: 100 / 100" in printed, printed
+    assert submission.filename == "Q-learning warm-up.ipynb", printed
+    assert "Score: 100 / 100" in printed, printed
     stored = json.loads(bytes(submission.original))
     assert ["".join(c["source"]) for c in stored["cells"]] == [c.source for c in notebook.cells[:-1]]
 

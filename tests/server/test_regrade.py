@@ -34,7 +34,8 @@ def broker(redis_url, settings):
 def test_a_regrade_of_an_assignment_with_no_submissions_says_so(client, irene, assignment):
     client.force_login(irene)
     page = html.unescape(client.post(regrade_url(assignment), follow=True).content.decode())
-    assert "There is nothing to regrade" in page and not Regrade.objects.exists()
+    assert "There is nothing to regrade" in page
+    assert not Regrade.objects.exists()
 
 
 def test_a_regrade_queues_each_counting_submission_once(irene, alice, bob, assignment,
@@ -109,7 +110,9 @@ def test_the_dashboard_shows_the_progress_and_the_changed_scores(client, irene, 
     _grade_again(changed, 60)
     dashboard = reverse("dashboard", args=[assignment.course.slug, assignment.slug])
     page = html.unescape(client.get(dashboard).content.decode())
-    assert 'data-done="1" data-total="2"' in page and "alice (" in page and "100.0 → 60.0" in page
+    assert 'data-done="1" data-total="2"' in page
+    assert "alice (" in page
+    assert "100.0 → 60.0" in page
 
 
 @pytest.mark.parametrize("who", ["alice", "charlie"])

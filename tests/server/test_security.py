@@ -57,19 +57,23 @@ def test_a_body_over_the_cap_is_refused_at_the_login_page_before_it_is_read(clie
     assert response.status_code == 413
     assert "accepts at most 2.2\xa0MB in one request" in response.content.decode()
     assert not logged_in(client)
-    assert body.bytes_read == 0 and body.seen == set() and os.listdir(uploads) == []
+    assert body.bytes_read == 0
+    assert body.seen == set()
+    assert os.listdir(uploads) == []
 
 
 def test_a_normal_login_still_works(client, alice):
     response = log_in(client, "alice", "pw-alice-123")
-    assert response.status_code == 302 and logged_in(client)
+    assert response.status_code == 302
+    assert logged_in(client)
 
 
 def test_a_body_of_unknown_length_is_refused(client, alice):
     response = client.generic("POST", "/login/", b"username=alice&password=pw-alice-123",
                               content_type="application/x-www-form-urlencoded",
                               CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked")
-    assert response.status_code == 411 and "Content-Length" in response.content.decode()
+    assert response.status_code == 411
+    assert "Content-Length" in response.content.decode()
     assert not logged_in(client)
 
 
@@ -88,7 +92,8 @@ def test_after_five_wrong_passwords_even_the_right_one_is_refused_for_a_while(cl
         assert log_in(client, "alice", "wrong").status_code == 200
     assert log_in(client, "alice", "wrong").status_code == 429
     response = log_in(client, "alice", "pw-alice-123")
-    assert response.status_code == 429 and not logged_in(client)
+    assert response.status_code == 429
+    assert not logged_in(client)
     assert "Too many failed logins" in response.content.decode()
     assert "paused for 15 minutes" in response.content.decode()
 
@@ -100,7 +105,8 @@ def test_the_admin_login_is_throttled_too(client, irene):
     for _ in range(5):
         client.post("/admin/login/", {"username": "irene", "password": "wrong", "next": "/admin/"})
     response = client.post("/admin/login/", {"username": "irene", "password": "pw-irene-123", "next": "/admin/"})
-    assert response.status_code == 429 and not logged_in(client)
+    assert response.status_code == 429
+    assert not logged_in(client)
 
 
 def test_failures_count_per_account_and_address(client, alice, bob):
@@ -164,8 +170,10 @@ def test_behind_the_proxy_an_https_request_gets_hsts(client, settings):
 def test_pages_carry_a_policy_without_inline_script(client):
     policy = client.get("/login/")["Content-Security-Policy"]
     directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
-    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
-    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
     assert "unsafe" not in policy
 
 
@@ -205,7 +213,8 @@ def test_the_database_and_its_log_files_are_private(tmp_path):
             cursor.execute("CREATE TABLE t (x)")
             cursor.execute("INSERT INTO t VALUES (1)")
         files = [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
-        assert len(files) == 3 and {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
+        assert len(files) == 3
+        assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
         connection.close()
     finally:
         os.umask(old)
@@ -240,7 +249,8 @@ def test_the_generated_secret_key_is_private(scripts_copy, tmp_path):
     var = tmp_path / "var"
     load_env(scripts_copy, var)
     key = var / "secret_key"
-    assert len(key.read_text().strip()) > 50 and mode(key) == 0o600
+    assert len(key.read_text().strip()) > 50
+    assert mode(key) == 0o600
 
 
 def test_an_older_readable_secret_key_is_narrowed(scripts_copy, tmp_path):
@@ -249,4 +259,5 @@ def test_an_older_readable_secret_key_is_narrowed(scripts_copy, tmp_path):
     (var / "secret_key").write_text("an-old-key\n")
     (var / "secret_key").chmod(0o644)
     load_env(scripts_copy, var)
-    assert (var / "secret_key").read_text() == "an-old-key\n" and mode(var / "secret_key") == 0o600
+    assert (var / "secret_key").read_text() == "an-old-key\n"
+    assert mode(var / "secret_key") == 0o600

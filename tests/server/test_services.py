@@ -38,7 +38,8 @@ def test_the_unit_checks_show_on_the_page_while_the_curve_waits(queued, settings
     grading.submission_grade(submission_id=queued.pk)
     client.force_login(alice)
     page = client.get(queued.get_absolute_url()).content.decode()
-    assert 'id="check-q_update"' in page and "the learning curve waits for a trainer" in page
+    assert 'id="check-q_update"' in page
+    assert "the learning curve waits for a trainer" in page
 
 
 def test_a_training_task_of_a_superseded_run_does_nothing(queued):
@@ -52,12 +53,16 @@ def test_grading_persists_the_report_checks_and_run(queued, settings):
     settings.SANDBOX_BACKEND = "bwrap"
     assert both_phases(queued.pk) == Submission.GRADED
     queued.refresh_from_db()
-    assert queued.score == 70 and queued.max_score == 100
+    assert queued.score == 70
+    assert queued.max_score == 100
     assert queued.report["assignment"] == "qlearning-cliffwalking"
     assert {c.check_id: c.score for c in queued.check_results.all()} == {
         "epsilon_greedy": 30, "q_update": 0, "learning_curve": 40}
     run = GradingRun.objects.get(submission=queued)
-    assert run.backend == "bwrap" and run.outcome == "graded" and run.finished_at and "run_checks" in run.timings
+    assert run.backend == "bwrap"
+    assert run.outcome == "graded"
+    assert run.finished_at
+    assert "run_checks" in run.timings
 
 
 @pytest.mark.bwrap

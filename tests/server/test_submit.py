@@ -27,8 +27,10 @@ def test_it_stores_an_upload_and_queues_it_on_commit(as_alice, assignment, djang
     with django_capture_on_commit_callbacks() as callbacks:
         response = upload(as_alice, assignment, "solution.py", (EXAMPLES / "passes_all.py").read_bytes())
     submission = Submission.objects.get()
-    assert response.status_code == 302 and response.url == submission.get_absolute_url()
-    assert submission.status == Submission.QUEUED and submission.source.startswith('"""Warm-up')
+    assert response.status_code == 302
+    assert response.url == submission.get_absolute_url()
+    assert submission.status == Submission.QUEUED
+    assert submission.source.startswith('"""Warm-up')
     assert len(callbacks) == 1  # the grading task, sent only once the row is committed
 
 
@@ -37,7 +39,8 @@ def test_a_notebook_is_stored_as_its_code(as_alice, assignment, django_capture_o
         upload(as_alice, assignment, "t.ipynb",
                (EXAMPLES.parent / "template.ipynb").read_bytes())
     submission = Submission.objects.get()
-    assert "# --- cell 3 ---" in submission.source and submission.filename == "t.ipynb"
+    assert "# --- cell 3 ---" in submission.source
+    assert submission.filename == "t.ipynb"
 
 
 @pytest.mark.parametrize("name, data, message", [
@@ -57,7 +60,8 @@ def test_a_file_over_the_limit_is_refused_with_the_limit(as_alice, assignment, s
     settings.BELLMAN_MAX_UPLOAD_BYTES = 10_000
     response = upload(as_alice, assignment, "big.py", b"# " + b"x" * 50_000)
     page = response.content.decode()
-    assert response.status_code == 200 and "larger than the limit of 9.8\xa0KB" in page
+    assert response.status_code == 200
+    assert "larger than the limit of 9.8\xa0KB" in page
     assert Submission.objects.count() == 0
 
 
@@ -111,7 +115,9 @@ def test_the_instructor_sees_every_submission(client, irene, alice, bob, assignm
         Submission.objects.create(assignment=assignment, student=student, filename="s.py", original=b"x", source="x")
     client.force_login(irene)
     page = client.get(assignment.get_absolute_url()).content.decode()
-    assert "All submissions" in page and "alice" in page and "bob" in page
+    assert "All submissions" in page
+    assert "alice" in page
+    assert "bob" in page
     assert client.get(Submission.objects.first().get_absolute_url()).status_code == 200
 
 
@@ -123,12 +129,14 @@ def test_a_student_sees_only_their_own_history(client, alice, bob, assignment):
 
 def test_pages_need_a_login(client, assignment):
     response = client.get(assignment.get_absolute_url())
-    assert response.status_code == 302 and reverse("login") in response.url
+    assert response.status_code == 302
+    assert reverse("login") in response.url
 
 
 def test_templates_can_be_downloaded_but_nothing_else(as_alice, assignment):
     ok = as_alice.get(reverse("template", args=["rl", assignment.slug, "template.py"]))
-    assert ok.status_code == 200 and b"def q_update" in b"".join(ok.streaming_content)
+    assert ok.status_code == 200
+    assert b"def q_update" in b"".join(ok.streaming_content)
     assert as_alice.get(reverse("template", args=["rl", assignment.slug, "reference.py"])).status_code == 404
     assert as_alice.get(reverse("template", args=["rl", assignment.slug, "checks.py"])).status_code == 404
 
@@ -137,7 +145,8 @@ def test_a_pending_submission_page_refreshes_itself(as_alice, alice, assignment)
     s = Submission.objects.create(assignment=assignment, student=alice, filename="s.py", original=b"x", source="x",
                                   status=Submission.QUEUED)
     page = as_alice.get(s.get_absolute_url()).content.decode()
-    assert 'http-equiv="refresh"' in page and 'data-status="queued"' in page
+    assert 'http-equiv="refresh"' in page
+    assert 'data-status="queued"' in page
 
 
 def test_student_text_is_escaped_on_the_results_page(as_alice, alice, assignment):
@@ -146,7 +155,9 @@ def test_student_text_is_escaped_on_the_results_page(as_alice, alice, assignment
         status=Submission.GRADED, score=0, max_score=100,
         report={"checks": [], "curves": [], "output_tail": "<img src=x onerror=alert(1)>", "notices": []})
     page = as_alice.get(s.get_absolute_url()).content.decode()
-    assert "<img src=x" not in page and "&lt;img src=x" in page and "<script>x" not in page
+    assert "<img src=x" not in page
+    assert "&lt;img src=x" in page
+    assert "<script>x" not in page
 
 
 def test_the_admin_shows_an_instructor_only_their_courses(client, irene, alice, assignment):

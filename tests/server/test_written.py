@@ -40,7 +40,8 @@ def test_the_form_keeps_drafts_and_submits_them_as_markdown(client, alice, synth
                                                             django_capture_on_commit_callbacks):
     client.force_login(alice)
     response = client.get(page(synthesis))
-    assert response.status_code == 200 and 'name="answer-s15"' in response.content.decode()
+    assert response.status_code == 200
+    assert 'name="answer-s15"' in response.content.decode()
     saved = client.post(page(synthesis), {"action": "autosave", "answer-s1": "An agent learns from rewards.",
                                           "answer-zz": "ignored"})
     assert json.loads(saved.content) == {"saved": True}
@@ -49,7 +50,9 @@ def test_the_form_keeps_drafts_and_submits_them_as_markdown(client, alice, synth
         response = client.post(page(synthesis), {"action": "submit", "answer-s1": "An agent learns from rewards.",
                                                  "answer-s2": "s is the state."})
     submission = Submission.objects.get()
-    assert response.status_code == 302 and response.url == submission.get_absolute_url() and len(callbacks) == 1
+    assert response.status_code == 302
+    assert response.url == submission.get_absolute_url()
+    assert len(callbacks) == 1
     assert bytes(submission.original).decode() == "## s1\n\nAn agent learns from rewards.\n\n## s2\n\ns is the state.\n"
 
 
@@ -73,7 +76,8 @@ def test_a_markdown_upload_is_graded_and_its_answers_kept(client, alice, synthes
         client.post(page(synthesis), {"action": "upload", "file": f})
     submission = Submission.objects.get()
     assert submission_grade(submission_id=submission.pk) == Submission.GRADED
-    assert submission.answers.count() == 18 and submission.check_results.count() == 18
+    assert submission.answers.count() == 18
+    assert submission.check_results.count() == 18
 
 
 def test_students_see_scores_only_once_published_with_the_instructors_comment(client, alice, irene, synthesis):
@@ -82,7 +86,8 @@ def test_students_see_scores_only_once_published_with_the_instructors_comment(cl
     before = client.get(submission.get_absolute_url()).content.decode()
     assert "your score and feedback appear here once they are published" in before
     listing = client.get(page(synthesis)).content.decode()
-    assert "Covers" not in before and f"{submission.score:g} / 90" not in before + listing
+    assert "Covers" not in before
+    assert f"{submission.score:g} / 90" not in before + listing
     assert "awaiting review" in listing
 
     client.force_login(irene)
@@ -90,7 +95,8 @@ def test_students_see_scores_only_once_published_with_the_instructors_comment(cl
     s1 = submission.check_results.get(check_id="s1")
     response = client.post(review, {"action": "publish", "score-s1": "2", "comment-s1": ""})
     assert "say why in a comment" in response.content.decode()
-    assert not ManualGrade.objects.exists() and not hasattr(Submission.objects.get(), "publication")
+    assert not ManualGrade.objects.exists()
+    assert not hasattr(Submission.objects.get(), "publication")
     response = client.post(review, {"action": "publish", "score-s1": "9", "comment-s1": "too many"})
     assert "between 0 and 4" in response.content.decode()
     response = client.post(review, {"action": "publish", "score-s1": "2", "comment-s1": "No game example."})
@@ -101,7 +107,8 @@ def test_students_see_scores_only_once_published_with_the_instructors_comment(cl
     client.force_login(alice)
     after = client.get(submission.get_absolute_url()).content.decode()
     assert f"<strong>{submission.publication.score:g}</strong> / 90" in after
-    assert "Instructor: No game example." in after and "Covers 3 of 3 key points." in after
+    assert "Instructor: No game example." in after
+    assert "Covers 3 of 3 key points." in after
 
 
 def test_a_changed_review_updates_the_published_score(client, alice, irene, synthesis):
@@ -125,7 +132,8 @@ def test_publish_all_reviewed_leaves_the_unreviewed_alone(client, alice, bob, ir
     client.post(queue, {"action": "publish-reviewed"})
     first.refresh_from_db()
     second.refresh_from_db()
-    assert hasattr(first, "publication") and not hasattr(second, "publication")
+    assert hasattr(first, "publication")
+    assert not hasattr(second, "publication")
 
 
 def test_near_duplicates_are_flagged_both_ways_and_change_no_score(alice, bob, irene, course, synthesis):
@@ -154,14 +162,16 @@ def test_near_duplicates_are_flagged_both_ways_and_change_no_score(alice, bob, i
     c = Client()
     c.force_login(irene)
     html = c.get(client_page).content.decode()
-    assert "Near-duplicate answers" in html and "1 flagged" in html
+    assert "Near-duplicate answers" in html
+    assert "1 flagged" in html
 
 
 def test_answers_are_shown_escaped(client, alice, irene, synthesis):
     submission = graded(synthesis, alice, "## s3\n\n<script>alert('x')</script> The set of <b>all</b> actions.\n")
     client.force_login(irene)
     html = client.get(reverse("review_submission", args=[submission.pk])).content.decode()
-    assert "<script>alert" not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
 
 
 def test_only_instructors_review(client, alice, charlie, synthesis):
