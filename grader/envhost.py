@@ -18,6 +18,7 @@ import hashlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import gymnasium
 import numpy as np
@@ -39,10 +40,10 @@ class Episode:
 class Transition:
     """One step the sandbox took, as the real environment saw it."""
 
-    obs: object  # the observation the action was chosen on (a list of floats, or an int)
+    obs: Any  # the observation the action was chosen on (a list of floats, or an int)
     action: int
     reward: float
-    next_obs: object
+    next_obs: Any
     terminated: bool
     truncated: bool
 

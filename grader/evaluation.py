@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grader.codec import TensorValue
 from grader.envhost import EnvHost, Transition
 from grader.errors import StudentCodeError
-from grader.session import TensorValue
 from grader.spec import LearningCurveSpec
 
 Chooser = Callable[[object], int]  # the network's output, as it came out of the sandbox -> an action
@@ -144,7 +144,7 @@ class MLP:
 
     def fresh(self, rng: np.random.Generator) -> list[np.ndarray]:
         """Parameters as ``nn.Linear`` initialises them (uniform within 1/sqrt(fan_in), weights and biases)."""
-        arrays = []
+        arrays: list[np.ndarray] = []
         for shape in self.shapes():
             bound = 1 / np.sqrt(shape[1] if len(shape) == 2 else arrays[-1].shape[1])
             arrays.append(rng.uniform(-bound, bound, size=shape).astype(np.float32))
@@ -217,8 +217,10 @@ class TrustedNetwork:
     def fresh(self, draws: int) -> Iterator[Callable[[list], int]]:
         """Agents of the same architecture with fresh parameters."""
         for _ in range(draws):
-            forward = self.architecture.network(self.architecture.fresh(self.rng))
-            yield lambda obs, forward=forward: self.choose(forward(obs))
+            yield self._acting(self.architecture.network(self.architecture.fresh(self.rng)))
+
+    def _acting(self, forward: Callable[[list], np.ndarray]) -> Callable[[list], int]:
+        return lambda obs: self.choose(forward(obs))
 
     @contextmanager
     def ablated(self, draw: int):

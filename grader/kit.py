@@ -30,6 +30,7 @@ import numpy as np
 
 from grader import evaluation
 from grader.assignments import RUN_MARGIN_S
+from grader.codec import TensorValue, fake_env_arg, mlp_arg, rng_arg, tensor_arg
 from grader.envhost import EnvHost, derived_seed
 from grader.errors import SessionEnded, StudentCodeError
 from grader.fillin import MARKER, Gap, find as find_gaps, imports as module_imports
@@ -45,7 +46,6 @@ from grader.runs import (
     tiered_outcome,
     training_run,
 )
-from grader.session import TensorValue, rng_arg, tensor_arg
 from grader.spec import LearningCurveSpec
 
 __all__ = [
@@ -88,17 +88,8 @@ tensor = tensor_arg  # tensor(array, grad=False, dtype="float32"): a torch tenso
 rng = rng_arg  # rng(seed): a numpy Generator built in the sandbox
 
 
-def mlp(layers: list) -> dict:
-    """A ``torch.nn.Sequential`` of Linear layers with the given weights, built in the sandbox:
-    ``layers`` is ``[[weight rows, bias], ...]`` with ReLU between them."""
-    return {"$mlp": layers}
-
-
-def fake_env(*, n_actions: int, seed: int, step: list) -> dict:
-    """An environment built in the sandbox with ``n_actions`` discrete actions (its action_space seeded by
-    ``seed``) whose ``step`` returns ``step`` (obs, reward, terminated, truncated, info) and records the
-    actions it was given."""
-    return {"$fake_env": {"n_actions": n_actions, "seed": seed, "step": step}}
+mlp = mlp_arg  # mlp(layers): a torch.nn.Sequential of Linear layers with these weights, ReLU between, built there
+fake_env = fake_env_arg  # fake_env(n_actions=, seed=, step=): an environment whose step() answers ``step``
 
 
 def failed(feedback: str, *, mistake: "str | Mistake | None" = None, **details) -> Outcome:

@@ -3,9 +3,8 @@
 A ``Session`` owns one sandbox: it sends requests, serves the proxied environment while a
 call runs, validates every message that comes out, and turns every way the sandbox can
 fail into a ``SessionEnded`` with a verdict. Values coming out are data only, decoded by
-``decode_value``; nothing is ever unpickled or evaluated.
+``grader.codec.decode_value``; nothing is ever unpickled or evaluated.
 """
-import math
 import shutil
 import tempfile
 import time
@@ -15,16 +14,14 @@ from typing import NoReturn
 
 import numpy as np
 
+from grader.codec import Tampering, Unsupported, decode_value, encode_value
 from grader.errors import EnvMismatch, InfrastructureError, SessionEnded, StudentCodeError
 from sandbox.base import RUNNER_DIR, Sandbox, SandboxTimeout, SandboxUnavailable, grant
-from sandbox.runner import framing
+from sandbox.runner import framing, wire
 
 MAX_IN = 4 * 1024 * 1024  # the largest message accepted from inside
 MAX_OUT = 16 * 1024 * 1024
-MAX_ARRAY = 1_000_000  # elements
 SUBMISSION_FILE = "submission.py"
-ALLOWED_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64",
-                  "uint8", "bool"}
 FROM_SANDBOX: dict[str, dict[str, type]] = {
     "ready": {"names": list},
     "return": {"values": list},
@@ -51,122 +48,6 @@ def _raised(reply) -> StudentCodeError:
     """The student's exception, from a ``raise`` message."""
     return StudentCodeError(f"{reply['type']}: {reply['message']}", kind=reply["kind"], exc_type=reply["type"],
                             traceback=reply["traceback"])
-
-
-class Unsupported(ValueError):
-    pass
-
-
-class TensorValue:
-    """A torch tensor that came out of the sandbox: its values, and whether it carries gradients."""
-
-    def __init__(self, array, requires_grad):
-        self.array = np.asarray(array)
-        self.requires_grad = requires_grad
-
-    def __repr__(self):
-        return f"tensor({self.array.tolist()!r})"
-
-
-MAX_DIMS = 32
-
-
-def decode_value(value):
-    """Turn a value from inside into plain Python and numpy data, or raise Unsupported.
-
-    Whatever arrives (an array whose shape is huge or has more dimensions than numpy allows, integers out
-    of its dtype's range, a field of the wrong type) ends as Unsupported with words for the student,
-    never as another exception."""
-    try:
-        return _decode(value, 0)
-    except Unsupported:
-        raise
-    except (ValueError, TypeError, OverflowError, AttributeError, KeyError, MemoryError, RecursionError):
-        raise Unsupported("a malformed value") from None
-
-
-def _decode(value, depth):
-    if depth > 32:
-        raise Unsupported("the value is nested too deeply")
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, list):
-        return [_decode(v, depth + 1) for v in value]
-    if isinstance(value, dict):
-        if "$nd" in value:
-            return _decode_array(value["$nd"])
-        if "$float" in value:
-            return float(value["$float"]) if value["$float"] in ("nan", "inf", "-inf") else _bad("float")
-        if "$nd_nonfinite" in value:
-            raise Unsupported("the array contains NaN or infinite values")
-        if "$tensor_out" in value:
-            inner = value["$tensor_out"]
-            if not isinstance(inner, dict):
-                raise Unsupported("a malformed tensor")
-            return TensorValue(_decode(inner.get("value"), depth + 1), bool(inner.get("requires_grad")))
-        if "$unsupported" in value:
-            raise Unsupported(f"a value of type {str(value['$unsupported'])[:60]} cannot be checked")
-        return {str(k): _decode(v, depth + 1) for k, v in value.items()}
-    return _bad(type(value).__name__)
-
-
-def _bad(what):
-    raise Unsupported(f"unexpected value ({what})")
-
-
-def _decode_array(nd):
-    if not isinstance(nd, dict):
-        raise Unsupported("a malformed array")
-    dtype, shape, data = nd.get("dtype"), nd.get("shape"), nd.get("data")
-    if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
-        raise Unsupported(f"an array of dtype {str(dtype)[:20]} cannot be checked")
-    if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
-        raise Unsupported("a malformed array")
-    if not isinstance(data, list) or len(data) > MAX_ARRAY:
-        raise Unsupported(f"an array of more than {MAX_ARRAY:,} values cannot be checked")
-    if len(shape) > MAX_DIMS:
-        raise Unsupported(f"an array of {len(shape)} dimensions cannot be checked (at most {MAX_DIMS})")
-    if any(s < 0 for s in shape) or math.prod(shape) != len(data):  # exact integers: no overflow
-        raise Unsupported("an array whose shape does not match its data")
-    if not all(isinstance(x, (int, float, bool)) for x in data):
-        raise Unsupported("an array with values that are not numbers")
-    try:
-        array = np.array(data, dtype=dtype)
-    except (OverflowError, ValueError):
-        raise Unsupported(f"an array with values out of the range of {dtype}") from None
-    return array.reshape(shape)
-
-
-def encode_value(value):
-    """Values sent into the sandbox: JSON plus numpy arrays."""
-    if isinstance(value, np.ndarray):
-        return {"$nd": {"dtype": str(value.dtype), "shape": list(value.shape), "data": value.ravel().tolist()}}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [encode_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: encode_value(v) for k, v in value.items()}
-    return value
-
-
-def tensor_arg(array, *, grad=False, dtype="float32") -> dict:
-    """An argument that becomes a torch tensor inside the sandbox."""
-    array = np.asarray(array)
-    return {"$tensor": {"dtype": dtype, "shape": list(array.shape), "data": array.ravel().tolist(), "grad": grad}}
-
-
-def rng_arg(seed: int) -> dict:
-    """An argument that becomes ``numpy.random.default_rng(seed)`` inside the sandbox."""
-    return {"$rng": int(seed)}
-
-
-@dataclass(frozen=True)
-class Tampering:
-    """What changed a network's parameters besides optimiser steps, as the sandbox counted it."""
-
-    steps: int  # optimiser steps that found the parameters changed since the trusted side or a step last saw them
-    unseen: int  # values first seen at their first step (a network the trusted side never saw before training)
 
 
 class CallResult:
@@ -245,7 +126,7 @@ class Session:
         for sub in ("submission", "runner"):
             (self.dir / sub).mkdir()
         (self.dir / "submission" / SUBMISSION_FILE).write_text(source, encoding="utf-8")
-        for name in ("runner.py", "framing.py"):
+        for name in ("runner.py", "framing.py", "wire.py", "proxyenv.py"):
             shutil.copyfile(RUNNER_DIR / name, self.dir / "runner" / name)
         grant(self.dir)
         for sub in ("submission", "runner"):
@@ -337,7 +218,7 @@ class Session:
         self._check_alive()
         request = {"op": "load", "path": f"/submission/{SUBMISSION_FILE}", "cells": cells}
         if env_host is not None:  # a training script: its optimiser steps are tracked from its first line
-            request["env"] = env_host.arg()["$env"]
+            request["env"] = env_host.arg()[wire.ENV]
             request["track"] = True
         self._send(request)
         limit = timeout or self.request_timeout

@@ -18,7 +18,7 @@ say "mypy on ${MYPY_PATHS[*]}"
 # The in-sandbox runner runs standalone, as `python3 runner.py` beside framing.py, and is checked as such
 # (see [tool.mypy] in pyproject.toml).
 say "mypy on the in-sandbox runner"
-"$py" -m mypy sandbox/runner/runner.py sandbox/runner/framing.py || status=$?
+"$py" -m mypy sandbox/runner/runner.py sandbox/runner/framing.py sandbox/runner/wire.py sandbox/runner/proxyenv.py || status=$?
 # Each assignment's checks.py on its own: the folders share file names (checks.py, reference.py), which one
 # mypy run would take for one module. Examples, templates and reference solutions are students' material.
 for checks in assignments/*/checks.py; do

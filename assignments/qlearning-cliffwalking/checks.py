@@ -194,7 +194,7 @@ def greedy_return(Q, env_id, seed, max_steps):
 ALPHA, GAMMA = 0.5, 0.99
 # Learning with one of q_update's named mistakes is learning too (the mistake costs q_update's points; the curve
 # scores what that learning gives): the update as the lesson has it, then as each mistake makes it.
-LEARNING_RULES = (
+LEARNING_RULES: tuple[dict, ...] = (
     {},
     {"alpha": 1.0},  # alpha_missing: Q[s, a] = target
     {"bootstrap_terminal": True},  # terminal_bootstrap

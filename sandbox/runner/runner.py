@@ -18,6 +18,7 @@ from types import FrameType
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import framing  # noqa: E402
+import wire  # noqa: E402
 
 MAX_OUT = 4 * 1024 * 1024
 MAX_IN = 16 * 1024 * 1024
@@ -100,126 +101,13 @@ class Channel:
         return message
 
 
-REAL_MAKE = None  # gymnasium.make as it was before a training script's gym.make was redirected
 MODULE = None  # the student's module, from the start of its load (a script trains while it loads)
 
 
-class EnvError(RuntimeError):
-    """The trusted environment refused a request (budget spent, episode over, bad action)."""
-
-
-def make_proxy_env(channel, handle, spec):
-    global REAL_MAKE
-    import gymnasium
-    import numpy as np
-
-    real_make = REAL_MAKE = REAL_MAKE or gymnasium.make
-
-    def make_space(desc):
-        if desc["type"] == "discrete":
-            # Seeded by the trusted side, so that action_space.sample() repeats from run to run.
-            return gymnasium.spaces.Discrete(desc["n"], seed=spec.get("space_seed"))
-        return gymnasium.spaces.Box(
-            low=np.array(desc["low"], dtype=np.float32),
-            high=np.array(desc["high"], dtype=np.float32),
-            dtype=np.float32,
-        )
-
-    def to_obs(value):
-        return np.asarray(value, dtype=np.float32) if isinstance(value, list) else value
-
-    def valid_action(action):
-        value = encode_value(action)
-        n = spec["action_space"].get("n")
-        if isinstance(value, bool) or not isinstance(value, int) or (n is not None and not 0 <= value < n):
-            raise EnvError(f"an action must be an integer from 0 to {n - 1}, got {str(action)[:40]}")
-        return value
-
-    class ProxyEnv(gymnasium.Env):
-        """Looks like the real environment; every reset and step is answered outside."""
-
-        metadata = {"render_modes": []}
-
-        def __init__(self):
-            self.observation_space = make_space(spec["observation_space"])
-            self.action_space = make_space(spec["action_space"])
-            self.spec_id = spec.get("id")
-
-        def _ask(self, message):
-            channel.send(message)
-            reply = channel.receive()
-            while reply.get("op") in NESTED:
-                # The trusted side evaluates the policy at this episode boundary; training waits meanwhile.
-                NESTED[reply["op"]](channel, reply)
-                reply = channel.receive()
-            if reply.get("op") == "env.error":
-                raise EnvError(reply.get("message", "the environment refused the request"))
-            return reply
-
-        def reset(self, *, seed=None, options=None):
-            reply = self._ask({"op": "env.reset", "env": handle})
-            return to_obs(reply["obs"]), {}
-
-        def step(self, action):
-            reply = self._ask({"op": "env.step", "env": handle, "action": encode_value(action)})
-            return (to_obs(reply["obs"]), float(reply["reward"]),
-                    bool(reply["terminated"]), bool(reply["truncated"]), {})
-
-        def close(self):
-            pass
-
-    class MirroredEnv(ProxyEnv):
-        """A copy of the real environment, started at each reset from the state the trusted side drew.
-
-        ``step`` is answered here at once; the actions go out in batches, and the trusted side replays
-        them on the real environment (which is what it records). The budgets are the trusted side's."""
-
-        def __init__(self):
-            super().__init__()
-            self._budget = spec["mirror"]
-            self._copy = real_make(spec["id"], max_episode_steps=self._budget["max_episode_steps"])
-            self._state_attr = spec["mirror"].get("state", "state")
-            self._pending, self._done = [], False
-            self._open, self._steps = False, 0
-            channel.before_reply.append(self._flush)
-
-        def _report(self):
-            report = {"env": handle, "actions": self._pending, "done": self._done}
-            self._pending, self._done = [], False
-            return report
-
-        def _flush(self):
-            if self._pending or self._done:
-                channel.send({"op": "env.actions", **self._report()})
-
-        def reset(self, *, seed=None, options=None):
-            reply = self._ask({"op": "env.reset", **self._report()})
-            self._copy.reset()
-            inner = self._copy.unwrapped
-            state = reply["state"]
-            setattr(inner, self._state_attr, np.array(state, dtype=np.float64) if isinstance(state, list) else state)
-            if hasattr(inner, "steps_beyond_terminated"):
-                inner.steps_beyond_terminated = None
-            self._open = True
-            return to_obs(reply["obs"]), {}
-
-        def step(self, action):
-            if not self._open:
-                raise EnvError("call env.reset() before env.step(), and again after an episode ends")
-            if self._steps >= self._budget["max_steps"]:
-                raise EnvError(f"the step budget of {self._budget['max_steps']} steps is spent")
-            value = valid_action(action)
-            obs, reward, terminated, truncated, _ = self._copy.step(value)
-            self._steps += 1
-            self._pending.append(value)
-            if terminated or truncated:
-                self._open, self._done = False, True
-                self._flush()
-            elif len(self._pending) >= self._budget["batch"]:
-                self._flush()
-            return obs, float(reward), bool(terminated), bool(truncated), {}
-
-    return MirroredEnv() if spec.get("mirror") else ProxyEnv()
+def _proxyenv():
+    """The proxied environments' module, imported when a session first needs one (it imports gymnasium)."""
+    import proxyenv
+    return proxyenv
 
 
 def make_mlp(layers):
@@ -303,54 +191,28 @@ def decode_value(value, channel):
         return [decode_value(v, channel) for v in value]
     if not isinstance(value, dict):
         return value
-    if "$nd" in value:
+    if wire.ND in value:
         import numpy as np
-        nd = value["$nd"]
+        nd = value[wire.ND]
         return np.array(nd["data"], dtype=nd["dtype"]).reshape(nd["shape"])
-    if "$rng" in value:
+    if wire.RNG in value:
         import numpy as np
-        return np.random.default_rng(value["$rng"])
-    if "$env" in value:
-        return make_proxy_env(channel, value["$env"]["handle"], value["$env"])
-    if "$tensor" in value:
+        return np.random.default_rng(value[wire.RNG])
+    if wire.ENV in value:
+        return _proxyenv().make_proxy_env(channel, value[wire.ENV], NESTED)
+    if wire.TENSOR in value:
         import torch
-        nd = value["$tensor"]
+        nd = value[wire.TENSOR]
         tensor = torch.tensor(nd["data"], dtype=getattr(torch, nd["dtype"])).reshape(nd["shape"])
         return tensor.requires_grad_(True) if nd.get("grad") else tensor
-    if "$mlp" in value:
-        return make_mlp(value["$mlp"])
-    if "$fake_env" in value:
-        return FakeEnv(value["$fake_env"], channel)
+    if wire.MLP in value:
+        return make_mlp(value[wire.MLP])
+    if wire.FAKE_ENV in value:
+        return FakeEnv(value[wire.FAKE_ENV], channel)
     return {k: decode_value(v, channel) for k, v in value.items()}
 
 
-def encode_value(value, depth=0):
-    """Plain data only; anything else is described, never serialised by reference."""
-    if depth > 20:
-        raise ValueError("value is nested too deeply")
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return {"$float": repr(value)}
-        return value
-    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-        return encode_value(value.item(), depth + 1)
-    if type(value).__name__ == "Tensor":
-        return {"$tensor_out": {"requires_grad": bool(value.requires_grad), "value": encode_value(
-            value.detach().cpu().numpy(), depth + 1)}}
-    if type(value).__module__ == "numpy" and hasattr(value, "shape"):
-        flat = value.ravel().tolist()
-        if value.dtype.kind == "f" and not all(math.isfinite(x) for x in flat):
-            return {"$nd_nonfinite": list(value.shape)}
-        return {"$nd": {"dtype": str(value.dtype), "shape": list(value.shape), "data": flat}}
-    if isinstance(value, (list, tuple)):
-        return [encode_value(v, depth + 1) for v in value]
-    if isinstance(value, dict):
-        return {str(k): encode_value(v, depth + 1) for k, v in value.items()}
-    return {"$unsupported": type(value).__name__}
+encode_value = wire.encode
 
 
 def short_traceback(exc):
@@ -400,19 +262,19 @@ def load(channel, path, cells, env=None, track=False):
     if track:  # before the student's file runs: every optimiser step it takes is seen
         with contextlib.suppress(ImportError):  # without torch there is nothing to track (and nothing evaluated)
             Optimisers.install()
+    env_errors: tuple = ()
     if env is not None:
         import gymnasium
-        proxy = make_proxy_env(channel, env["handle"], env)
+        proxyenv = _proxyenv()
+        env_errors = (proxyenv.EnvError,)
+        proxy = proxyenv.make_proxy_env(channel, env, NESTED)
         gymnasium.make = lambda *args, **kwargs: proxy
     try:
         if cells:
             cell_errors = run_cells(module, path)
         else:
             spec.loader.exec_module(module)
-    except EnvError as exc:
-        if env is None:
-            channel.send(fault("import", exc))
-            return None
+    except env_errors as exc:  # the trusted side's budget is spent: that is how a training script's run ends
         stopped = str(exc)
     except BaseException as exc:  # noqa: BLE001 - a student's module may raise anything, SystemExit included
         channel.send(fault("import", exc))

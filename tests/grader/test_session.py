@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
+from grader.codec import Unsupported, decode_value
 from grader.errors import SessionEnded
-from grader.session import Unsupported, decode_value, validate
+from grader.session import validate
 from sandbox.runner import framing
 
 
