@@ -130,6 +130,8 @@ class Tampering:
 
     steps: int  # optimiser steps that found the parameters changed since the trusted side or a step last saw them
     unseen: int  # values first seen at their first step (a network the trusted side never saw before training)
+    after_training: int = 0  # optimiser steps since the sandbox's last message to the environment
+    after_episode: int = 0  # the most optimiser steps training took between an episode's end and the next reset
 
 
 

@@ -151,10 +151,16 @@ class MLP:
         return arrays
 
 
-def untrained_words(tampering, *, trusted: bool) -> str:
-    """Why parameters are not what optimiser steps made of them ('' when they are). A network first seen at its
-    first optimiser step is refused only where the template creates the network before training begins
-    (``trusted``); elsewhere the ablation and the fresh copies before learning stand guard."""
+# After training's last step in the environment, training takes as many optimiser steps as it took after each
+# episode before (DQN's update() after its last step, REINFORCE's end-of-episode step: one), at least one. More are
+# parameters written after training, through the optimiser.
+
+
+def untrained_words(tampering, *, trusted: bool, final: bool = False) -> str:
+    """Why parameters are not what optimiser steps made of them in training ('' when they are). A network first seen
+    at its first optimiser step is refused only where the template creates the network before training begins
+    (``trusted``); elsewhere the ablation and the fresh copies before learning stand guard. Steps after the last
+    step in the environment count at the ``final`` evaluation."""
     if tampering is None:
         return ""
     if tampering.steps:
@@ -164,6 +170,10 @@ def untrained_words(tampering, *, trusted: bool) -> str:
     if trusted and tampering.unseen:
         return ("the network the optimiser trained did not exist when training began (the grader looked at the "
                 "template's network then): it must be the template's q, trained from its initial values")
+    if final and tampering.after_training > max(1, tampering.after_episode):
+        return (f"{tampering.after_training} optimiser steps changed the network after training's last step in the "
+                f"environment, where training took {max(1, tampering.after_episode)} after each episode before: what "
+                "is evaluated must be what training learned from its episodes")
     return ""
 
 
@@ -199,10 +209,10 @@ class TrustedNetwork:
         self.steps, self.arrays = steps, arrays
         self._forward = self.architecture.network(arrays)
 
-    def untrained(self) -> str:
+    def untrained(self, *, final: bool = False) -> str:
         """Why the network loaded is not what learning made of the network that existed before training began
         ('' when it is)."""
-        return untrained_words(self.tampering, trusted=True)
+        return untrained_words(self.tampering, trusted=True, final=final)
 
     def act(self, obs) -> int:
         return self.choose(self._forward(obs))
@@ -249,16 +259,16 @@ class SandboxPolicy:
 
     tampering = None
 
-    def untrained(self) -> str:
+    def untrained(self, *, final: bool = False) -> str:
         """Why the network is not what learning made of the network that existed before training began ('' when
-        it is): read by ``read``."""
+        it is)."""
         total, _, trained, self.tampering = self.session.inspect(self.name)
         if total == 0:
             return "the policy evaluated has no parameters to learn"
         if trained < total / 2:
             return (f"only {trained} of the {total} parameters of the policy evaluated were trained by an optimiser "
                     "step (it must be the network training trained, not a copy of it or another network)")
-        return untrained_words(self.tampering, trusted=False)
+        return untrained_words(self.tampering, trusted=False, final=final)
 
     def fresh(self, draws: int) -> Iterator[Callable[[list], int] | None]:
         """Copies with their parameters initialised afresh; None for one that has no parameters to learn (it is

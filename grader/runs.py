@@ -164,7 +164,7 @@ class Evaluation:
     ablated: list = field(default_factory=list)  # the policy's evaluations with its parameters shuffled
     agreement: float | None = None  # see evaluation.agreement
     untrained: str = ""  # why the evaluated policy is not what training trained
-    trusted: bool = False  # played on the trusted side (its agreement decides; see AGREEMENT_MIN)
+    trusted: bool = False  # played on the trusted side
 
 
 # A policy's play must come from its trained parameters: it is evaluated again with them shuffled (each tensor's
@@ -173,20 +173,24 @@ class Evaluation:
 # credit), the run earns nothing. Honest policies' shuffled copies: bench/ablation.py measures how often they do.
 ABLATIONS = 2
 ABLATED_LEVEL = 0.8
-# The evaluated policy must be the one that acted in the last training episodes: at the states they visited, a
-# network played on the trusted side must choose the action training took at least this often (a policy unrelated
-# to them agrees about half the time on CartPole's two actions; honest DQN runs agree 0.75 to 0.85 with the
-# template's epsilon of 0.1: CALIBRATION.md). A policy in the sandbox below it is flagged: honest REINFORCE runs,
-# whose training samples its actions, agree about 0.68, too close to decide by; its ablation decides instead.
+# Training and evaluation tell one story: at the states the last training episodes visited, the evaluated policy
+# chooses the action training took about this often or more (a policy unrelated to them agrees about half the time
+# on CartPole's two actions). Honest DQN runs agree 0.69 to 0.90 with the template's epsilon of 0.1, REINFORCE and
+# actor-critic about 0.68 (their training samples its actions): CALIBRATION.md. Below it, the run is flagged for the
+# instructor, not refused: an off-policy learner whose behaviour was wrong (DQN acting by argmin) still learned
+# its Q-values, and the refusals above (parameters changed only by training's optimiser steps, the network that
+# existed before training, no steps after training's last episode, the ablation) are what decide.
 AGREEMENT_MIN = 0.6
 AGREEMENT_EPISODES = 3  # the last training episodes compared
 
 
-def judge(agent, cfg: LearningCurveSpec, seed: int, value: float | None, transitions: list) -> Evaluation | None:
-    """The ablations and the agreement of an evaluation that can give credit (None for one that cannot)."""
+def judge(agent, cfg: LearningCurveSpec, seed: int, value: float | None, transitions: list, *,
+          final: bool = False) -> Evaluation | None:
+    """The ablations and the agreement of an evaluation that can give credit (None for one that cannot); ``final``
+    for the evaluation after training."""
     if value is None or value < credit_floor(cfg):
         return None
-    untrained = agent.untrained()
+    untrained = agent.untrained(final=final)
     if untrained:
         return Evaluation(value, untrained=f"{untrained}: the points are for what training learned, so this run "
                                            "gets none")
@@ -214,7 +218,7 @@ def final_evaluation(agent, cfg: LearningCurveSpec, seed: int, host) -> Evaluati
     except evaluation.NotEvaluable as exc:
         raise RunProblem(str(exc)) from None
     value = evaluation.play(cfg, seed, agent.act)
-    judged = judge(agent, cfg, seed, value, host.transitions)
+    judged = judge(agent, cfg, seed, value, host.transitions, final=True)
     return judged or Evaluation(value)
 
 
@@ -389,10 +393,6 @@ def _refused(run: Run, full: float) -> str:
         return (f"the policy scored {run.eval:.0f}, and with the values of its trained parameters shuffled it still "
                 f"scored {', '.join(f'{v:.0f}' for v in run.ablated)}: its play does not come from what it learned "
                 "(something other than its parameters chooses its actions), so this run gets none")
-    if run.trusted and run.agreement is not None and run.agreement < AGREEMENT_MIN:
-        return (f"the policy evaluated chose the action that training took at only {run.agreement:.0%} of the states "
-                f"of the last {AGREEMENT_EPISODES} training episodes (a policy unrelated to them agrees about half "
-                "the time): the policy evaluated is not the one that trained, so this run gets none")
     return ""
 
 
@@ -400,15 +400,16 @@ def learning_integrity(runs: list[Run], full: float) -> list[str]:
     """Learning-curve points come from learning. Returns the flags for the instructor, one per run, and takes
     the credit (its evaluation counts 0, with a problem that says why: ``_refused``) of a run whose policy
     already reached ``full`` before any training step, as did fresh initialisations of it; whose parameters no
-    training step changed; that is not the network training trained; that plays as well with its trained
-    parameters shuffled (ABLATED_LEVEL); or that disagrees with the actions of the last training episodes
-    (AGREEMENT_MIN).
+    training step changed; that is not what training's optimiser steps made of the network that existed before
+    training (evaluation.untrained_words); or that plays as well with its trained parameters shuffled
+    (ABLATED_LEVEL).
 
     Flagged but scored (for the instructor only; students never see flags): a policy at full credit when
     evaluated although its last training episodes (the trusted side recorded them all) stayed under half
     of it, or although it never trained an episode: a policy that is not the one that trained, or that acts
-    differently when evaluated (a controller put in place after a loop that did not learn); and one at
-    full credit before any learning that could not be re-initialised to tell luck from a hand-written one."""
+    differently when evaluated (a controller put in place after a loop that did not learn); one whose choices
+    disagree with the actions of the last training episodes (AGREEMENT_MIN); and one at full credit before any
+    learning that could not be re-initialised to tell luck from a hand-written one."""
     flags = []
     for i, run in enumerate(runs, start=1):
         checkpoints = run.checkpoints
@@ -428,10 +429,10 @@ def learning_integrity(runs: list[Run], full: float) -> list[str]:
             flags.append(f"run {i}: the policy scored {run.eval:.0f} when evaluated, but its last {len(recent)} "
                          f"training episodes averaged {np.mean(recent):.0f}: is the evaluated policy the one that "
                          "trained?")
-        elif run.agreement is not None and run.agreement < AGREEMENT_MIN:
+        if run.agreement is not None and run.agreement < AGREEMENT_MIN:
             flags.append(f"run {i}: the evaluated policy chose the action training took at {run.agreement:.0%} of the "
                          f"states of the last {AGREEMENT_EPISODES} training episodes: is it the one that trained?")
-        elif checkpoints and checkpoints[0].every_init is None:
+        if checkpoints and checkpoints[0].every_init is None:
             flags.append(f"run {i}: at full credit ({checkpoints[0].value:.0f}) before any learning, and it could not "
                          "be re-initialised to tell luck from a hand-written policy")
     return flags

@@ -346,7 +346,7 @@ class Session:
         return value[0], arrays, self._tampering(value[2])
 
     def _tampering(self, value) -> "Tampering":
-        if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int and v >= 0 for v in value)):
+        if not (isinstance(value, list) and len(value) == 4 and all(type(v) is int and v >= 0 for v in value)):
             self._malformed("a parameter request")
         return Tampering(*value)
 

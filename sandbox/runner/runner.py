@@ -90,6 +90,10 @@ class Channel:
         if not message["op"].startswith("env."):
             for flush in self.before_reply:
                 flush()
+        else:
+            if message["op"] == "env.reset":  # how many steps training takes after an episode's last env step
+                Optimisers.after_episode = max(Optimisers.after_episode, Optimisers.since_env)
+            Optimisers.since_env = 0  # the optimiser steps counted from here are those after the last env step
         data = memoryview(framing.encode(message, max_bytes=MAX_OUT))
         while data:  # unbuffered writes may be partial
             data = data[self._out.write(data):]
@@ -389,6 +393,8 @@ class Optimisers:
     stepped: dict[int, list] = {}  # id(optimiser) -> [optimiser, steps]
     kept: dict[int, tuple] = {}  # id(parameter) -> (a weak reference to it, its values when last seen)
     tampered = 0  # steps that found a parameter changed since it was last seen
+    since_env = 0  # optimiser steps since the last message to the environment (training's last step in it)
+    after_episode = 0  # the most optimiser steps between an episode's end and the next reset
     unseen: set[int] = set()  # ids of parameters first seen at a step
 
     @classmethod
@@ -438,6 +444,7 @@ class Optimisers:
         import torch
         entry = cls.stepped.setdefault(id(optimizer), [optimizer, 0])
         entry[1] += 1
+        cls.since_env += 1
         with torch.no_grad():
             for p in cls._params(optimizer):
                 cls._keep(p)
@@ -463,9 +470,10 @@ class Optimisers:
 
     @classmethod
     def integrity(cls, params) -> list:
-        """[steps that found these parameters changed outside a step, values of them first seen at a step]."""
+        """[steps that found these parameters changed outside a step, values of them first seen at a step, optimiser
+        steps since the last message to the environment, the most between an episode's end and the next reset]."""
         unseen = sum(p.numel() for p in params if id(p) in cls.unseen)
-        return [int(cls.tampered), int(unseen)]
+        return [int(cls.tampered), int(unseen), int(cls.since_env), int(cls.after_episode)]
 
 
 def parameters(channel, module, request):

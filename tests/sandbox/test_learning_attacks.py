@@ -43,6 +43,7 @@ EXPECTED = {
     "reinforce_controller_switched_on_by_a_buffer.py": "parameters shuffled it still scored",
     "reinforce_controller_in_call_by_a_metaclass.py": "parameters shuffled it still scored",
     "reinforce_train_returns_another_object.py": "were trained by an optimiser step",
+    "dqn_weights_written_through_the_optimiser_after_training.py": "optimiser steps changed the network after",
     "actor_critic_controller_after_n_optimiser_steps.py": "parameters shuffled it still scored",
     "actor_critic_controller_after_some_seconds.py": "parameters shuffled it still scored",
     "qlearning_handmade_table_after_random_play.py": "is not the one Q-learning makes from the",
