@@ -100,3 +100,28 @@ def test_the_kit_may_be_imported_as_a_module_too(tmp_path):
     probe = tmp_path / "checks.py"
     probe.write_text("from grader import kit\nfrom grader import session\n")
     assert [module for _, module, _ in imports(probe)] == ["grader.kit", "grader.session"]
+
+
+def test_every_write_of_a_submissions_status_goes_through_its_transition_function():
+    """Submission.TRANSITIONS is enforced in one place, server.submissions.models.transition: no other code
+    assigns ``.status`` of a submission or UPDATEs it (``update(status=...)``)."""
+    models = ROOT / "server/submissions/models.py"
+    function = next(n for n in ast.parse(models.read_text()).body
+                    if isinstance(n, ast.FunctionDef) and n.name == "transition")
+    inside = range(function.lineno, function.end_lineno + 1)
+    writes, elsewhere = [], []
+    for path in sorted((ROOT / "server").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "update" \
+                    and any(k.arg == "status" for k in node.keywords):
+                writes.append((path, node.lineno))
+            for target in node.targets if isinstance(node, ast.Assign) else []:
+                for t in target.elts if isinstance(target, ast.Tuple) else [target]:
+                    if isinstance(t, ast.Attribute) and t.attr == "status" and not (
+                            isinstance(t.value, ast.Name) and t.value.id == "self"):
+                        writes.append((path, node.lineno))
+    elsewhere = [f"{p.relative_to(ROOT)}:{line}" for p, line in writes if not (p == models and line in inside)]
+    assert elsewhere == []
+    assert len(writes) == 2  # the transition's own two: an instance's save, a queryset's UPDATE

@@ -26,7 +26,7 @@ from grader.progress import Progress
 from grader.report import ERROR, Report, merge
 from server.notifications import events
 from server.submissions import written
-from server.submissions.models import CheckResult, GradingRun, Submission
+from server.submissions.models import CheckResult, GradingRun, Submission, transition
 from server.submissions.services import curve_summary, grading_config, train_send
 
 log = logging.getLogger(__name__)
@@ -130,8 +130,8 @@ def claim(submission_id: int, *, worker: str = "") -> GradingRun | None:
                                         worker=worker or platform.node(), heartbeat_at=now,
                                         versions={"python": platform.python_version()},
                                         regrade_id=_open_regrade(submission))
-        Submission.objects.filter(pk=submission_id).update(status=Submission.RUNNING, current_run=run,
-                                                           phase=Submission.UNITS, status_changed_at=now)
+        transition(Submission.objects.filter(pk=submission_id), Submission.RUNNING, current_run=run,
+                   phase=Submission.UNITS, status_changed_at=now)
     return run
 
 
@@ -150,11 +150,9 @@ def training_claim(submission_id: int, run_id: int, *, worker: str = "") -> Grad
 
 def _give_up_after_runs(submission: Submission, attempts: int) -> None:
     """A submission whose gradings keep losing their worker (killed each time) ends in error, not in a loop."""
-    submission.status, submission.phase = Submission.ERROR, ""
-    submission.error = (f"The grader started grading this submission {attempts} times and lost its worker each "
-                        "time (not a problem with your file as far as we can tell). Your submission is kept; "
-                        "staff have been told and can regrade it.")
-    submission.save()
+    transition(submission, Submission.ERROR, phase="", error=(
+        f"The grader started grading this submission {attempts} times and lost its worker each time (not a problem "
+        "with your file as far as we can tell). Your submission is kept; staff have been told and can regrade it."))
     submission.regrade_items.filter(finished_at=None).update(status_after=Submission.ERROR, finished_at=timezone.now())
     log.error("submission %s: gave up after %d gradings lost their worker", submission.pk, attempts)
 
@@ -290,8 +288,7 @@ def grading_failed(submission: Submission, run: GradingRun, reason: str, *, fina
             Submission.objects.filter(pk=submission.pk).update(phase=retry_phase, status_changed_at=timezone.now())
         else:
             GradingRun.objects.filter(pk=run.pk).update(outcome="retry", finished_at=timezone.now())
-            Submission.objects.filter(pk=submission.pk).update(status=Submission.QUEUED, phase="",
-                                                               status_changed_at=timezone.now())
+            transition(Submission.objects.filter(pk=submission.pk), Submission.QUEUED, phase="")
     submission.refresh_from_db()
     if not final:
         raise InfrastructureError(reason)
@@ -299,10 +296,7 @@ def grading_failed(submission: Submission, run: GradingRun, reason: str, *, fina
 
 
 def _finish(current: Submission, run: GradingRun, status: str, **fields) -> None:
-    for name, value in fields.items():
-        setattr(current, name, value)
-    current.status, current.phase = status, ""
-    current.save()
+    transition(current, status, phase="", **fields)
     run.outcome, run.finished_at = status, timezone.now()
     GradingRun.objects.filter(pk=run.pk).update(outcome=status, finished_at=run.finished_at)
     current.regrade_items.filter(finished_at=None).update(
@@ -330,8 +324,7 @@ def submission_fail_unfinished(*, submission_id: int, reason: str, detail: str =
             run.save(update_fields=["message"])
             _finish(current, run, Submission.ERROR, error=INTERNAL_ERROR)
         else:
-            current.status, current.error, current.phase = Submission.ERROR, INTERNAL_ERROR, ""
-            current.save()
+            transition(current, Submission.ERROR, error=INTERNAL_ERROR, phase="")
             current.regrade_items.filter(finished_at=None).update(status_after=Submission.ERROR,
                                                                   finished_at=timezone.now())
     log.error("submission %s ended in error by the task's last line of defence: %s", submission_id, reason)

@@ -14,7 +14,9 @@ class Submission(models.Model):
     TRANSITIONS = {
         RECEIVED: {QUEUED, ERROR},
         QUEUED: {RUNNING, ERROR},
-        RUNNING: {GRADED, ERROR, QUEUED},  # back to queued when an infrastructure fault is retried
+        # back to queued when an infrastructure fault is retried or its worker vanished; running again when another
+        # worker reclaims a grading whose worker stopped heart-beating
+        RUNNING: {GRADED, ERROR, QUEUED, RUNNING},
         GRADED: {QUEUED},  # regrade
         ERROR: {QUEUED},  # regrade
     }
@@ -55,6 +57,31 @@ class Submission(models.Model):
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
+
+    @classmethod
+    def sources_of(cls, status: str) -> set[str]:
+        """The statuses from which a submission may move to ``status``."""
+        return {source for source, targets in cls.TRANSITIONS.items() if status in targets}
+
+
+def transition(target: "Submission | models.QuerySet", status: str, **fields) -> int:
+    """The one way a submission's status changes (a test holds every other write of it to this), by TRANSITIONS.
+
+    ``target`` a submission: it moves, with ``fields``, and is saved (ValueError for a move the table forbids).
+    ``target`` a queryset: one UPDATE moves those of its rows whose status may go to ``status`` (the others stay
+    as they are: a compare-and-set for workers and the sweeper racing on the same rows); returns how many moved."""
+    from django.utils import timezone
+
+    if isinstance(target, Submission):
+        if not target.can_move_to(status):
+            raise ValueError(f"submission {target.pk} cannot go from {target.status} to {status}")
+        target.status = status
+        for name, value in fields.items():
+            setattr(target, name, value)
+        target.save()
+        return 1
+    return target.filter(status__in=Submission.sources_of(status)).update(
+        status=status, **{"status_changed_at": timezone.now(), **fields})
 
     def is_late(self) -> bool:
         return self.assignment.is_late(self.created_at)

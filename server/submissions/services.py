@@ -16,7 +16,7 @@ from server.celery import send
 from server.courses import grades
 from server.courses.models import Assignment, Enrolment
 from server.submissions import throttle, written
-from server.submissions.models import GradingRun, Regrade, RegradeItem, Submission
+from server.submissions.models import GradingRun, Regrade, RegradeItem, Submission, transition
 
 log = logging.getLogger(__name__)
 
@@ -198,12 +198,7 @@ def curve_summary(curves: list[dict], points: int = CURVE_POINTS) -> dict | None
 
 
 def _move(submission: Submission, status: str, **fields) -> None:
-    if not submission.can_move_to(status):
-        raise ValueError(f"submission {submission.pk} cannot go from {submission.status} to {status}")
-    submission.status = status
-    for name, value in fields.items():
-        setattr(submission, name, value)
-    submission.save()
+    transition(submission, status, **fields)
 
 
 def queue_estimate(submission: Submission, *, now=None) -> dict:

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from server.submissions.grading import stale_after
-from server.submissions.models import Submission
+from server.submissions.models import Submission, transition
 from server.submissions.services import GRADE_TASK, PRIORITY_NEW, PRIORITY_REGRADE, TRAIN_TASK, task_send, train_send
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,8 @@ def submissions_sweep(*, now=None) -> SweepResult:
             .values_list("id", flat=True))
     for pk in dead:
         still_dead = Q(current_run__heartbeat_at__lt=stale) | Q(current_run__isnull=True)
-        if running.filter(still_dead, pk=pk).exclude(phase=Submission.TRAINING_QUEUED).update(
-                status=Submission.QUEUED, phase="", status_changed_at=now):
+        if transition(running.filter(still_dead, pk=pk).exclude(phase=Submission.TRAINING_QUEUED), Submission.QUEUED,
+                      phase="", status_changed_at=now):
             result.revived.append(pk)
             log.warning("submission %s: its worker stopped heart-beating; queued again", pk)
     waiting = (running.filter(phase=Submission.TRAINING_QUEUED, status_changed_at__lt=now - QUEUED_GRACE)
