@@ -14,20 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 from scipy import stats as sps
 
+from grader.scoring import iqm
 from server.courses import grades
 from server.courses.models import Enrolment
 from server.submissions.models import CheckResult, GradingRun, Regrade, RegradeItem, Submission
 
 LEARNING_CURVE = "learning_curve"
-
-
-def iqm(values, axis=0):
-    """Interquartile mean: the mean of the middle half (as scipy's ``trim_mean(values, 0.25)``, by a sort,
-    which is several times faster on the resamples of a bootstrap). ``values``: (n, ...) -> (...)."""
-    ordered = np.sort(values, axis=axis)
-    n = ordered.shape[axis]
-    cut = int(0.25 * n)
-    return np.take(ordered, np.arange(cut, n - cut), axis=axis).mean(axis=axis)
 
 
 def class_curve(summaries: list[dict], *, seed: int = 0, resamples: int = 500) -> dict | None:
