@@ -99,7 +99,7 @@ def test_the_iqm_matches_scipys_trimmed_mean():
     from scipy.stats import trim_mean
 
     values = np.random.default_rng(0).normal(size=(41, 7))
-    assert np.allclose(stats.iqm(values), trim_mean(values, 0.25, axis=0))
+    assert np.allclose(stats.iqm(values, axis=0), trim_mean(values, 0.25, axis=0))
 
 
 def test_grading_health_counts_the_queue_and_errors_by_reason(course, assignment, alice, bob):
