@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from server.api.models import ApiToken
+from server.errors import Refused
 
 MARKER = "bm_"
 PREFIX_LENGTH = 8
@@ -27,7 +28,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 EXPIRY_CHOICES = (7, 30, 90, 180, 365, 0)
 
 
-class TokenError(ValueError):
+class TokenError(Refused):
     """A token that cannot be created as asked (a missing or too long name, an expiry not offered)."""
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 
 from server.courses.models import Assignment, Course, Enrolment, Extension
+from server.errors import Refused
 from server.notifications.events import invitation_notify
 
 
@@ -83,7 +84,7 @@ def instructor_access_sync(*, user) -> None:
 ROSTER_COLUMNS = ("username", "email", "first_name", "last_name", "role")
 
 
-class RosterError(ValueError):
+class RosterError(Refused):
     """A roster that cannot be applied; ``problems`` name each bad line. Nothing was changed."""
 
     def __init__(self, problems: list[str]):
@@ -240,7 +241,7 @@ def password_link(user) -> str:
                                                    default_token_generator.make_token(user)])
 
 
-class MembershipError(ValueError):
+class MembershipError(Refused):
     """A roster change that would leave the course without what it needs."""
 
 

@@ -15,6 +15,7 @@ from sandbox import get_backend
 from server.celery import send
 from server.courses import grades
 from server.courses.models import Assignment, Enrolment
+from server.errors import Refused
 from server.submissions import throttle, written
 from server.submissions.models import GradingRun, Regrade, RegradeItem, Submission, transition
 
@@ -45,7 +46,7 @@ class SubmissionThrottled(SubmissionRejected):
         self.retry_after = retry_after
 
 
-class RegradeError(ValueError):
+class RegradeError(Refused):
     """A regrade that cannot be done as asked (nothing to regrade, a submission still grading)."""
 
 

@@ -9,6 +9,7 @@ from grader.errors import SubmissionRejected
 from grader.written.answers import read_upload, to_markdown
 from grader.written.signals import words
 from server.courses.models import Assignment
+from server.errors import Refused
 from server.notifications import events
 from server.submissions.models import Draft, DuplicateFlag, ManualGrade, Publication, Submission, WrittenAnswer
 
@@ -16,7 +17,7 @@ DUPLICATE_MIN_WORDS = 25      # shorter answers to the same question are alike b
 DUPLICATE_JACCARD = 0.5       # share of word 3-grams in common that flags a pair
 
 
-class ReviewError(ValueError):
+class ReviewError(Refused):
     """What is wrong with an instructor's review form, to show next to it."""
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from grader.report import CheckResult as Result, Report
 from server.submissions.grading import claim, report_persist
 from server.submissions.models import GradingRun, Regrade
-from server.submissions.services import regrade_request, submission_create
+from server.submissions.services import RegradeError, regrade_request, submission_create
 from tests.server.factories import graded
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_regrades_wait_behind_new_submissions_on_the_broker(broker, irene, alice
 
 def test_a_pending_submission_is_not_regraded(irene, alice, assignment):
     pending = graded(assignment, alice, score=0, at=timezone.now(), status="queued")
-    with pytest.raises(ValueError, match="still being graded"):
+    with pytest.raises(RegradeError, match="still being graded"):
         regrade_request(assignment=assignment, by=irene, submission=pending)
 
 

@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from server.courses.models import Enrolment
-from server.courses.services import RosterError, enrolment_change, roster_import, roster_parse
+from server.courses.services import MembershipError, RosterError, enrolment_change, roster_import, roster_parse
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -171,7 +171,7 @@ def test_an_instructor_removes_a_member_and_their_submissions_stay(client, irene
 
 
 def test_the_last_instructor_cannot_leave(irene, course):
-    with pytest.raises(ValueError, match="at least one instructor"):
+    with pytest.raises(MembershipError, match="at least one instructor"):
         enrolment_change(course=course, user=irene, role=Enrolment.STUDENT)
 
 
