@@ -9,7 +9,7 @@ from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
 from grader import assignments as folders
-from grader.errors import AssignmentError, SubmissionRejected
+from grader.errors import SubmissionRejected
 from server.api import serialise
 from server.api.access import assignment_for, course_for, memberships, submission_for
 from server.api.errors import ApiError
@@ -31,13 +31,6 @@ def _registry() -> dict:
     return folders.registry(settings.BELLMAN_ASSIGNMENTS_DIR)
 
 
-def _folder(assignment):
-    try:
-        return folders.get(assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
-    except AssignmentError:
-        return None
-
-
 @router.get("/courses", response={200: list[CourseOut], **ERRORS}, url_name="course_list", tags=["courses"])
 def course_list(request):
     """My courses, my role in each, and each assignment with my due date, its rules and my latest submission."""
@@ -53,7 +46,7 @@ def course_list(request):
 def assignment_detail(request, course: str, slug: str):
     """One assignment as in GET /courses."""
     assignment, role = assignment_for(request.auth, course, slug)
-    found = {assignment.slug: _folder(assignment)}
+    found = {assignment.slug: assignment.folder()}
     return serialise.course_assignments(assignment.course, user=request.auth, role=role, folders=found,
                                         now=timezone.now(), only=assignment.slug)[0]
 
@@ -65,7 +58,7 @@ def submission_upload(request, response: HttpResponse, course: str, slug: str, f
     ``too_large``, 400 ``bad_file``, 403 ``closed``, 429 ``limit_reached`` with Retry-After, 429 ``rate_limited``
     with Retry-After (BELLMAN_API_RATE_SUBMIT, one count per student with the upload form's)."""
     assignment, role = assignment_for(request.auth, course, slug)
-    folder = _folder(assignment)
+    folder = assignment.folder()
     rules = serialise.upload_rules(assignment, folder)
     if file.size > rules["max_upload_bytes"]:
         raise ApiError("too_large", too_large_message(rules["max_upload_bytes"], written=rules["kind"] == "written"))
@@ -99,7 +92,7 @@ def submission_list(request, course: str, slug: str, student: str = Query("", de
         limit: int = Query(100, ge=1, le=500)):
     """My submissions to an assignment, newest first (an instructor's: everyone's, or one student's)."""
     assignment, role = assignment_for(request.auth, course, slug)
-    folder, now = _folder(assignment), timezone.now()
+    folder, now = assignment.folder(), timezone.now()
     submissions = assignment.submissions.select_related("student", "publication")
     if role != Enrolment.INSTRUCTOR:
         submissions = submissions.filter(student=request.auth)
@@ -120,7 +113,7 @@ def submission_list(request, course: str, slug: str, student: str = Query("", de
 def submission_detail(request, submission_id: int):
     """A submission's status, score and report (the CLI's JSON) as its results page shows them."""
     submission, role = submission_for(request.auth, submission_id)
-    return serialise.submission_detail(submission, role=role, folder=_folder(submission.assignment),
+    return serialise.submission_detail(submission, role=role, folder=submission.assignment.folder(),
                                        now=timezone.now())
 
 
@@ -142,5 +135,5 @@ def gradebook(request, course: str):
 def statistics(request, course: str, slug: str):
     """Instructors: the assignment dashboard's numbers."""
     assignment, _ = assignment_for(request.auth, course, slug, instructor=True)
-    folder = _folder(assignment)
+    folder = assignment.folder()
     return serialise.dashboard_data(stats.assignment_dashboard(assignment, folder=folder))

@@ -7,6 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
+from grader import assignments as folders
+from grader.errors import AssignmentError
+
 
 class Course(models.Model):
     slug = models.SlugField(unique=True)
@@ -96,6 +99,17 @@ class Assignment(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["course", "slug"], name="one_assignment_per_slug")]
         ordering = ["course", "due_at", "slug"]
+
+    def folder(self, *, strict: bool = False):
+        """The assignment's folder under BELLMAN_ASSIGNMENTS_DIR (grader.assignments.AssignmentFolder): the one way
+        to reach it. None when the folder is missing or broken (a page shows the assignment without it), unless
+        ``strict``: then grader.errors.AssignmentError, for a grading that must say what is wrong."""
+        try:
+            return folders.get(self.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+        except AssignmentError:
+            if strict:
+                raise
+            return None
 
     def __str__(self):
         return f"{self.course.slug}/{self.slug}"

@@ -17,7 +17,6 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from grader import assignments as folders
-from grader.errors import AssignmentError
 from server.courses import grades, services
 from server.courses.models import Assignment, Course, Enrolment
 from server.dashboard import stats
@@ -95,18 +94,11 @@ def _student_lines(course, student, found) -> list[dict]:
 @login_required
 def dashboard(request, course_slug, slug):
     assignment = _assignment(request, course_slug, slug)
-    folder = _folder(assignment)
+    folder = assignment.folder()
     data = stats.assignment_dashboard(assignment, folder=folder)
     return render(request, "dashboard/dashboard.html", {
         "assignment": assignment, "course": assignment.course, "folder": folder, "data": data,
         "charts": _charts(data)})
-
-
-def _folder(assignment):
-    try:
-        return folders.get(assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
-    except AssignmentError:
-        return None
 
 
 def _charts(data) -> dict:
@@ -137,7 +129,7 @@ def gradebook(request, course_slug):
 @login_required
 def assignment_settings(request, course_slug, slug):
     assignment = _assignment(request, course_slug, slug)
-    folder = _folder(assignment)
+    folder = assignment.folder()
     check_ids = [c.id for c in folder.checks] if folder else list(assignment.hidden_checks)
     form = AssignmentSettingsForm(instance=assignment, check_ids=check_ids)
     extension_form = ExtensionForm()

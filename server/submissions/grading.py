@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from grader import assignments, pipeline
+from grader import pipeline
 from grader.errors import AssignmentError, InfrastructureError
 from grader.progress import Progress
 from grader.report import ERROR, Report, merge
@@ -62,7 +62,7 @@ def submission_grade(*, submission_id: int, final_attempt: bool = True, worker: 
         with heartbeat(run):
             config = grading_config(hidden=submission.assignment.hidden_checks)
             run.backend = config.backend.name
-            folder = assignments.get(submission.assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+            folder = submission.assignment.folder(strict=True)
             training = [] if folder.is_written else folder.phase_checks("training")
             units = folder.phase_checks("units")
             if training and not units:  # straight to the trainers
@@ -90,7 +90,7 @@ def submission_train(*, submission_id: int, run_id: int, final_attempt: bool = T
     try:
         with heartbeat(run, progress=(progress := Progress())):
             config = grading_config(progress=progress, hidden=submission.assignment.hidden_checks)
-            folder = assignments.get(submission.assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+            folder = submission.assignment.folder(strict=True)
             report = pipeline.grade(folder, submission.filename, bytes(submission.original), config,
                                     only=folder.phase_checks("training"))
     except Exception as exc:  # noqa: BLE001 - sorted by _failed

@@ -100,10 +100,7 @@ def submission_create(*, assignment: Assignment, student, filename: str, data: b
     verdict = grades.acceptance(assignment, student, now=now or timezone.now(), role=role)
     if not verdict.allowed:
         raise SubmissionRefused(verdict)
-    try:
-        folder = assignments.get(assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
-    except AssignmentError:
-        folder = None  # graded (and reported as the grader's fault) like any other submission
+    folder = assignment.folder()  # None: graded (and reported as the grader's fault) like any other submission
     if folder is not None and folder.is_written:
         source, _answers = written.read(folder, filename, data)
     else:

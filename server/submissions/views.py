@@ -9,8 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from grader import assignments as folders
-from grader.errors import AssignmentError, SubmissionRejected
+from grader.errors import SubmissionRejected
 from server.api.tokens import token_create
 from server.courses import grades
 from server.courses.models import Assignment, Course, Enrolment
@@ -49,17 +48,10 @@ def assignment_page(request, course_slug, slug):
     return _assignment_page(request, course_slug, slug)
 
 
-def _folder(assignment):
-    try:
-        return folders.get(assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
-    except AssignmentError:
-        return None
-
-
 @csrf_protect
 def _assignment_page(request, course_slug, slug):
     assignment, role = _assignment_for(request, course_slug, slug)
-    folder = _folder(assignment)
+    folder = assignment.folder()
     if folder is not None and folder.is_written:
         return _written_page(request, assignment, role, folder)
     form, retry_after = UploadForm(), None
@@ -91,7 +83,7 @@ def _assignment_page(request, course_slug, slug):
 def notebook_token(request, course_slug, slug):
     """A new token for the notebook cell, and the cell with it, shown this once."""
     assignment, role = _assignment_for(request, course_slug, slug)
-    folder = _folder(assignment)
+    folder = assignment.folder()
     if folder is not None and folder.is_written:
         raise Http404("Written answers are submitted on their page.")
     _, token = token_create(request.user, f"notebook: {assignment.course.slug}/{assignment.slug}",
@@ -129,7 +121,7 @@ def _history(request, assignment, role) -> dict:
 @login_required
 def template_download(request, course_slug, slug, name):
     assignment, _ = _assignment_for(request, course_slug, slug)
-    folder = folders.get(assignment.slug, settings.BELLMAN_ASSIGNMENTS_DIR)
+    folder = assignment.folder(strict=True)
     allowed = {p.name: p for p in folder.templates()} | {"README.md": folder.file("README.md")}
     if name not in allowed:
         raise Http404("No such file.")
@@ -145,7 +137,7 @@ def submission_page(request, pk):
     if submission.student_id != request.user.pk and role != Enrolment.INSTRUCTOR:
         raise Http404("No such submission.")
     report = submission.report or {}
-    folder = _folder(submission.assignment)
+    folder = submission.assignment.folder()
     if folder is not None and folder.is_written:
         publication = getattr(submission, "publication", None)
         titles = {c.id: c.title for c in folder.checks}
@@ -242,7 +234,7 @@ def review_submission(request, pk):
     submission = get_object_or_404(Submission.objects.select_related("assignment__course", "student"), pk=pk)
     if submission.assignment.course.role_of(request.user) != Enrolment.INSTRUCTOR:
         raise PermissionDenied("Only the course's instructors review answers.")
-    folder = _folder(submission.assignment)
+    folder = submission.assignment.folder()
     if folder is None or not folder.is_written:
         raise Http404("Only written answers are reviewed here.")
     error = ""
