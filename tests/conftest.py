@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,30 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def serving(argv: list[str], *, env: dict, ready_url: str):
+    """A server process of the project's (``argv``, from the project's root), once ``ready_url`` answers (any HTTP
+    status); stopped, with whatever it started, when the block ends."""
+    import urllib.error
+    import urllib.request
+
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(ready_url, timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break  # it answers
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        yield proc
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")

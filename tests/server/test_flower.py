@@ -2,15 +2,13 @@
 log-in, to its pages and to its API; with it, both. docker-compose.yml will not start Flower without one."""
 import base64
 import os
-import subprocess
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, serving
 
 pytestmark = pytest.mark.services
 
@@ -21,20 +19,9 @@ def flower(redis_url, tmp_path_factory):
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "BELLMAN_VAR_DIR": str(var), "DJANGO_SECRET_KEY": "flower-test"}
     env.pop("FLOWER_BASIC_AUTH", None)
-    proc = subprocess.Popen(["bash", "scripts/flower.sh", "127.0.0.1", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/healthcheck", timeout=2)
-            break
-        except urllib.error.HTTPError:
-            break  # it answers
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    yield base, (var / "flower_auth").read_text().strip(), var / "flower_auth"
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=20)
+    with serving(["bash", "scripts/flower.sh", "127.0.0.1", str(port)], env=env, ready_url=base + "/healthcheck"):
+        yield base, (var / "flower_auth").read_text().strip(), var / "flower_auth"
 
 
 def status(url, auth=None):

@@ -3,8 +3,6 @@ the code or the settings, and static files served by WhiteNoise. The demo's web 
 started here as `make demo` starts it and asked for what an outsider would try."""
 import os
 import re
-import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -12,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import path
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, serving
 
 pytestmark = pytest.mark.django_db
 
@@ -55,18 +53,9 @@ def demo_web():
     env = {**os.environ, "DJANGO_SECRET_KEY": "demo-web-test", "BELLMAN_VAR_DIR": str(ROOT / "var" / "test" / "web")}
     for name in ("DJANGO_DEBUG", "DJANGO_SETTINGS_MODULE", "BELLMAN_TEST_DATABASE", "BELLMAN_TEST_POSTGRES_URL"):
         env.pop(name, None)  # the project's settings, as the demo has them
-    proc = subprocess.Popen(["bash", "scripts/web.sh", f"127.0.0.1:{port}"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/static/bellman.css", timeout=2)
-            break
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    yield base
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=20)
+    with serving(["bash", "scripts/web.sh", f"127.0.0.1:{port}"], env=env, ready_url=base + "/static/bellman.css"):
+        yield base
 
 
 def fetch(url):
