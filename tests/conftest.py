@@ -163,13 +163,14 @@ def serving(argv: list[str], *, env: dict, ready_url: str):
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        for _ in range(150):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(ready_url, timeout=2)
+                urllib.request.urlopen(ready_url, timeout=10)
                 break
             except urllib.error.HTTPError:
                 break  # it answers
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):  # not listening yet, or still starting its workers
                 time.sleep(0.2)
         yield proc
     finally:
