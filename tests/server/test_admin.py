@@ -154,7 +154,8 @@ def test_an_instructor_demoted_in_the_admins_course_form_loses_staff_access(admi
     enrolment_set(course=course, user=irene, role=Enrolment.INSTRUCTOR)
     enrolment_set(course=course, user=bob, role=Enrolment.INSTRUCTOR)
     rows = list(course.enrolments.order_by("pk"))
-    data = {"slug": course.slug, "title": course.title, "enrolments-TOTAL_FORMS": str(len(rows)),
+    data = {"slug": course.slug, "title": course.title, "token_days": str(course.token_days),
+            "enrolments-TOTAL_FORMS": str(len(rows)),
             "enrolments-INITIAL_FORMS": str(len(rows)), "enrolments-MIN_NUM_FORMS": "0",
             "enrolments-MAX_NUM_FORMS": "1000"}
     for i, row in enumerate(rows):
