@@ -80,9 +80,37 @@ def play(cfg: LearningCurveSpec, seed: int, act: Callable[[list], int]) -> float
         host.close()
 
 
+def play_together(cfg: LearningCurveSpec, seed: int, act_all: Callable[[np.ndarray], np.ndarray]) -> float:
+    """``play``'s episodes (the same seeds, the same actions), stepped side by side: ``act_all`` chooses the
+    actions of every episode still running from their observations, one row each, in one call (a network played
+    here evaluates them as one batch)."""
+    hosts = [EnvHost.for_episodes(cfg.env, seed, episodes=1, max_episode_steps=cfg.max_episode_steps)
+             for _ in range(cfg.eval_episodes)]
+    try:
+        observations = [host.env.reset(seed=seed * 1000 + episode)[0] for episode, host in enumerate(hosts)]
+        totals, running = [0.0] * len(hosts), list(range(len(hosts)))
+        while running:
+            actions = act_all(np.array([observations[i] for i in running], dtype=np.float32))
+            still = []
+            for i, action in zip(running, actions, strict=True):
+                env = hosts[i].env
+                observations[i], reward, terminated, truncated, _ = env.step(in_space(env.action_space, int(action)))
+                totals[i] += float(reward)
+                if not (terminated or truncated):
+                    still.append(i)
+            running = still
+        return float(np.mean(totals))
+    finally:
+        for host in hosts:
+            host.close()
+
+
 def in_space(space, action: int) -> int:
     """``action`` if the environment takes it; otherwise the student's fault, in words (never the environment's
     own assertion on this side)."""
+    n = getattr(space, "n", None)
+    if type(action) is int and n is not None and 0 <= action < n:  # the common case, without gymnasium's checks
+        return action
     if space.contains(action):
         return action
     n = getattr(space, "n", None)
@@ -128,15 +156,18 @@ class MLP:
                 f"network ({' -> '.join(map(str, self.sizes))}, ReLU between) has {len(want)}: {want} (they differ "
                 f"from tensor {where + 1} on). Keep the template's QNetwork as it is")
 
-    def network(self, arrays: list[np.ndarray]) -> Callable[[list], np.ndarray]:
+    def network(self, arrays: list[np.ndarray]) -> Callable[..., np.ndarray]:
         layers = [(np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32))
                   for w, b in zip(arrays[::2], arrays[1::2], strict=True)]
 
+        transposed = [(w.T.copy(), b) for w, b in layers]
+
         def forward(obs):
+            """One observation (4,) -> (2,), or a batch (k, 4) -> (k, 2)."""
             x = np.asarray(obs, dtype=np.float32)
-            for i, (w, b) in enumerate(layers):
-                x = w @ x + b
-                if i < len(layers) - 1:
+            for i, (w, b) in enumerate(transposed):
+                x = x @ w + b
+                if i < len(transposed) - 1:
                     x = np.maximum(x, 0)
             return x
 
@@ -207,7 +238,7 @@ class TrustedNetwork:
         if problem:
             raise NotEvaluable(problem)
         self.steps, self.arrays = steps, arrays
-        self._forward = self.architecture.network(arrays)
+        self._forward = self._forward_all = self.architecture.network(arrays)
 
     def untrained(self, *, final: bool = False) -> str:
         """Why the network loaded is not what learning made of the network that existed before training began
@@ -216,6 +247,16 @@ class TrustedNetwork:
 
     def act(self, obs) -> int:
         return self.choose(self._forward(obs))
+
+    def act_all(self, observations: np.ndarray) -> np.ndarray:
+        """The actions for a batch of observations (one row each), the network run once over them."""
+        outputs = self._forward_all(observations)
+        if self.choose is argmax:  # the same choice as ``act``'s, row by row, without its checks of a student's output
+            return outputs.argmax(axis=1)
+        return np.array([self.choose(row) for row in outputs])
+
+    def play(self, cfg: LearningCurveSpec, seed: int) -> float:
+        return play_together(cfg, seed, self.act_all)
 
     def read(self) -> tuple[int, float, int]:
         """(parameters, fingerprint, parameters trained) of what was loaded."""
@@ -229,7 +270,7 @@ class TrustedNetwork:
         for _ in range(draws):
             yield self._acting(self.architecture.network(self.architecture.fresh(self.rng)))
 
-    def _acting(self, forward: Callable[[list], np.ndarray]) -> Callable[[list], int]:
+    def _acting(self, forward: Callable[..., np.ndarray]) -> Callable[[list], int]:
         return lambda obs: self.choose(forward(obs))
 
     @contextmanager
@@ -252,6 +293,9 @@ class SandboxPolicy:
 
     def act(self, obs) -> int:
         return self.choose(self.session.act(obs, policy=self.name, inference=True))
+
+    def play(self, cfg: LearningCurveSpec, seed: int) -> float:
+        return play(cfg, seed, self.act)
 
     def read(self) -> tuple[int, float | None, int]:
         total, value, trained, self.tampering = self.session.inspect(self.name)

@@ -217,7 +217,7 @@ def final_evaluation(agent, cfg: LearningCurveSpec, seed: int, host) -> Evaluati
         agent.load(before_any_step_ok=False)
     except evaluation.NotEvaluable as exc:
         raise RunProblem(str(exc)) from None
-    value = evaluation.play(cfg, seed, agent.act)
+    value = agent.play(cfg, seed)
     judged = judge(agent, cfg, seed, value, host.transitions, final=True)
     return judged or Evaluation(value)
 
@@ -294,7 +294,7 @@ def checkpoints_on_reset(agent, cfg: LearningCurveSpec, seed: int):
         try:
             try:
                 agent.load()
-                value = evaluation.play(cfg, seed, agent.act)
+                value = agent.play(cfg, seed)
             except (StudentCodeError, evaluation.NotEvaluable):
                 value = None  # the policy does not exist yet, or cannot act yet: nothing to evaluate here
             first = not host.checkpoints and host.steps == 0

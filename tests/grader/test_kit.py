@@ -119,3 +119,15 @@ def test_a_k_of_n_rule_never_decides_early():
     for value in (-13.0, -13.0):
         board.record(Run(seed=0, eval=value))
     assert not board.decided()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_trusted_network_s_episodes_played_side_by_side_score_as_one_by_one(seed):
+    from grader import evaluation
+
+    cfg = LearningCurveSpec(env="CartPole-v1", seeds=(1,), run_timeout_s=10, eval_episodes=5, max_episode_steps=200,
+                            tiers=({"min_iqm": 150.0, "credit": 1.0},))
+    mlp = kit.MLP((4, 64, 64, 2))
+    net = mlp.network([a * 4 for a in mlp.fresh(np.random.default_rng(seed))])
+    one_by_one = evaluation.play(cfg, 11 + seed, lambda obs: kit.ARGMAX(net(obs)))
+    assert evaluation.play_together(cfg, 11 + seed, lambda batch: net(batch).argmax(axis=1)) == one_by_one
