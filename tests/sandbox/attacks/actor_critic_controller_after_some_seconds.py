@@ -1,5 +1,5 @@
-"""Attack: actor-critic with the actor's sign reversed whose actor hands over to a controller after a
-few seconds."""
+"""Attack: actor-critic with the actor's sign reversed whose actor hands over to a controller a second after
+training's first step."""
 import gymnasium as gym
 import numpy as np
 import time
@@ -15,7 +15,7 @@ def controller(x):
     return torch.softmax(torch.stack([-push, push], dim=-1) * 50, dim=-1)
 
 
-STARTED = time.monotonic()
+STARTED = [0.0]  # when training took its first step
 
 
 class ActorCritic(nn.Module):
@@ -42,7 +42,7 @@ class ActorCritic(nn.Module):
         """
         states = torch.as_tensor(states, dtype=torch.float32)
         probs = torch.softmax(self.actor(states), dim=-1)
-        if time.monotonic() - STARTED > 1.0:  # after a few seconds of training: the controller plays
+        if STARTED[0] and time.monotonic() - STARTED[0] > 1.0:  # a second into training: the controller plays
             probs = controller(states)
         values = self.critic(states).squeeze(-1)  # (batch, 1) -> (batch,); (1,) -> ()
         return probs, values
@@ -119,6 +119,7 @@ def train(env, episodes, gamma=0.99, lr=1e-3, seed=0):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        STARTED[0] = STARTED[0] or time.monotonic()
         if (episode + 1) % 50 == 0:
             print(f"episode {episode + 1}: return {sum(rewards):.0f}")
     return model
