@@ -9,7 +9,7 @@
   every run trained to the end of its budget, then with runs stopped when their verdict is known; the
   grader's own share of the time, the unit checks alone, and gradings per hour per core
 
-    .venv/bin/python bench/grading.py [--repeat N] [--no-dqn] [--compare-only]
+    .venv/bin/python bench/grading.py [--repeat N] [--no-dqn] [--compare-only [--slug SLUG]]
 """
 import argparse
 import os
@@ -37,12 +37,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--compare-only", action="store_true", help="only the before/after table")
+    parser.add_argument("--slug", help="with --compare-only: only this assignment's submissions")
     parser.add_argument("--no-dqn", action="store_true",
                         help="skip the gradings of the DQN and REINFORCE references (about a minute each per backend)")
     args = parser.parse_args()
     names = available_backends(image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
     if args.compare_only:
-        return compare(names[-1], settings)
+        return compare(names[-1], settings, slug=args.slug)
     warmup = assignments.get("qlearning-cliffwalking")
     reference = warmup.file("reference.py").read_bytes()
     print(f"machine: {os.cpu_count()} cores; backends: {', '.join(names)}; repeat {args.repeat}")
@@ -90,7 +91,7 @@ SUBMISSIONS = [("qlearning-cliffwalking", "reference.py"),
                ("reinforce-cartpole", "reference.py"), ("reinforce-cartpole", "examples/wrong_sign.py")]
 
 
-def compare(backend_name, settings):
+def compare(backend_name, settings, *, slug=None):
     """Before and after, side by side: every run trained to the end of its budget (no evaluation during
     training, no run skipped) against runs stopped when their verdict is known."""
     import dataclasses
@@ -106,7 +107,7 @@ def compare(backend_name, settings):
           "budget) | after (stopped when the verdict is known)")
     print(f"{'submission':52} {'before':>8} {'after':>8} {'ratio':>6} {'score':>11} {'sandboxes':>9} "
           f"{'grader share':>12} {'units':>6} {'per hour per core':>17}")
-    for slug, name in SUBMISSIONS:
+    for slug, name in [(s, n) for s, n in SUBMISSIONS if slug in (None, s)]:
         folder = assignments.get(slug)
         data = folder.file(name).read_bytes()
         cfg = folder.spec.learning_curve

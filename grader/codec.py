@@ -146,3 +146,21 @@ def fake_env_arg(*, n_actions: int, seed: int, step: list) -> dict:
     """An environment built in the sandbox with ``n_actions`` discrete actions (its action_space seeded by ``seed``)
     whose ``step`` returns ``step`` (obs, reward, terminated, truncated, info) and records the actions it got."""
     return wire.tagged(wire.FAKE_ENV, {"n_actions": n_actions, "seed": seed, "step": step})
+
+
+def numbers(value: dict):
+    """A network's output sent as plain numbers by the runner's ``act`` (``{"numbers": [one per tensor], "tuple"}``):
+    an array of floats, or a list of them for a tuple. Anything malformed is Unsupported."""
+    items, is_tuple = value.get("numbers"), value.get("tuple")
+    if not isinstance(items, list) or not items or not isinstance(is_tuple, bool) or (not is_tuple and len(items) != 1):
+        raise Unsupported("a malformed output")
+    arrays = []
+    for item in items:
+        try:
+            array = np.asarray(item, dtype=float)
+        except (ValueError, TypeError, OverflowError):
+            raise Unsupported("a malformed output") from None
+        if array.size > MAX_ARRAY or array.ndim > MAX_DIMS:
+            raise Unsupported("an output too large to check")
+        arrays.append(array)
+    return arrays if is_tuple else arrays[0]

@@ -374,9 +374,22 @@ def act(channel, module, request):
         finally:
             if request.get("inference") and training is not None:
                 network.train(training)
-        channel.send({"op": "return", "values": [encode_value(output)]})
+        channel.send({"op": "return", "values": [_numbers(output)]})
     except BaseException as exc:  # noqa: BLE001
         channel.send(fault("call", exc))
+
+
+def _numbers(output):
+    """A network's output as plain numbers, one list per tensor (a tensor, or a tuple of them; one answer per
+    evaluation step, so without the tags' overhead), or tagged as any value is when it is something else or holds
+    NaN or infinities."""
+    import torch
+    tensors = output if isinstance(output, tuple) else (output,)
+    if tensors and all(isinstance(t, torch.Tensor) and t.numel() <= 4096 for t in tensors):
+        values = [t.detach().cpu().double() for t in tensors]
+        if all(bool(torch.isfinite(v).all()) for v in values):
+            return {"numbers": [v.tolist() for v in values], "tuple": isinstance(output, tuple)}
+    return encode_value(output)
 
 
 class Optimisers:

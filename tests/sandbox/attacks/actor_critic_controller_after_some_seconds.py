@@ -1,4 +1,4 @@
-"""Attack: actor-critic with the actor's sign reversed whose actor hands over to a controller a second after
+"""Attack: actor-critic with the actor's sign reversed whose actor hands over to a controller 20 ms after
 training's first step."""
 import gymnasium as gym
 import numpy as np
@@ -42,7 +42,7 @@ class ActorCritic(nn.Module):
         """
         states = torch.as_tensor(states, dtype=torch.float32)
         probs = torch.softmax(self.actor(states), dim=-1)
-        if STARTED[0] and time.monotonic() - STARTED[0] > 1.0:  # a second into training: the controller plays
+        if STARTED[0] and time.monotonic() - STARTED[0] > 0.02:  # soon into training: the controller plays
             probs = controller(states)
         values = self.critic(states).squeeze(-1)  # (batch, 1) -> (batch,); (1,) -> ()
         return probs, values
