@@ -15,6 +15,7 @@ import re
 import sys
 import traceback
 from types import FrameType
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import framing  # noqa: E402
@@ -408,7 +409,7 @@ class Optimisers:
     tampered = 0  # steps that found a parameter changed since it was last seen
     since_env = 0  # optimiser steps since the last message to the environment (training's last step in it)
     after_episode = 0  # the most optimiser steps between an episode's end and the next reset
-    unseen: set[int] = set()  # ids of parameters first seen at a step
+    unseen: dict[int, Any] = {}  # id(parameter) -> a weak reference to it, for parameters first seen at a step
 
     @classmethod
     def install(cls):
@@ -447,7 +448,8 @@ class Optimisers:
             for p in cls._params(optimizer):
                 seen = cls._seen(p)
                 if seen is None:
-                    cls.unseen.add(id(p))
+                    import weakref
+                    cls.unseen[id(p)] = weakref.ref(p)
                 elif seen.shape != p.shape or not torch.equal(seen, p.detach()):
                     changed = True
             cls.tampered += changed
@@ -485,7 +487,7 @@ class Optimisers:
     def integrity(cls, params) -> list:
         """[steps that found these parameters changed outside a step, values of them first seen at a step, optimiser
         steps since the last message to the environment, the most between an episode's end and the next reset]."""
-        unseen = sum(p.numel() for p in params if id(p) in cls.unseen)
+        unseen = sum(p.numel() for p in params if id(p) in cls.unseen and cls.unseen[id(p)]() is p)
         return [int(cls.tampered), int(unseen), int(cls.since_env), int(cls.after_episode)]
 
 
