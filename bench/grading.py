@@ -43,7 +43,7 @@ def main():
     args = parser.parse_args()
     names = available_backends(image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
     if args.compare_only:
-        return compare(names[-1], settings, slug=args.slug)
+        return compare(names[-1], settings, only_slug=args.slug)
     warmup = assignments.get("qlearning-cliffwalking")
     reference = warmup.file("reference.py").read_bytes()
     print(f"machine: {os.cpu_count()} cores; backends: {', '.join(names)}; repeat {args.repeat}")
@@ -91,7 +91,7 @@ SUBMISSIONS = [("qlearning-cliffwalking", "reference.py"),
                ("reinforce-cartpole", "reference.py"), ("reinforce-cartpole", "examples/wrong_sign.py")]
 
 
-def compare(backend_name, settings, *, slug=None):
+def compare(backend_name, settings, *, only_slug=None):
     """Before and after, side by side: every run trained to the end of its budget (no evaluation during
     training, no run skipped) against runs stopped when their verdict is known."""
     import dataclasses
@@ -107,7 +107,7 @@ def compare(backend_name, settings, *, slug=None):
           "budget) | after (stopped when the verdict is known)")
     print(f"{'submission':52} {'before':>8} {'after':>8} {'ratio':>6} {'score':>11} {'sandboxes':>9} "
           f"{'grader share':>12} {'units':>6} {'per hour per core':>17}")
-    for slug, name in [(s, n) for s, n in SUBMISSIONS if slug in (None, s)]:
+    for slug, name in [(s, n) for s, n in SUBMISSIONS if only_slug in (None, s)]:
         folder = assignments.get(slug)
         data = folder.file(name).read_bytes()
         cfg = folder.spec.learning_curve

@@ -307,7 +307,7 @@ def checkpoints_on_reset(agent, cfg: LearningCurveSpec, seed: int):
             if not every_init and _stops(host, checkpoint, cfg):
                 judged = judge(agent, cfg, seed, value, host.transitions)
         finally:
-            session_pause(agent, time.monotonic() - started)
+            agent.session.pause(time.monotonic() - started)
         if judged is not None:
             checkpoint = dataclasses.replace(checkpoint, judged=judged)
         host.checkpoints.append(checkpoint)
@@ -315,10 +315,6 @@ def checkpoints_on_reset(agent, cfg: LearningCurveSpec, seed: int):
             raise StopRun(checkpoint)
 
     return on_reset
-
-
-def session_pause(agent, seconds: float) -> None:
-    agent.session.pause(seconds)
 
 
 def _stops(host, checkpoint: Checkpoint, cfg: LearningCurveSpec) -> bool:
