@@ -1,12 +1,12 @@
 """The ablation's false-refusal rate: how often a correct policy's shuffled copies play as well as it does.
 
 A policy written by the student (REINFORCE, actor-critic) is evaluated again with the values of each trainable
-parameter shuffled (grader.runs.judge); when every shuffled copy (ABLATIONS of them) reaches ABLATED_LEVEL of the
-trained policy's return (capped at full credit), the run earns nothing. A correct policy is refused when its
-shuffled copies balance the pole by luck. This trains the assignment's reference solution here (no sandbox: the
-rate is a property of the trained networks), stops each run as grading does (two evaluations in a row at full
-credit), shuffles each trained network DRAWS times, and prints the rate per shuffle, per run (every draw of a
-run's ABLATIONS passing, estimated from the per-run rates) and what it does to P(full credit).
+parameter shuffled (grader.learning.integrity.judge); when every shuffled copy (ABLATIONS of them) reaches
+ABLATED_LEVEL of the trained policy's return (capped at full credit), the run earns nothing. A correct policy is
+refused when its shuffled copies balance the pole by luck. This trains the assignment's reference solution here (no
+sandbox: the rate is a property of the trained networks), stops each run as grading does (two evaluations in a row
+at full credit), shuffles each trained network DRAWS times, and prints the rate per shuffle, per run (every draw of
+a run's ABLATIONS passing, estimated from the per-run rates) and what it does to P(full credit).
 
     .venv/bin/python bench/ablation.py reinforce-cartpole [--seeds 20] [--draws 40]
 """
@@ -31,7 +31,8 @@ def main():
     import numpy as np
     import torch
 
-    from grader import assignments, evaluation, runs
+    from grader import assignments, evaluation
+    from grader.learning import integrity
     from grader.scoring import iqm
 
     parser = argparse.ArgumentParser()
@@ -44,7 +45,7 @@ def main():
     checks = folder.check_functions()
     choose = checks.TRAINING.chooser
     reference = load_reference(folder)
-    full, level = cfg.full_credit, runs.ABLATED_LEVEL
+    full, level = cfg.full_credit, integrity.ABLATED_LEVEL
 
     def act_of(policy):
         def act(obs):
@@ -79,12 +80,12 @@ def main():
         rates.append(passing / args.draws)
     elapsed = time.perf_counter() - started
     rates_a = np.array(rates)
-    per_run = float(np.mean(rates_a ** runs.ABLATIONS))
+    per_run = float(np.mean(rates_a ** integrity.ABLATIONS))
     print(f"{args.slug}: the reference trained on {args.seeds} seeds, {args.draws} shuffles each "
           f"({elapsed:.0f} s); greedy returns {' '.join(f'{v:.0f}' for v in sorted(evals))}")
     print(f"a shuffled copy at {level:g} of the trained return (capped at {full:g}): "
           f"{float(rates_a.mean()):.4f} of shuffles (per run: {' '.join(f'{r:.2f}' for r in sorted(rates))})")
-    print(f"a run refused (all {runs.ABLATIONS} shuffles that well): {per_run:.5f}")
+    print(f"a run refused (all {integrity.ABLATIONS} shuffles that well): {per_run:.5f}")
     n = len(cfg.seeds)
     rng = np.random.default_rng(0)
     samples = rng.choice(np.array(evals), size=(50_000, n))

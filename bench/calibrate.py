@@ -8,8 +8,9 @@ correct solution gets full credit under the spec's rule by resampling the measur
 
 With --file, the same measurement for another solution (a broken one, to see that it fails); with --all, for
 the reference and every correct example (``examples/passes_*``), one line each. The runs are judged as grading
-judges them (grader.runs.learning_integrity: a run refused because learning did not earn it counts 0), and the
-figures that decide a refusal are printed: how many runs were refused, the ablations' returns, the agreements.
+judges them (grader.learning.integrity.learning_integrity: a run refused because learning did not earn it counts
+0), and the figures that decide a refusal are printed: how many runs were refused, the ablations' returns, the
+agreements.
 """
 import argparse
 import os
@@ -54,7 +55,8 @@ def calibrate(assignment, path, n_seeds, backend, backend_name):
     import numpy as np
     from django.conf import settings
 
-    from grader import kit, runs as grading_runs
+    from grader import kit
+    from grader.learning.integrity import learning_integrity
     from grader.pipeline import CheckContext, GradingConfig, Job, normalise
     from grader.scoring import iqm
 
@@ -68,11 +70,11 @@ def calibrate(assignment, path, n_seeds, backend, backend_name):
     started = time.perf_counter()
     with CheckContext(job) as ctx:
         # The assignment's own training (checks.TRAINING), run on seeds other than the hidden ones.
-        runs = kit.run_training(ctx, checks.TRAINING, seeds, every_run=True)
+        runs = kit.training_runs(ctx, checks.TRAINING, seeds, every_run=True)
     elapsed = time.perf_counter() - started
     # As grading judges them: refused runs count 0 (tiered curves: learning_integrity; the warm-up's replay refuses
     # a run with a problem).
-    flags = grading_runs.learning_integrity(runs, cfg.full_credit) if cfg.tiers else []
+    flags = learning_integrity(runs, cfg.full_credit) if cfg.tiers else []
     refused = [r for r in runs if r.eval is None and r.problem]
     ablated = [v for r in runs for v in r.ablated]
     agreements = [r.agreement for r in runs if r.agreement is not None]

@@ -75,7 +75,7 @@ def seed(slug: str, students: int, per_student: int = 10, seed_: int = 0):
                     at = due - timedelta(hours=float(rng.uniform(-12, 72)))
                     level = float(rng.uniform(-20, 500))
                     curves = ([{"label": f"run {r + 1}", "episode_returns": list(np.linspace(10, level, 300))}
-                               for r in range(5)] if not folder.is_written else [])
+                               for r in range(5)] if not folder.kind.reviewed else [])
                     score = float(rng.uniform(0, 100))
                     subs.append(Submission(assignment=assignment, student=user, filename="s.py", original=b"",
                                            source="", status="graded", score=round(score, 1), max_score=100.0,

@@ -96,13 +96,14 @@ def compare(backend_name, settings, *, only_slug=None):
     training, no run skipped) against runs stopped when their verdict is known."""
     import dataclasses
 
-    from grader import assignments, pipeline, runs
+    from grader import assignments, pipeline
+    from grader.learning.training import RunBoard
     from sandbox import get_backend
 
     backend = get_backend(backend_name, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
     parallel = settings.GRADER_PARALLEL_RUNS
     config = pipeline.GradingConfig(backend=backend, parallel_runs=parallel)
-    decided = runs.RunBoard.decided
+    decided = RunBoard.decided
     print(f"\nwhole gradings on {backend_name}, {parallel} runs at a time: before (every run to the end of its "
           "budget) | after (stopped when the verdict is known)")
     print(f"{'submission':52} {'before':>8} {'after':>8} {'ratio':>6} {'score':>11} {'sandboxes':>9} "
@@ -115,11 +116,11 @@ def compare(backend_name, settings, *, only_slug=None):
             update={"learning_curve": cfg.model_copy(update={"eval_every": 0}) if cfg else None})
         results = {}
         for mode, assignment in (("before", dataclasses.replace(folder, spec=before_spec)), ("after", folder)):
-            runs.RunBoard.decided = (lambda self: False) if mode == "before" else decided
+            RunBoard.decided = (lambda self: False) if mode == "before" else decided
             t0 = time.perf_counter()
             report = pipeline.grade(assignment, name.split("/")[-1], data, config)
             results[mode] = (time.perf_counter() - t0, report)
-        runs.RunBoard.decided = decided
+        RunBoard.decided = decided
         wall, report = results["after"]
         before, before_report = results["before"]
         timings = report.timings

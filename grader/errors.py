@@ -30,6 +30,10 @@ class SessionEnded(BellmanError):
         self.verdict = verdict
 
 
+class RunProblem(BellmanError):
+    """A training run finished, but what it produced cannot be evaluated; the message is for the student."""
+
+
 class InfrastructureError(BellmanError):
     """A fault of the grading machine, not of the submission; grading is retried."""
 

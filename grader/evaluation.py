@@ -10,7 +10,7 @@ Two kinds of agent, one interface (``act(obs) -> action``, ``read()``, ``fresh()
   answers each observation with its outputs (probabilities, values) as numbers, and the action is chosen
   here from them by the assignment's chooser. Its play must come from its trained parameters: ``ablated``
   shuffles them in place, everything else about the object kept, and a policy that plays as well without
-  them earns nothing (grader.runs).
+  them earns nothing (grader.learning.integrity).
 
 See docs/security.md, "What the learning curve proves".
 """
@@ -23,6 +23,7 @@ import numpy as np
 from grader.codec import TensorValue
 from grader.envhost import EnvHost, Transition
 from grader.errors import StudentCodeError
+from grader.session import ACT_EACH
 from grader.spec import LearningCurveSpec
 
 Chooser = Callable[[object], int]  # the network's output, as it came out of the sandbox -> an action
@@ -121,13 +122,16 @@ def in_space(space, action: int) -> int:
         f"must have one output per action ({n}, env.action_space.n), not more", kind="value")
 
 
-def agreement(act: Callable[[list], int], transitions: list[Transition], most: int = 300) -> float | None:
-    """The share of the states of ``transitions`` (the last training episodes) at which ``act`` chooses the
-    action training took there; None without any. At most ``most`` states, evenly spread."""
+def agreement(act_all: Callable[[np.ndarray], np.ndarray], transitions: list[Transition],
+              most: int = 300) -> float | None:
+    """The share of the states of ``transitions`` (the last training episodes) at which ``act_all`` (the actions
+    for observations, one row each) chooses the action training took there; None without any. At most ``most``
+    states, evenly spread."""
     if not transitions:
         return None
     picked = transitions[:: max(1, len(transitions) // most)][:most]
-    return float(np.mean([act(list(t.obs)) == t.action for t in picked]))
+    actions = act_all(np.array([t.obs for t in picked], dtype=np.float32))
+    return float(np.mean([int(a) == t.action for a, t in zip(actions, picked, strict=True)]))
 
 
 def fingerprint(arrays: list[np.ndarray]) -> float:
@@ -294,8 +298,16 @@ class SandboxPolicy:
     def act(self, obs) -> int:
         return self.choose(self.session.act(obs, policy=self.name, inference=True))
 
+    def act_all(self, observations: np.ndarray) -> np.ndarray:
+        """The actions for observations (one row each): ``act``'s, row by row, asked ACT_EACH at a time."""
+        rows = observations.tolist()
+        outputs = [output for start in range(0, len(rows), ACT_EACH)
+                   for output in self.session.act_each(rows[start:start + ACT_EACH], policy=self.name,
+                                                       inference=True)]
+        return np.array([self.choose(output) for output in outputs], dtype=int)
+
     def play(self, cfg: LearningCurveSpec, seed: int) -> float:
-        return play(cfg, seed, self.act)
+        return play_together(cfg, seed, self.act_all)
 
     def read(self) -> tuple[int, float | None, int]:
         total, value, trained, self.tampering = self.session.inspect(self.name)
@@ -334,3 +346,9 @@ class SandboxPolicy:
             yield self.act
         finally:
             self.session.ablate(self.name, draw=None)
+
+
+def greedy_evaluation(session, cfg, seed: int, *, policy, chooser=argmax) -> float:
+    """The mean return of the network ``policy`` of the sandbox on the held-out episodes, each action chosen here
+    from its outputs by ``chooser``."""
+    return play(cfg, seed, SandboxPolicy(session, policy, chooser).act)

@@ -19,7 +19,8 @@ typed spec.toml) and ``ctx.job.source`` (the submission's source). What this mod
   chosen on the trusted side (``chooser``: from the network's outputs; a TrainScript's network is played here
   in the template's ``MLP`` architecture), refuses what learning did not earn, and scores the runs by the
   spec's rule; ``replay_q_learning`` replays a tabular run's transitions through the reference update;
-- fill-in templates: ``find_gaps`` and ``module_imports`` (a gap is one line ending in ``# FILL IN: <id>``).
+- fill-in templates: ``find_gaps`` and ``module_imports`` (a gap is one line ending in ``# FILL IN: <id>``);
+- probes: ``probe(ctx, name, **inputs)`` runs the folder's ``probes/<name>.py`` in the sandbox.
 
 See docs/assignments.md for how to write an assignment.
 """
@@ -29,31 +30,24 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader import evaluation
-from grader.assignments import RUN_MARGIN_S
 from grader.codec import TensorValue, fake_env_arg, mlp_arg, rng_arg, tensor_arg
 from grader.envhost import EnvHost, derived_seed
-from grader.errors import SessionEnded, StudentCodeError
+from grader.errors import RunProblem, SessionEnded, StudentCodeError
 from grader.fillin import MARKER, Gap, find as find_gaps, imports as module_imports
+from grader.kinds.code import RUN_MARGIN_S
+from grader.learning.checkpoints import checkpoints_on_reset
+from grader.learning.integrity import AGREEMENT_EPISODES, final_evaluation
+from grader.learning.outcome import k_of_n_outcome, tiered_outcome
+from grader.learning.training import RunBoard, TrainingRun, training_run
 from grader.report import Outcome, failed as _failed, passed
-from grader.runs import (
-    AGREEMENT_EPISODES,
-    Run,
-    RunBoard,
-    RunProblem,
-    checkpoints_on_reset,
-    final_evaluation,
-    k_of_n_outcome,
-    tiered_outcome,
-    training_run,
-)
 from grader.spec import LearningCurveSpec
 
 __all__ = [
     "affine_fit", "ARGMAX", "ARGMAX_OF_FIRST", "as_array", "derived_seed", "EnvHost", "failed", "fake_env",
     "find_gaps", "first_mistake", "Gap", "instance_of", "learning_curve", "MARKER", "Mistake", "MLP", "mlp",
-    "module_imports", "Outcome", "passed", "raised", "replay_q_learning", "rng", "Run", "run_training",
-    "RunProblem", "sampling_verdict", "SessionEnded", "show", "StudentCodeError", "tensor", "TensorValue",
-    "TrainFunction", "TrainScript",
+    "module_imports", "Outcome", "passed", "probe", "raised", "replay_q_learning", "rng", "RunProblem",
+    "sampling_verdict", "SessionEnded", "show", "StudentCodeError", "tensor", "TensorValue", "TrainFunction",
+    "training_runs", "TrainingRun", "TrainScript",
 ]
 
 
@@ -156,6 +150,25 @@ def raised(documented: str, exc: StudentCodeError, *, call: str = "Yours", hints
                   + (f"\n\n{exc.traceback.strip()}" if exc.traceback.strip() else ""))
 
 
+# -- probes: programs of the assignment's, run in the sandbox -------------------------------------------------
+# A probe is a file of the assignment's folder, ``probes/<name>.py`` (linted and type-checked like the rest), that
+# defines ``probe(submission, **inputs) -> dict``: it drives the student's loaded module (``submission``) on the
+# inputs the check chose, inside the sandbox, and returns plain values (numbers, lists, tensors, dicts of them).
+_PROBE_CALL = "\n\nimport sys as _sys\n\nprobe_result = probe(_sys.modules['submission'], **probe_inputs)\n"
+
+
+def probe(ctx, name: str, **inputs) -> dict:
+    """What the assignment's probe ``probes/<name>.py`` returns for ``inputs``, run in the sandbox the unit checks
+    share. The student's code raising in it is StudentCodeError, as for ``session.call``."""
+    path = ctx.job.assignment.file(f"probes/{name}.py")
+    out = ctx.session().exec(path.read_text(encoding="utf-8") + _PROBE_CALL, inputs={"probe_inputs": inputs},
+                             outputs=["probe_result"], with_module=True, name=f"probes/{name}.py")[0]
+    result = out.get("probe_result")
+    if not isinstance(result, dict):
+        raise StudentCodeError(f"the probe {name} returned no result", kind="value")
+    return result
+
+
 # -- learning curves -------------------------------------------------------------------------------------
 # How an action is chosen from what the network outputs for one state, on the trusted side: ``argmax`` is the
 # greedy action of a Q network and the most likely action of a policy network; ``argmax_of_first`` the most likely
@@ -206,7 +219,7 @@ class TrainScript:
     chooser: Callable[[object], int] = ARGMAX
 
 
-def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> Run:
+def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> TrainingRun:
     host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.episodes + cfg.extra_episodes,
                                 max_episode_steps=cfg.max_episode_steps,
                                 keep_episodes=None if training.keep_every_step else AGREEMENT_EPISODES)
@@ -235,7 +248,7 @@ def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: in
     return training_run(host, seed, board, train)
 
 
-def _script_run(ctx, training: TrainScript, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> Run:
+def _script_run(ctx, training: TrainScript, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> TrainingRun:
     host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.max_episodes, max_episode_steps=cfg.max_episode_steps,
                                 keep_episodes=AGREEMENT_EPISODES)
     eval_seed = cfg.eval_seed_base + seed
@@ -257,8 +270,8 @@ def _script_run(ctx, training: TrainScript, cfg: LearningCurveSpec, seed: int, b
     return training_run(host, seed, board, train)
 
 
-def run_training(ctx, training: TrainFunction | TrainScript, seeds: Iterable[int] | None = None, *,
-                 every_run: bool = False) -> list[Run]:
+def training_runs(ctx, training: TrainFunction | TrainScript, seeds: Iterable[int] | None = None, *,
+                  every_run: bool = False) -> list[TrainingRun]:
     """One run per seed (the spec's hidden seeds by default; a calibration gives its own), each in its own
     sandbox, ``parallel_runs`` at a time; later runs are skipped once a run timed out or the finished ones
     decide the credit, unless ``every_run`` (a calibration measures each run)."""
@@ -266,8 +279,8 @@ def run_training(ctx, training: TrainFunction | TrainScript, seeds: Iterable[int
     seeds = list(cfg.seeds if seeds is None else seeds)
     board = RunBoard(cfg, len(seeds), skip_decided=not every_run)
     if isinstance(training, TrainFunction):
-        return ctx.map_runs(lambda seed: _function_run(ctx, training, cfg, seed, board), seeds)
-    return ctx.map_runs(lambda seed: _script_run(ctx, training, cfg, seed, board), seeds)
+        return ctx.parallel(lambda seed: _function_run(ctx, training, cfg, seed, board), seeds)
+    return ctx.parallel(lambda seed: _script_run(ctx, training, cfg, seed, board), seeds)
 
 
 def learning_curve(ctx, training: TrainFunction | TrainScript, *, metric: str, hint: str = "",
@@ -277,7 +290,7 @@ def learning_curve(ctx, training: TrainFunction | TrainScript, *, metric: str, h
     not full and no run had a problem; ``missing`` is what a run without an evaluation counts for in a
     k-of-n rule (0 in tiers)."""
     cfg = ctx.spec.learning_curve
-    runs = run_training(ctx, training)
+    runs = training_runs(ctx, training)
     if cfg.tiers:
         return tiered_outcome(runs, cfg, metric=metric, hint=hint)
     return k_of_n_outcome(runs, cfg, metric=metric, hint=hint, missing=missing)

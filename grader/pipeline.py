@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import embeddings, oldgym, progress
-from grader.assignments import DEFAULT_SESSION_S, AssignmentFolder, load as load_folder, validate as validate_folder
+from grader import oldgym, progress
+from grader.assignments import AssignmentFolder, load as load_folder, validate as validate_folder
 from grader.errors import AssignmentError, InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
+from grader.kinds.code import DEFAULT_SESSION_S
 from grader.normalise import in_notebook_terms, to_source
 from grader.progress import Progress
 from grader.report import ERROR, FAILED, PASSED, CheckResult, Outcome, Report
 from grader.session import Session
-from grader.spec import Spec, WrittenSpec
-from grader.written import answers, scoring
+from grader.spec import Spec
 from sandbox import Limits
 from sandbox.bwrap_backend import describe_missing
 
@@ -151,7 +151,7 @@ def run_checks(job: Job):
             else:
                 if check.phase == "training":
                     ctx.close_shared()  # the unit checks' sandbox is not needed while the runs train
-                outcome = ctx.run(getattr(functions, check.id.replace("-", "_")))
+                outcome = ctx.outcome(getattr(functions, check.id.replace("-", "_")))
             if check.phase == "training" and outcome.fraction < 1.0:
                 old_api, mistake = oldgym.learning_feedback(job.source)
                 if old_api:
@@ -178,48 +178,6 @@ def finalise(job: Job):
 STEPS = (normalise, static_checks, run_checks, finalise)
 
 
-# -- written answers: data, scored here; no sandbox ---------------------------------------------------
-def _written(job: Job) -> WrittenSpec:
-    """The ``[written]`` table of a written assignment (the loader requires it: see assignments.load)."""
-    written = job.assignment.spec.written
-    if written is None:
-        raise AssignmentError(f"{job.assignment.slug}: a written assignment needs a [written] table")
-    return written
-
-
-def read_answers(job: Job):
-    try:
-        job.source, job.answers, notices = answers.read_upload(
-            job.filename, job.data, [c.id for c in job.assignment.checks], _written(job),
-            max_bytes=job.config.max_upload_bytes)
-    except SubmissionRejected as exc:
-        job.report.status = ERROR
-        job.report.error = str(exc)
-        job.done = True
-        return
-    job.report.notices.extend(notices)
-
-
-def score_answers(job: Job):
-    cfg = _written(job)
-    rubric = job.assignment.rubric()
-    wanted = {c.id for c in job.checks}
-    thresholds = scoring.Thresholds(**cfg.thresholds.given(), essay_words=cfg.essay_words)
-    try:
-        suggestions = scoring.suggest(rubric, {k: v for k, v in job.answers.items() if k in wanted}, thresholds,
-                                      vocabulary=embeddings.vocabulary(), encode=embeddings.encode,
-                                      encode_fixed=embeddings.encode_fixed)
-    except (OSError, ImportError) as exc:
-        raise InfrastructureError(f"the text model could not be loaded: {exc}") from exc
-    for result in scoring.check_results(rubric, job.assignment.checks, suggestions, essays_counted=cfg.essays_counted):
-        if result.id in wanted:
-            job.report.add(result)
-    job.report.notices.append("These scores are suggestions: your instructor reviews them before they are final.")
-
-
-WRITTEN_STEPS = (read_answers, score_answers)
-
-
 def time_budget(assignment: AssignmentFolder, only, config: GradingConfig) -> float:
     """How long grading ``only`` (all checks when empty) may take: the spec's worst case
     (AssignmentFolder.time_budget), never more than the configuration's ``max_budget_s``."""
@@ -240,7 +198,7 @@ def grade(assignment: AssignmentFolder, filename: str, data: bytes, config: Grad
     """
     job = Job(assignment=assignment, filename=filename, data=data, config=config, only=tuple(only))
     job.deadline = time.monotonic() + job.budget_s
-    for step in WRITTEN_STEPS if assignment.is_written else STEPS:
+    for step in assignment.kind.steps():
         started = time.monotonic()
         step(job)
         job.timings[step.__name__] = round(time.monotonic() - started, 3)
@@ -348,7 +306,7 @@ class CheckContext:
     def time_left(self) -> float:
         return self.job.deadline - time.monotonic()
 
-    def map_runs(self, fn, items):
+    def parallel(self, fn, items):
         """``[fn(item) for item in items]``, up to ``parallel_runs`` at a time (each in its own sandbox)."""
         with ThreadPoolExecutor(max_workers=max(1, self.job.config.parallel_runs)) as pool:
             # Each run in a copy of this thread's context (the grading's progress): one context, one thread.
@@ -374,8 +332,8 @@ class CheckContext:
             if session is not None:
                 self._collect(session)
 
-    def run(self, function) -> Outcome:
-        """Run one check function; the student's failures become a failed Outcome with feedback."""
+    def outcome(self, function) -> Outcome:
+        """Call one check function; the student's failures become a failed Outcome with feedback."""
         try:
             return function(self)
         except StudentCodeError as exc:

@@ -21,12 +21,22 @@ def iqm(values, axis=None):
 
 def bootstrap_ci(values: np.ndarray, statistic=iqm, *, rng: np.random.Generator,
                  resamples: int = 2000, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of ``statistic`` over ``values: (num_runs,)``."""
+    """Percentile bootstrap confidence interval of ``statistic`` over ``values: (num_runs,)``
+    (``scipy.stats.bootstrap``; ``statistic`` takes ``axis``, as ``iqm`` does). One value has no spread: its
+    interval is the value itself."""
     values = np.asarray(values, dtype=float)
-    idx = rng.integers(0, len(values), size=(resamples, len(values)))
-    stats = np.array([statistic(values[row]) for row in idx])
-    alpha = (1 - level) / 2
-    return float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha))
+    if values.size < 2 or np.all(values == values[0]):
+        center = float(statistic(values))
+        return center, center
+    result = sps.bootstrap((values,), statistic, n_resamples=resamples, confidence_level=level,
+                           method="percentile", vectorized=True, random_state=rng)
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def tier_fraction(center: float, tiers) -> float:
+    """The credit of the best tier (``min_iqm``, ``credit``) that ``center`` reaches, 0 below every tier."""
+    ranked = sorted(((t.min_iqm, t.credit) for t in tiers), reverse=True)
+    return next((credit for bound, credit in ranked if center >= bound), 0.0)
 
 
 def runs_passing(values: np.ndarray, threshold: float) -> int:

@@ -21,6 +21,7 @@ from sandbox.runner import framing, wire
 
 MAX_IN = 4 * 1024 * 1024  # the largest message accepted from inside
 MAX_OUT = 16 * 1024 * 1024
+ACT_EACH = 32  # observations per act_each request: 32 outputs of up to 4096 numbers each stay under MAX_IN
 SUBMISSION_FILE = "submission.py"
 FROM_SANDBOX: dict[str, dict[str, type]] = {
     "ready": {"names": list},
@@ -306,12 +307,32 @@ class Session:
         value = self._ask({"op": "act", "policy": policy, "obs": encode_value(obs), "inference": inference},
                           "Choosing one action in an evaluation episode",
                           "Your network's forward pass must return at once for one state; look for a loop in it.")
+        return self._output(value)
+
+    @staticmethod
+    def _output(value):
+        """A network's output as ``act`` returns it."""
         try:
             if isinstance(value, dict) and "numbers" in value:  # plain numbers: the common case, decoded fast
                 return numbers(value)
             return decode_value(value)
         except Unsupported as exc:
             raise StudentCodeError(f"the network's output is {exc}", kind="value") from None
+
+    def act_each(self, observations: list, *, policy, inference=False) -> list:
+        """``act`` for each of ``observations`` (lists of floats), in one round trip: the same forward passes,
+        one per observation, and the same outputs. At most ACT_EACH observations: an answer of plain numbers
+        stays under MAX_IN, and any other output is asked for alone."""
+        if not 0 < len(observations) <= ACT_EACH:
+            raise ValueError(f"act_each takes 1 to {ACT_EACH} observations")
+        values = self._ask({"op": "act", "policy": policy, "each": observations, "inference": inference},
+                           "Choosing actions in evaluation episodes",
+                           "Your network's forward pass must return at once for one state; look for a loop in it.")
+        if not isinstance(values, list) or len(values) != len(observations):
+            self._malformed("a request for actions")
+        # An output that is not plain numbers (too large, not finite, not tensors) comes alone, as act's does.
+        return [self.act(obs, policy=policy, inference=inference) if value is None else self._output(value)
+                for obs, value in zip(observations, values, strict=True)]
 
     def reinit(self, policy, *, draw: int) -> tuple[int, int]:
         """Keep, as ``_untrained_policy``, a copy of ``policy`` with its parameters initialised afresh under the
@@ -366,7 +387,7 @@ class Session:
         self._ask({"op": "track"}, "Starting to track the optimiser")
 
     def exec(self, code, *, inputs, outputs, imports="", line=1, no_grad=False, repeat=1, timeout=None,
-             with_module=False):
+             with_module=False, name=""):
         """Run ``code`` (a statement of the student's, from ``line`` of their file) after ``imports`` in a
         fresh namespace of ``inputs`` (under ``torch.no_grad()`` if asked); that namespace starts from the
         loaded module's names when ``with_module``, else empty.
@@ -376,7 +397,7 @@ class Session:
         self._check_alive()
         self._send({"op": "exec", "code": code, "imports": imports, "line": line, "no_grad": no_grad,
                     "inputs": encode_value(inputs), "outputs": outputs, "repeat": repeat,
-                    "with_module": with_module})
+                    "with_module": with_module, **({"name": name} if name else {})})
         limit = timeout or self.request_timeout
         if with_module:
             timed_out = TimedOut("Your code, called by the check on small inputs,", limit)

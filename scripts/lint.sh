@@ -25,5 +25,10 @@ for checks in assignments/*/checks.py; do
     say "mypy on $checks"
     "$py" -m mypy "$checks" || status=$?
 done
+# The probes an assignment's checks run in the sandbox (probes/*.py), one folder at a time for the same reason.
+for probes in assignments/*/probes; do
+    say "mypy on $probes"
+    "$py" -m mypy "$probes" || status=$?
+done
 [ $status -eq 0 ] || say "lint failed (status $status)"
 exit $status

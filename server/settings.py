@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "server.courses",
     "server.submissions",
+    "server.reviews",
     "server.dashboard",
     "server.notifications",
     "server.api",

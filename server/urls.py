@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("server.notifications.urls")),
     path("", include("server.api.urls")),
     path("", include("server.submissions.urls")),
+    path("", include("server.reviews.urls")),
 ]
 
 # A provider's bounce webhooks suppress addresses: served only when a provider is configured and the

@@ -19,12 +19,11 @@ from grader.kit import (
     instance_of,
     learning_curve as score_learning_curve,
     passed,
+    probe,
     raised,
     sampling_verdict,
     show,
 )
-
-IMPORTS = "import numpy as np\nimport torch\n"
 
 # Each function's inputs as its docstring in the template states them; the checks send exactly these, and a
 # function that raises on them is told what it was given.
@@ -42,10 +41,6 @@ DOCUMENTED = {
 }
 
 
-def _run(ctx, code, inputs, outputs):
-    return ctx.session().exec(code, inputs=inputs, outputs=outputs, imports=IMPORTS, with_module=True)[0]
-
-
 def _differ(a, b):
     return a is None or b is None or a.shape != b.shape or not np.allclose(a, b, atol=1e-6)
 
@@ -53,41 +48,6 @@ def _differ(a, b):
 # -- model -------------------------------------------------------------------------------------------------
 # In eval() mode, as inference runs (dropout is no mistake), then once in the module's own training mode for
 # the gradients. Every failure is caught with the stage it happened in, so that the feedback quotes the input.
-MODEL_PROBE = """
-import traceback
-def split(out):
-    if isinstance(out, (tuple, list)) and len(out) == 2:
-        return out[0], out[1], True
-    return out, None, False
-stage, error, pair = "build", None, False
-single_probs = single_values = again_probs = batch_probs = batch_values = None
-probs_grad = values_grad = False
-try:
-    torch.manual_seed(seed)
-    model = ActorCritic()
-    stage = "one state"
-    one = torch.as_tensor(state, dtype=torch.float32)
-    many = torch.as_tensor(states, dtype=torch.float32)
-    is_module = isinstance(model, torch.nn.Module)
-    was_training = model.training if is_module else None
-    if is_module:
-        torch.nn.Module.train(model, False)
-    try:
-        single_probs, single_values, pair = split(model(one))
-        again_probs = split(model(one))[0]
-        stage = "batch"
-        batch_probs, batch_values, pair = split(model(many))
-    finally:
-        if is_module:
-            torch.nn.Module.train(model, was_training)
-    stage = "training mode"
-    trained_probs, trained_values, _ = split(model(one))
-    probs_grad = bool(getattr(trained_probs, "requires_grad", False))
-    values_grad = bool(getattr(trained_values, "requires_grad", False))
-except Exception as exc:
-    error = {"stage": stage, "type": type(exc).__name__, "message": str(exc)[:400],
-             "traceback": traceback.format_exc()[-2500:]}
-"""
 
 MODEL_INPUTS = {
     "build": "The grader builds your model as `ActorCritic()`, with no arguments, as train() does: give every "
@@ -103,9 +63,7 @@ MODEL_INPUTS = {
 
 def model(ctx):
     states = ctx.rng.normal(scale=[1.0, 1.0, 0.1, 1.0], size=(6, 4))
-    out = _run(ctx, MODEL_PROBE, {"seed": 5, "state": states[0].tolist(), "states": states.tolist()},
-               ["single_probs", "single_values", "again_probs", "batch_probs", "batch_values", "pair",
-                "probs_grad", "values_grad", "error"])
+    out = probe(ctx, "model", seed=5, state=states[0].tolist(), states=states.tolist())
     error = out["error"]
     if error:
         if error["type"] == "NotImplementedError":
@@ -163,70 +121,13 @@ def model(ctx):
 # class where it can be built with no arguments, with forward replaced, so that a helper of theirs still works,
 # and with its two networks `actor` and `critic` (the names the template keeps) replaced too, for a select_action
 # that calls them directly: the actor gives the known logits, the critic the known value, for any state.
-SAMPLER = """
-class Known(torch.nn.Module):
-    def __init__(self, output):
-        super().__init__()
-        self.output = torch.nn.Parameter(output)
-
-    def forward(self, x, *args, **kwargs):
-        x = torch.as_tensor(x, dtype=torch.float32)
-        return self.output.expand(*x.shape[:-1], self.output.shape[-1])
-
-def known_model(base):
-    class KnownModel(base):
-        def __init__(self):
-            base.__init__(self)
-            self.actor = Known(torch.log(torch.tensor(probs, dtype=torch.float32)))
-            self.critic = Known(torch.tensor([value], dtype=torch.float32))
-
-        def forward(self, x, *args, **kwargs):
-            return torch.softmax(self.actor(x), dim=-1), self.critic(x).squeeze(-1)
-
-    return KnownModel()
-
-known = None
-try:
-    if isinstance(ActorCritic, type) and issubclass(ActorCritic, torch.nn.Module):
-        known = known_model(ActorCritic)
-except Exception:
-    pass
-if known is None:
-    known = known_model(torch.nn.Module)
-
-def number(t):
-    if torch.is_tensor(t) and t.numel() == 1:
-        return float(t.reshape(-1)[0]), bool(t.requires_grad)
-    if isinstance(t, (int, float)) and not isinstance(t, bool):
-        return float(t), False
-    return None, False
-
-torch.manual_seed(seed)
-np.random.seed(seed)
-actions, log_probs, lp_grad, values, v_grad, arity = [], [], [], [], [], -1
-for _ in range(n):
-    out = select_action(known, np.asarray(state, dtype=np.float32))
-    if not isinstance(out, (tuple, list)) or len(out) != 3:
-        arity = len(out) if isinstance(out, (tuple, list)) else 1
-        break
-    arity = 3
-    a, lp, v = out
-    actions.append(a)
-    lp, g = number(lp)
-    log_probs.append(lp)
-    lp_grad.append(g)
-    v, g = number(v)
-    values.append(v)
-    v_grad.append(g)
-"""
 
 
 def select_action(ctx):
     probs, value, n = list(SAMPLED_PROBS), 3.5, SAMPLES
     state = ctx.rng.normal(size=4).tolist()
     try:
-        out = _run(ctx, SAMPLER, {"probs": probs, "value": value, "n": n, "seed": 17, "state": state},
-                   ["actions", "log_probs", "lp_grad", "values", "v_grad", "arity"])
+        out = probe(ctx, "sampler", probs=probs, value=value, n=n, seed=17, state=state)
     except StudentCodeError as exc:
         return raised(DOCUMENTED["select_action"], exc)
     if out["arity"] != 3:
@@ -264,63 +165,17 @@ def select_action(ctx):
 
 
 # -- td_targets ----------------------------------------------------------------------------------------------
-TARGETS = """
-next_values_t = torch.tensor(next_values, dtype=torch.float32, requires_grad=True)
-out = td_targets(torch.tensor(rewards, dtype=torch.float32), next_values_t,
-                 torch.tensor(terminated, dtype=torch.float32), gamma)
-is_tensor = torch.is_tensor(out)
-targets = out.detach() if is_tensor else out
-with_grad = bool(is_tensor and out.requires_grad)
-"""
 
 # train() on an environment that ends its first episode by truncation (a time limit) and its second by
 # termination, with td_targets recorded: the flags it is given must be 1 only where the episode terminated.
 EPISODE_ENDS = [(5, "truncated"), (4, "terminated")]
-TRAIN_FLAGS = """
-import gymnasium
-
-class Scripted(gymnasium.Env):
-    def __init__(self):
-        self.observation_space = gymnasium.spaces.Box(-5.0, 5.0, shape=(4,), dtype=np.float32)
-        self.action_space = gymnasium.spaces.Discrete(2)
-        self.episode, self.t = -1, 0
-
-    def reset(self, *, seed=None, options=None):
-        self.episode, self.t = self.episode + 1, 0
-        return np.full(4, 0.01 * (self.episode + 1), dtype=np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        length, how = ends[min(self.episode, len(ends) - 1)]
-        over = self.t >= length
-        obs = np.full(4, 0.01 * self.t, dtype=np.float32)
-        return obs, 1.0, over and how == "terminated", over and how == "truncated", {}
-
-flags, called = [], False
-home = train.__globals__
-original = home.get("td_targets")
-
-def recording(*args, **kwargs):
-    global called
-    called = True
-    done = kwargs.get("terminated", args[2] if len(args) > 2 else None)
-    flags.extend(float(x) for x in torch.as_tensor(done, dtype=torch.float32).reshape(-1).tolist())
-    return original(*args, **kwargs)
-
-home["td_targets"] = recording
-try:
-    torch.manual_seed(0)
-    train(Scripted(), len(ends), seed=0)
-finally:
-    home["td_targets"] = original
-"""
 
 
 def _train_flags(ctx):
     """(mistake or None, feedback) for the terminated flags train() gives td_targets; (None, "") when it cannot
     be told (train() raised, does not call td_targets, or batches the transitions some other way)."""
     try:
-        out = _run(ctx, TRAIN_FLAGS, {"ends": EPISODE_ENDS}, ["flags", "called"])
+        out = probe(ctx, "train_flags", ends=EPISODE_ENDS)
     except StudentCodeError:
         return None, ""  # the learning curve says what train() does
     want = [0.0] * (EPISODE_ENDS[0][0] + EPISODE_ENDS[1][0])
@@ -349,9 +204,8 @@ def td_targets(ctx):
         terminated = np.zeros(T)
         terminated[ctx.rng.choice(T, 2, replace=False)] = 1.0
         try:
-            out = _run(ctx, TARGETS, {"rewards": rewards.tolist(), "next_values": next_values.tolist(),
-                                      "terminated": terminated.tolist(), "gamma": gamma},
-                       ["targets", "is_tensor", "with_grad"])
+            out = probe(ctx, "targets", rewards=rewards.tolist(), next_values=next_values.tolist(),
+                        terminated=terminated.tolist(), gamma=gamma)
         except StudentCodeError as exc:
             return raised(DOCUMENTED["td_targets"], exc, call=f"td_targets(..., gamma={gamma})")
         got = as_array(out["targets"])
@@ -390,17 +244,6 @@ def td_targets(ctx):
 
 
 # -- actor_critic_loss ---------------------------------------------------------------------------------------
-GRADIENT = """
-lp = torch.tensor(log_probs, dtype=torch.float32, requires_grad=True)
-v = torch.tensor(values, dtype=torch.float32, requires_grad=True)
-loss = actor_critic_loss(lp, v, torch.tensor(targets, dtype=torch.float32))
-is_tensor = torch.is_tensor(loss)
-size = loss.numel() if is_tensor else 0
-grad_lp = grad_v = None
-if is_tensor and size == 1 and loss.requires_grad:
-    loss.reshape(()).backward()
-    grad_lp, grad_v = lp.grad, v.grad
-"""
 
 
 def _critic_terms(error, log_probs, grad):
@@ -420,8 +263,8 @@ def actor_critic_loss(ctx):
         values = np.round(ctx.rng.normal(10.0, 3.0, size=T), 3)
         targets = np.round(values + ctx.rng.uniform(-0.9, 0.9, size=T), 3)
         try:
-            out = _run(ctx, GRADIENT, {"log_probs": log_probs.tolist(), "values": values.tolist(),
-                                       "targets": targets.tolist()}, ["is_tensor", "size", "grad_lp", "grad_v"])
+            out = probe(ctx, "gradient", log_probs=log_probs.tolist(), values=values.tolist(),
+                        targets=targets.tolist())
         except StudentCodeError as exc:
             return raised(DOCUMENTED["actor_critic_loss"], exc)
         if not out["is_tensor"]:

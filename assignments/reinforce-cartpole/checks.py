@@ -19,17 +19,11 @@ from grader.kit import (
     instance_of,
     learning_curve as score_learning_curve,
     passed,
+    probe,
     raised,
     sampling_verdict,
     show as _show,
 )
-
-IMPORTS = "import numpy as np\nimport torch\n"
-
-
-def _run(ctx, code, inputs, outputs):
-    return ctx.session().exec(code, inputs=inputs, outputs=outputs, imports=IMPORTS, with_module=True)[0]
-
 
 # Each function's inputs as its docstring in the template states them; the checks send exactly these, and a
 # function that raises on them is told what it was given.
@@ -60,34 +54,6 @@ def _raised(function, exc, call="Yours"):
 # mode, and that is no mistake. Outputs that differ in eval() mode too are named before anything else. The
 # gradient is looked at in the module's own (training) mode, where train() uses it. Every failure is caught
 # here with the stage it happened in, so that the feedback says which documented input raised.
-POLICY_PROBE = """
-import traceback
-stage, error = "build", None
-try:
-    torch.manual_seed(seed)
-    policy = Policy()
-    stage = "one state"
-    one = torch.as_tensor(state, dtype=torch.float32)
-    many = torch.as_tensor(states, dtype=torch.float32)
-    is_module = isinstance(policy, torch.nn.Module)
-    was_training = policy.training if is_module else None
-    if is_module:
-        torch.nn.Module.train(policy, False)  # eval(), even where a class of the student's defines train()
-    try:
-        single = policy(one)
-        again = policy(one)
-        stage = "batch"
-        batch = policy(many)
-    finally:
-        if is_module:
-            torch.nn.Module.train(policy, was_training)
-    stage = "training mode"
-    trained = policy(one)
-    trained_again = policy(one)
-except Exception as exc:
-    error = {"stage": stage, "type": type(exc).__name__, "message": str(exc)[:400],
-             "traceback": traceback.format_exc()[-2500:]}
-"""
 
 # What the grader gives forward and the constructor, as the template's docstrings say; quoted when they raise.
 POLICY_INPUTS = {
@@ -118,8 +84,7 @@ def _differ(a, b):
 
 def policy(ctx):
     states = ctx.rng.normal(scale=[1.0, 1.0, 0.1, 1.0], size=(6, 4))
-    out = _run(ctx, POLICY_PROBE, {"seed": 5, "state": states[0].tolist(), "states": states.tolist()},
-               ["single", "again", "batch", "trained", "trained_again", "error"])
+    out = probe(ctx, "policy", seed=5, state=states[0].tolist(), states=states.tolist())
     if out["error"]:
         return _probe_failure(out["error"])
     single, batch = _values(out["single"]), _values(out["batch"])
@@ -161,46 +126,13 @@ def policy(ctx):
 # class where that can be built with no arguments, with forward replaced: whatever else their select_action
 # uses of their class (a method like the Hugging Face course's `act`, a list like PyTorch's `saved_log_probs`)
 # is there, as in their train().
-SAMPLER = """
-def known_policy(base):
-    class KnownPolicy(base):
-        def __init__(self):
-            base.__init__(self)
-            self.known_logits = torch.nn.Parameter(torch.log(torch.tensor(probs, dtype=torch.float32)))
-
-        def forward(self, x, *args, **kwargs):
-            x = torch.as_tensor(x, dtype=torch.float32)
-            p = torch.softmax(self.known_logits, dim=-1)
-            return p.expand(*x.shape[:-1], p.shape[-1])
-
-    return KnownPolicy()
-
-known = None
-try:
-    if isinstance(Policy, type) and issubclass(Policy, torch.nn.Module):
-        known = known_policy(Policy)
-except Exception:
-    pass
-if known is None:
-    known = known_policy(torch.nn.Module)
-torch.manual_seed(seed)
-np.random.seed(seed)
-actions, log_probs, with_grad = [], [], []
-for _ in range(n):
-    a, lp = select_action(known, np.asarray(state, dtype=np.float32))
-    actions.append(a)
-    is_number = torch.is_tensor(lp) and lp.numel() == 1
-    log_probs.append(float(lp.reshape(-1)[0]) if is_number else float(lp) if isinstance(lp, (int, float)) else None)
-    with_grad.append(bool(is_number and lp.requires_grad))
-"""
 
 
 def select_action(ctx):
     probs, n = list(SAMPLED_PROBS), SAMPLES
     state = ctx.rng.normal(size=4).tolist()
     try:
-        out = _run(ctx, SAMPLER, {"probs": probs, "n": n, "seed": 17, "state": state},
-                   ["actions", "log_probs", "with_grad"])
+        out = probe(ctx, "sampler", probs=probs, n=n, seed=17, state=state)
     except StudentCodeError as exc:
         return _raised("select_action", exc)
     actions, log_probs = out["actions"], out["log_probs"]
@@ -297,16 +229,6 @@ def discounted_returns(ctx):
 
 
 # -- reinforce_loss ----------------------------------------------------------------------------
-GRADIENT = """
-lp = torch.tensor(log_probs, dtype=torch.float32, requires_grad=True)
-loss = reinforce_loss(lp, torch.tensor(returns, dtype=torch.float32))
-is_tensor = torch.is_tensor(loss)
-size = loss.numel() if is_tensor else 0
-grad = None
-if is_tensor and size == 1 and loss.requires_grad:
-    loss.reshape(()).backward()
-    grad = lp.grad
-"""
 
 
 def reinforce_loss(ctx):
@@ -316,8 +238,7 @@ def reinforce_loss(ctx):
         log_probs = -ctx.rng.uniform(0.05, 2.5, size=T)
         returns = np.round(ctx.rng.uniform(0.0, 40.0, size=T), 2)
         try:
-            out = _run(ctx, GRADIENT, {"log_probs": log_probs.tolist(), "returns": returns.tolist()},
-                       ["is_tensor", "size", "grad"])
+            out = probe(ctx, "gradient", log_probs=log_probs.tolist(), returns=returns.tolist())
         except StudentCodeError as exc:
             return _raised("reinforce_loss", exc)
         if not out["is_tensor"]:

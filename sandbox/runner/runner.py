@@ -161,8 +161,9 @@ def run_snippet(channel, request, module=None):
     when ``with_module``); the named outputs come back.
     """
     try:
-        # A statement of the student's keeps their file's name and line; the grader's own code is "<check>".
-        path = "<check>" if request.get("with_module") else "/submission/submission.py"
+        # A statement of the student's keeps their file's name and line; the grader's own code is "<check>", or
+        # the probe file's name it was read from (an assignment's probes/).
+        path = f"<{request.get('name') or 'check'}>" if request.get("with_module") else "/submission/submission.py"
         setup = compile(request.get("imports", ""), path, "exec")
         # Padded to its line in the student's file, so that a traceback points at the right line.
         code = compile("\n" * (int(request.get("line", 1)) - 1) + request["code"], path, "exec")
@@ -359,10 +360,13 @@ def inspect_policy(channel, module, request):
 def act(channel, module, request):
     """What the policy outputs for one observation (its action probabilities, its Q-values: a tensor, or a
     tuple of tensors), sent out as numbers: the trusted side chooses the action from them. Evaluation asks
-    only for these; no code of the grader's runs here to pick an action.
+    only for these; no code of the grader's runs here to pick an action. With ``each`` instead of ``obs``: the
+    outputs for each of several observations, one forward pass per observation as for one (never a batch, which
+    a network may treat differently), in one answer; an output that is not plain numbers is None there (the
+    trusted side asks for it alone, which bounds the answer's size).
 
-    With ``inference``, a network is put in eval() mode for this one forward pass and back in the mode it
-    was in after it (an evaluation in the middle of training must not change how training goes on)."""
+    With ``inference``, a network is put in eval() mode for these forward passes and back in the mode it
+    was in after them (an evaluation in the middle of training must not change how training goes on)."""
     try:
         import torch
         network = resolve_policy(module, request["policy"])
@@ -371,26 +375,36 @@ def act(channel, module, request):
             network.eval()
         try:
             with torch.no_grad():
-                output = network(torch.as_tensor(request["obs"], dtype=torch.float32))
+                if "each" in request:
+                    value = [_plain(network(torch.as_tensor(obs, dtype=torch.float32))) for obs in request["each"]]
+                else:
+                    value = _numbers(network(torch.as_tensor(request["obs"], dtype=torch.float32)))
         finally:
             if request.get("inference") and training is not None:
                 network.train(training)
-        channel.send({"op": "return", "values": [_numbers(output)]})
+        channel.send({"op": "return", "values": [value]})
     except BaseException as exc:  # noqa: BLE001
         channel.send(fault("call", exc))
 
 
 def _numbers(output):
+    """A network's output as plain numbers (``_plain``), or tagged as any value is when it is something else or
+    holds NaN or infinities."""
+    plain = _plain(output)
+    return plain if plain is not None else encode_value(output)
+
+
+def _plain(output):
     """A network's output as plain numbers, one list per tensor (a tensor, or a tuple of them; one answer per
-    evaluation step, so without the tags' overhead), or tagged as any value is when it is something else or holds
-    NaN or infinities."""
+    evaluation step, so without the tags' overhead); None when it is something else, larger, or holds NaN or
+    infinities."""
     import torch
     tensors = output if isinstance(output, tuple) else (output,)
     if tensors and all(isinstance(t, torch.Tensor) and t.numel() <= 4096 for t in tensors):
         values = [t.detach().cpu().double() for t in tensors]
         if all(bool(torch.isfinite(v).all()) for v in values):
             return {"numbers": [v.tolist() for v in values], "tuple": isinstance(output, tuple)}
-    return encode_value(output)
+    return None
 
 
 class Optimisers:

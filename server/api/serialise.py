@@ -7,12 +7,11 @@ The same rules as the pages, through the same functions: a student's due date is
 from django.conf import settings
 from django.urls import reverse
 
-from grader import normalise
-from grader.written import answers as written_files
+from grader import kinds
 from server.courses import grades
 from server.courses.models import Enrolment
 from server.notifications.services import absolute
-from server.submissions import written
+from server.reviews import services as reviews
 from server.submissions.models import Submission
 from server.submissions.services import queue_estimate
 from server.submissions.visibility import hides_for, student_report
@@ -28,11 +27,9 @@ def api_url(name: str, *args) -> str:
 
 def upload_rules(assignment, folder) -> dict:
     """The files an assignment takes: their extensions and the size limit (as the upload form says)."""
-    if folder is not None and folder.is_written:
-        return {"kind": "written", "file_types": list(written_files.EXTENSIONS),
-                "max_upload_bytes": written.max_bytes(folder)}
-    return {"kind": "code", "file_types": list(normalise.EXTENSIONS),
-            "max_upload_bytes": settings.BELLMAN_MAX_UPLOAD_BYTES}
+    kind = folder.kind if folder is not None else kinds.get("code")
+    return {"kind": kind.name, "file_types": list(kind.extensions),
+            "max_upload_bytes": kind.max_upload_bytes(folder, settings.BELLMAN_MAX_UPLOAD_BYTES)}
 
 
 def assignment_data(assignment, *, user, role, folder, due, latest, standing, acceptance, now) -> dict:
@@ -70,7 +67,7 @@ def course_assignments(course, *, user, role, folders: dict, now, only=None) -> 
     for a in assignments:
         a.course = course
     extensions = grades.extensions_by_student(a.pk for a in assignments)
-    standing = grades.standings(assignments, written_slugs={s for s, f in folders.items() if f and f.is_written})
+    standing = grades.standings(assignments)
     latest = {}
     for sub in (Submission.objects.filter(assignment__in=assignments, student=user).select_related("publication")
                 .order_by("created_at", "id")):
@@ -87,7 +84,7 @@ def course_assignments(course, *, user, role, folders: dict, now, only=None) -> 
 def visible_score(submission, *, role, folder, hide) -> dict:
     """``{"score", "max_score", "hidden_points"}`` as the viewer may see them: None until graded; a
     written submission's only once published (instructors: always)."""
-    if folder is not None and folder.is_written:
+    if folder is not None and folder.kind.reviewed:
         publication = getattr(submission, "publication", None)
         if publication is not None:
             return {"score": publication.score, "max_score": publication.max_score, "hidden_points": 0.0}
@@ -136,7 +133,7 @@ def report_for(submission, *, role, folder, hide) -> dict | None:
     shown = student_report(submission.report, hidden=set(submission.assignment.hidden_checks), hide=hide,
                            staff=role == Enrolment.INSTRUCTOR)
     shown = {k: v for k, v in shown.items() if k in REPORT_KEYS}
-    if folder is not None and folder.is_written:
+    if folder is not None and folder.kind.reviewed:
         publication = getattr(submission, "publication", None)
         shown["published"] = publication is not None
         if publication is None and role != Enrolment.INSTRUCTOR:
@@ -145,7 +142,7 @@ def report_for(submission, *, role, folder, hide) -> dict | None:
             shown.update(score=publication.score, max_score=publication.max_score, checks=[
                 {"id": row["check"].check_id, "status": row["check"].status, "score": row["score"],
                  "max_score": row["check"].max_score, "feedback": row["check"].feedback, "comment": row["comment"]}
-                for row in written.final_checks(submission)])
+                for row in reviews.final_checks(submission)])
     return shown
 
 

@@ -89,13 +89,15 @@ def _hours(hours: float) -> str:
     return f"{hours:g} hour{'s' if hours != 1 else ''}"
 
 
-def standings(assignments, *, written_slugs=frozenset()) -> dict:
+def standings(assignments, *, published_only: bool = True) -> dict:
     """``{(assignment_id, student_id): Standing}`` for every student who submitted to ``assignments``.
 
     The submission that counts is the latest graded one or the best (after the late penalty), as each
-    assignment says; a written assignment counts only its published scores. Two queries in all.
+    assignment says; an assignment whose scores are reviewed (Assignment.reviewed: written answers) counts only
+    its published scores, unless not ``published_only`` (a regrade's targets). Two queries in all.
     """
     by_id = {a.pk: a for a in assignments}
+    reviewed = {a.pk for a in assignments if published_only and a.reviewed}
     extensions = extensions_by_student(by_id)
     rows = (Submission.objects.filter(assignment_id__in=list(by_id))
             .order_by("created_at", "id")
@@ -106,7 +108,7 @@ def standings(assignments, *, written_slugs=frozenset()) -> dict:
         assignment = by_id[assignment_id]
         key = (assignment_id, student_id)
         current = out.get(key) or Standing(submitted=True)
-        if assignment.slug in written_slugs:
+        if assignment_id in reviewed:
             score = published
         if status != Submission.GRADED or score is None:
             if current.submission_id is None:
@@ -124,6 +126,8 @@ def standings(assignments, *, written_slugs=frozenset()) -> dict:
     return out
 
 
-def counting_submission_ids(assignment: Assignment, *, written: bool = False) -> list[int]:
-    return [s.submission_id for s in standings([assignment], written_slugs={assignment.slug} if written else set())
-            .values() if s.submission_id is not None]
+def counting_submission_ids(assignment: Assignment, *, published_only: bool = False) -> list[int]:
+    """The submission that counts of each student (reviewed assignments: graded, published or not, unless
+    ``published_only``)."""
+    return [s.submission_id for s in standings([assignment], published_only=published_only).values()
+            if s.submission_id is not None]

@@ -111,6 +111,13 @@ class Assignment(models.Model):
                 raise
             return None
 
+    @property
+    def reviewed(self) -> bool:
+        """Its scores are suggestions until an instructor reviews and publishes them (its kind says so: written
+        answers); only published scores count."""
+        folder = self.folder()
+        return folder is not None and folder.kind.reviewed
+
     def __str__(self):
         return f"{self.course.slug}/{self.slug}"
 

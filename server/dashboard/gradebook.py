@@ -26,8 +26,7 @@ def gradebook_table(course, *, folders: dict) -> tuple[list[str], list[list]]:
     """The header and the rows: ``username,email,first_name,last_name``, then ``<slug>`` and
     ``<slug>_late_days`` per assignment (empty when nothing counts yet)."""
     assignments = list(course.assignments.order_by("due_at", "slug"))
-    written = {a.slug for a in assignments if folders.get(a.slug) is not None and folders[a.slug].is_written}
-    standing = grades.standings(assignments, written_slugs=written)
+    standing = grades.standings(assignments)
     header = FIXED_COLUMNS + [name for a in assignments for name in (a.slug, f"{a.slug}_late_days")]
     rows = []
     for student in roster(course):

@@ -81,11 +81,9 @@ def roster(course) -> list[dict]:
 def assignment_dashboard(assignment, *, folder=None, now=None) -> dict:
     """Everything the assignment's dashboard shows."""
     now = now or timezone.now()
-    written = bool(folder and folder.is_written)
     students = roster(assignment.course)
     student_ids = {s["id"] for s in students}
-    standing = {sid: s for (_, sid), s in grades.standings(
-        [assignment], written_slugs={assignment.slug} if written else set()).items()}
+    standing = {sid: s for (_, sid), s in grades.standings([assignment]).items()}
     counting = {sid: s.submission_id for sid, s in standing.items() if s.submission_id and sid in student_ids}
     counts = dict(assignment.submissions.values_list("student_id").annotate(n=Count("id")).values_list(
         "student_id", "n"))
@@ -234,10 +232,9 @@ def regrades(assignment, limit: int = 5) -> list[dict]:
 def course_overview(course, *, folders: dict) -> list[dict]:
     """One line per assignment: submitted / enrolled, graded, late, mean and median, queued, errors."""
     assignments = list(course.assignments.all())
-    written = {a.slug for a in assignments if folders.get(a.slug) is not None and folders[a.slug].is_written}
     enrolled = course.enrolments.filter(role=Enrolment.STUDENT).count()
     student_ids = set(course.enrolments.filter(role=Enrolment.STUDENT).values_list("user_id", flat=True))
-    standing = grades.standings(assignments, written_slugs=written)
+    standing = grades.standings(assignments)
     states = defaultdict(Counter)
     for assignment_id, status, n in (Submission.objects.filter(assignment__course=course)
                                      .values_list("assignment_id", "status").annotate(n=Count("id"))):

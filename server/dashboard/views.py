@@ -72,7 +72,7 @@ def _student_lines(course, student, found) -> list[dict]:
     now = timezone.now()
     assignments = list(course.assignments.all())
     extensions = grades.extensions_by_student(a.pk for a in assignments)
-    standing = grades.standings(assignments, written_slugs={s for s, f in found.items() if f and f.is_written})
+    standing = grades.standings(assignments)
     latest = {}
     for sub in Submission.objects.filter(assignment__course=course, student=student).order_by("created_at", "id"):
         latest[sub.assignment_id] = sub
@@ -82,7 +82,8 @@ def _student_lines(course, student, found) -> list[dict]:
         sub = latest.get(a.pk)
         hide = hides_for(a, role=Enrolment.STUDENT, now=now, due=due)
         shown = None
-        if sub is not None and sub.status == Submission.GRADED and not (found.get(a.slug) and found[a.slug].is_written):
+        reviewed = found.get(a.slug) is not None and found[a.slug].kind.reviewed
+        if sub is not None and sub.status == Submission.GRADED and not reviewed:
             shown = student_report(sub.report, hidden=set(a.hidden_checks), hide=hide)
         # While hidden checks are hidden, the score that counts (which includes them) is not shown at all.
         lines.append({"assignment": a, "due": due, "extended": due != a.due_at, "latest": sub, "shown": shown,

@@ -25,8 +25,8 @@ def graded_notify(submission, run) -> Message | None:
         return message_create(key=f"grading_error:{submission.pk}:{run.pk}", kind=Message.GRADING_ERROR,
                               user=submission.student, course=submission.assignment.course, submission=submission,
                               template_context=_submission_context(submission))
-    if submission.status != Submission.GRADED or submission.assignment.slug in written_slugs():
-        return None  # written answers are e-mailed when the instructor publishes them
+    if submission.status != Submission.GRADED or submission.assignment.reviewed:
+        return None  # reviewed scores (written answers) are e-mailed when the instructor publishes them
     context = _submission_context(submission)
     assignment = submission.assignment
     due = grades.personal_due(assignment, submission.student)
@@ -42,9 +42,10 @@ def graded_notify(submission, run) -> Message | None:
                           course=assignment.course, submission=submission, template_context=context)
 
 
-def written_slugs() -> set:
+def reviewed_slugs() -> set:
+    """The assignments whose scores an instructor reviews and publishes."""
     return {slug for slug, folder in assignments.registry(settings.BELLMAN_ASSIGNMENTS_DIR).items()
-            if folder.is_written}
+            if folder.kind.reviewed}
 
 
 def _submission_context(submission) -> dict:
@@ -134,7 +135,7 @@ def digests_create(*, now) -> int:
         recent = Submission.objects.filter(assignment__course=course, created_at__gte=since)
         states = dict(recent.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
         errors = list(recent.filter(status=Submission.ERROR).values_list("error", flat=True)[:5])
-        waiting = Submission.objects.filter(assignment__course=course, assignment__slug__in=written_slugs(),
+        waiting = Submission.objects.filter(assignment__course=course, assignment__slug__in=reviewed_slugs(),
                                             status=Submission.GRADED, publication=None).count()
         upcoming = course.assignments.filter(due_at__gt=now).order_by("due_at").first()
         missing = []

@@ -1,7 +1,8 @@
 from django.contrib import admin
 
 from server.courses.admin import CourseScoped
-from server.submissions.models import CheckResult, GradingRun, ManualGrade, Submission, WrittenAnswer
+from server.reviews.models import ManualGrade, WrittenAnswer
+from server.submissions.models import CheckResult, GradingRun, Submission
 
 
 class CheckResultInline(admin.TabularInline):

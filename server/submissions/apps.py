@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.core import checks
 
-from server.submissions.checks import check_assignments, check_sandbox_limits, check_specs, check_time_budgets
+from server.submissions.system_checks import check_assignments, check_sandbox_limits, check_specs, check_time_budgets
 
 
 class SubmissionsConfig(AppConfig):

@@ -25,7 +25,7 @@ from grader.errors import AssignmentError, InfrastructureError
 from grader.progress import Progress
 from grader.report import ERROR, Report, merge
 from server.notifications import events
-from server.submissions import written
+from server.reviews import services as reviews
 from server.submissions.models import CheckResult, GradingRun, Submission, transition
 from server.submissions.services import curve_summary, grading_config, train_send
 
@@ -63,7 +63,7 @@ def submission_grade(*, submission_id: int, final_attempt: bool = True, worker: 
             config = grading_config(hidden=submission.assignment.hidden_checks)
             run.backend = config.backend.name
             folder = submission.assignment.folder(strict=True)
-            training = [] if folder.is_written else folder.phase_checks("training")
+            training = folder.phase_checks("training")
             units = folder.phase_checks("units")
             if training and not units:  # straight to the trainers
                 report = Report(assignment=folder.slug, max_score=0.0)
@@ -75,8 +75,8 @@ def submission_grade(*, submission_id: int, final_attempt: bool = True, worker: 
     if training and report.status != ERROR:
         units_persist(submission, run, report)
         return _status(submission_id)
-    if report_persist(submission, run, report) and folder.is_written and submission.status == Submission.GRADED:
-        written.answers_store(submission, folder)
+    if report_persist(submission, run, report) and folder.kind.reviewed and submission.status == Submission.GRADED:
+        reviews.answers_store(submission, folder)
     return _status(submission_id)
 
 

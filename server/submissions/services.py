@@ -8,15 +8,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from grader import assignments, pipeline
+from grader import assignments, kinds, pipeline
 from grader.errors import AssignmentError, InfrastructureError, SubmissionRejected
-from grader.normalise import to_source
 from sandbox import get_backend
 from server.celery import send
 from server.courses import grades
 from server.courses.models import Assignment, Enrolment
 from server.errors import Refused
-from server.submissions import throttle, written
+from server.submissions import throttle
 from server.submissions.models import GradingRun, Regrade, RegradeItem, Submission, transition
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ def task_limits(submission_id: int, phase: str) -> dict:
         folder = assignments.get(slug, settings.BELLMAN_ASSIGNMENTS_DIR)
     except (AssignmentError, TypeError):
         return {}
-    training = [] if folder.is_written else folder.phase_checks("training")
+    training = folder.phase_checks("training")
     only = training if phase == "training" else (folder.phase_checks("units") if training else [])
     config = pipeline.GradingConfig(backend=None, parallel_runs=settings.GRADER_PARALLEL_RUNS,
                                     max_budget_s=_max_budget())
@@ -101,10 +100,8 @@ def submission_create(*, assignment: Assignment, student, filename: str, data: b
     if not verdict.allowed:
         raise SubmissionRefused(verdict)
     folder = assignment.folder()  # None: graded (and reported as the grader's fault) like any other submission
-    if folder is not None and folder.is_written:
-        source, _answers = written.read(folder, filename, data)
-    else:
-        source, _notices = to_source(filename, data, max_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES)
+    kind = folder.kind if folder is not None else kinds.get("code")
+    source = kind.read(folder, filename, data, max_bytes=settings.BELLMAN_MAX_UPLOAD_BYTES)
     allowed, wait = throttle.allowed(student)
     if not allowed:
         raise SubmissionThrottled(wait)

@@ -8,7 +8,5 @@ urlpatterns = [
     path("c/<slug:course_slug>/<slug:slug>/files/<str:name>", views.template_download, name="template"),
     path("c/<slug:course_slug>/<slug:slug>/notebook-token/", views.notebook_token, name="notebook_token"),
     path("bellman_submit.py", views.client_download, name="client_download"),
-    path("c/<slug:course_slug>/<slug:slug>/review/", views.review_queue, name="review_queue"),
     path("submissions/<int:pk>/", views.submission_page, name="submission"),
-    path("submissions/<int:pk>/review/", views.review_submission, name="review_submission"),
 ]

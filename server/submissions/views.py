@@ -1,8 +1,6 @@
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -12,9 +10,11 @@ from django.views.decorators.http import require_POST
 from grader.errors import SubmissionRejected
 from server.api.tokens import token_create
 from server.courses import grades
-from server.courses.models import Assignment, Course, Enrolment
-from server.submissions import clients, written
-from server.submissions.forms import UploadForm, WrittenUploadForm
+from server.courses.access import assignment_for
+from server.courses.models import Enrolment
+from server.reviews import views as reviews
+from server.submissions import clients
+from server.submissions.forms import UploadForm
 from server.submissions.models import GradingRun, Submission
 from server.submissions.services import queue_estimate, submission_create
 from server.submissions.uploads import SizeLimitHandler
@@ -28,19 +28,6 @@ def home(request):
     return render(request, "submissions/home.html", {"enrolments": enrolments})
 
 
-def _assignment_for(request, course_slug, slug):
-    """The assignment and the user's role in its course. Someone outside the course gets the same 403
-    whether the course or the assignment exists or not: a guessed URL tells nothing."""
-    assignment = Assignment.objects.select_related("course").filter(course__slug=course_slug, slug=slug).first()
-    course = assignment.course if assignment else Course.objects.filter(slug=course_slug).first()
-    role = course.role_of(request.user) if course else None
-    if role is None:
-        raise PermissionDenied("You are not enrolled in this course.")
-    if assignment is None:
-        raise Http404("No such assignment in this course.")
-    return assignment, role
-
-
 @csrf_exempt  # the upload handler must be installed before CSRF reads the body; csrf_protect follows
 @login_required
 def assignment_page(request, course_slug, slug):
@@ -50,10 +37,10 @@ def assignment_page(request, course_slug, slug):
 
 @csrf_protect
 def _assignment_page(request, course_slug, slug):
-    assignment, role = _assignment_for(request, course_slug, slug)
+    assignment, role = assignment_for(request, course_slug, slug)
     folder = assignment.folder()
-    if folder is not None and folder.is_written:
-        return _written_page(request, assignment, role, folder)
+    if folder is not None and folder.kind.reviewed:
+        return reviews.answers_page(request, assignment, role, folder)
     form, retry_after = UploadForm(), None
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES, too_large=getattr(request, "upload_too_large", False))
@@ -82,9 +69,9 @@ def _assignment_page(request, course_slug, slug):
 @login_required
 def notebook_token(request, course_slug, slug):
     """A new token for the notebook cell, and the cell with it, shown this once."""
-    assignment, role = _assignment_for(request, course_slug, slug)
+    assignment, role = assignment_for(request, course_slug, slug)
     folder = assignment.folder()
-    if folder is not None and folder.is_written:
+    if folder is not None and folder.kind.reviewed:
         raise Http404("Written answers are submitted on their page.")
     _, token = token_create(request.user, f"notebook: {assignment.course.slug}/{assignment.slug}",
                             expires_at=assignment.course.token_expiry(timezone.now()))  # it expires with the course
@@ -120,7 +107,7 @@ def _history(request, assignment, role) -> dict:
 
 @login_required
 def template_download(request, course_slug, slug, name):
-    assignment, _ = _assignment_for(request, course_slug, slug)
+    assignment, _ = assignment_for(request, course_slug, slug)
     folder = assignment.folder(strict=True)
     allowed = {p.name: p for p in folder.templates()} | {"README.md": folder.file("README.md")}
     if name not in allowed:
@@ -138,14 +125,8 @@ def submission_page(request, pk):
         raise Http404("No such submission.")
     report = submission.report or {}
     folder = submission.assignment.folder()
-    if folder is not None and folder.is_written:
-        publication = getattr(submission, "publication", None)
-        titles = {c.id: c.title for c in folder.checks}
-        rows = written.final_checks(submission) if (publication or role == Enrolment.INSTRUCTOR) else []
-        for row in rows:
-            row["title"] = titles.get(row["check"].check_id, "")
-        return render(request, "submissions/written_result.html", {
-            "submission": submission, "report": report, "role": role, "publication": publication, "rows": rows})
+    if folder is not None and folder.kind.reviewed:
+        return reviews.result_page(request, submission, role, report, folder)
     assignment = submission.assignment
     due = grades.personal_due(assignment, submission.student)
     hide = hides_for(assignment, role=role, now=timezone.now(), due=due)
@@ -165,98 +146,3 @@ def submission_page(request, pk):
         "late": assignment.is_late(submission.created_at, due),
         "threshold": (curve_check or {}).get("details", {}).get("threshold"),
         "checks": report.get("checks", [])})
-
-
-# -- written assignments ------------------------------------------------------------------------------
-def _written_page(request, assignment, role, folder):
-    rubric = folder.rubric()
-    upload = WrittenUploadForm(limit=written.max_bytes(folder))
-    answers = written.draft_answers(assignment, request.user)
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        if action in ("draft", "autosave", "submit"):
-            answers = written.answers_from_post(request.POST)
-            written.draft_save(assignment=assignment, student=request.user, answers=answers, folder=folder)
-            if action == "autosave":
-                return JsonResponse({"saved": True})
-            if action == "draft":
-                messages.success(request, "Draft saved.")
-                return redirect(assignment.get_absolute_url())
-        if action in ("submit", "upload"):
-            try:
-                if action == "submit":
-                    filename, data = "answers.md", written.form_to_file(folder, answers)
-                else:
-                    upload = WrittenUploadForm(request.POST, request.FILES, limit=written.max_bytes(folder),
-                                               too_large=getattr(request, "upload_too_large", False))
-                    if not upload.is_valid():
-                        raise SubmissionRejected(" ".join(e for errors in upload.errors.values() for e in errors))
-                    filename, data = upload.cleaned_data["file"].name, upload.cleaned_data["file"].read()
-                submission = submission_create(assignment=assignment, student=request.user, filename=filename,
-                                               data=data, role=role)
-            except SubmissionRejected as exc:
-                messages.error(request, str(exc))
-            else:
-                return redirect(submission)
-    submissions = assignment.submissions.select_related("student", "publication")
-    if role != Enrolment.INSTRUCTOR:
-        submissions = submissions.filter(student=request.user)
-    items = [{"id": i, "item": rubric.item(i), "answer": answers.get(i, ""), "essay": i in rubric.essays}
-             for i in rubric.ids]
-    return render(request, "submissions/written.html", {
-        "assignment": assignment, "role": role, "folder": folder, "items": items, "upload": upload,
-        "submissions": submissions[:50], "spec": folder.spec.written,
-        "templates": [p.name for p in folder.templates()]})
-
-
-def _instructor_assignment(request, course_slug, slug):
-    assignment, role = _assignment_for(request, course_slug, slug)
-    if role != Enrolment.INSTRUCTOR:
-        raise PermissionDenied("Only the course's instructors review answers.")
-    return assignment
-
-
-@login_required
-def review_queue(request, course_slug, slug):
-    assignment = _instructor_assignment(request, course_slug, slug)
-    if request.method == "POST" and request.POST.get("action") == "publish-reviewed":
-        count = written.publish_reviewed(assignment=assignment, by=request.user)
-        messages.success(request, f"Published {count} reviewed submission{'s' if count != 1 else ''}.")
-        return redirect("review_queue", course_slug, slug)
-    flags = assignment.duplicate_flags.select_related("submission__student", "other__student")
-    return render(request, "submissions/review_queue.html", {
-        "assignment": assignment, "rows": written.queue(assignment),
-        "flags": [f for f in flags if f.submission_id < f.other_id]})
-
-
-@login_required
-def review_submission(request, pk):
-    submission = get_object_or_404(Submission.objects.select_related("assignment__course", "student"), pk=pk)
-    if submission.assignment.course.role_of(request.user) != Enrolment.INSTRUCTOR:
-        raise PermissionDenied("Only the course's instructors review answers.")
-    folder = submission.assignment.folder()
-    if folder is None or not folder.is_written:
-        raise Http404("Only written answers are reviewed here.")
-    error = ""
-    if request.method == "POST":
-        check_ids = list(submission.check_results.values_list("check_id", flat=True))
-        try:
-            written.review_save(submission=submission, grader=request.user,
-                                decisions=written.parse_review_post(request.POST, check_ids))
-            if request.POST.get("action") == "publish":
-                written.publish(submission=submission, by=request.user)
-                messages.success(request, f"Published: {submission.student.get_username()} can see the scores.")
-            else:
-                messages.success(request, "Review saved.")
-            return redirect("review_submission", submission.pk)
-        except written.ReviewError as exc:
-            error = str(exc)
-    rubric = folder.rubric()
-    rows = written.final_checks(submission)
-    for row in rows:
-        item = rubric.item(row["check"].check_id)
-        row["item"] = item
-    flags = submission.duplicate_flags.select_related("other__student")
-    return render(request, "submissions/review.html", {
-        "submission": submission, "rows": rows, "error": error, "flags": flags,
-        "publication": getattr(submission, "publication", None), "reviewed": written.is_reviewed(submission)})

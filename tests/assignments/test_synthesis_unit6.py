@@ -27,7 +27,7 @@ def by_id(report):
 
 def test_the_assignment_has_the_ids_of_the_design():
     assert [c.id for c in SYNTHESIS.checks] == QUESTIONS + ESSAYS
-    assert SYNTHESIS.is_written
+    assert SYNTHESIS.kind.reviewed
     assert SYNTHESIS.max_score == 15 * 4 + 3 * 10
     assert [p.name for p in SYNTHESIS.templates()] == ["template.md"]
 

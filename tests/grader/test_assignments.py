@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from grader import assignments
-from server.submissions.checks import check_assignments
+from server.submissions.system_checks import check_assignments
 
 
 def test_the_registry_finds_the_warm_up_with_its_check_ids():
@@ -60,7 +60,7 @@ def test_a_value_of_the_wrong_type_is_named():
 def test_the_system_check_reports_a_broken_spec_at_start_up(tmp_path, settings):
     import shutil
 
-    from server.submissions.checks import check_specs
+    from server.submissions.system_checks import check_specs
 
     shutil.copytree(assignments.DEFAULT_ROOT / "qlearning-cliffwalking", tmp_path / "qlearning-cliffwalking")
     spec = tmp_path / "qlearning-cliffwalking" / "spec.toml"

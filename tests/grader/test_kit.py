@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from grader import kit
-from grader.runs import Run, RunBoard, k_of_n_outcome
+from grader.learning.outcome import k_of_n_outcome
+from grader.learning.training import RunBoard, TrainingRun
 from grader.spec import LearningCurveSpec
 
 K_OF_N = LearningCurveSpec(env="CliffWalking-v1", seeds=(1, 2, 3), run_timeout_s=10, threshold=-17.0,
@@ -86,7 +87,7 @@ def test_q_learning_replayed_gives_the_lesson_s_example():
 
 
 def test_k_of_n_counts_the_runs_at_the_threshold_and_a_missing_run_as_told():
-    runs = [Run(seed=1, eval=-13.0), Run(seed=2, eval=-15.0), Run(seed=3, problem="crashed")]
+    runs = [TrainingRun(seed=1, eval=-13.0), TrainingRun(seed=2, eval=-15.0), TrainingRun(seed=3, problem="crashed")]
     outcome = k_of_n_outcome(runs, K_OF_N, metric="m", hint="a hint", missing=-100.0)
     assert outcome.fraction == 1.0
     assert outcome.details["runs_passing"] == 2
@@ -97,7 +98,7 @@ def test_k_of_n_counts_the_runs_at_the_threshold_and_a_missing_run_as_told():
 
 
 def test_k_of_n_gives_the_hint_when_too_few_runs_pass():
-    runs = [Run(seed=1, eval=-13.0), Run(seed=2, eval=-30.0), Run(seed=3, eval=-40.0)]
+    runs = [TrainingRun(seed=1, eval=-13.0), TrainingRun(seed=2, eval=-30.0), TrainingRun(seed=3, eval=-40.0)]
     outcome = k_of_n_outcome(runs, K_OF_N, metric="m", hint="a hint")
     assert outcome.fraction < 1.0
     assert outcome.feedback.endswith("a hint")
@@ -106,18 +107,18 @@ def test_k_of_n_gives_the_hint_when_too_few_runs_pass():
 def test_a_calibration_board_never_skips_a_run():
     board = RunBoard(TIERS, total=5, skip_decided=False)
     for value in (500, 500, 500, 500):
-        board.record(Run(seed=0, eval=value))
+        board.record(TrainingRun(seed=0, eval=value))
     assert not board.decided()
     grading = RunBoard(TIERS, total=5)
     for value in (500, 500, 500, 500):
-        grading.record(Run(seed=0, eval=value))
+        grading.record(TrainingRun(seed=0, eval=value))
     assert grading.decided()
 
 
 def test_a_k_of_n_rule_never_decides_early():
     board = RunBoard(K_OF_N, total=3)
     for value in (-13.0, -13.0):
-        board.record(Run(seed=0, eval=value))
+        board.record(TrainingRun(seed=0, eval=value))
     assert not board.decided()
 
 

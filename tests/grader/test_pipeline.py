@@ -1,5 +1,6 @@
 """Pipeline steps that need no sandbox."""
 from grader import assignments
+from grader.kinds.code import RUN_MARGIN_S
 from grader.pipeline import GradingConfig, Job, normalise, static_checks
 
 QL = assignments.get("qlearning-cliffwalking")
@@ -46,8 +47,8 @@ def test_the_time_budget_is_derived_from_the_spec():
     # five unit checks of at most one 120 s session each
     assert dqn.time_budget(tuple(dqn.phase_checks("units"))) == 5 * 120
     # five runs two at a time: three waves of at most 150 s of training plus a margin
-    assert dqn.time_budget(("learning_curve",), parallel_runs=2) == 3 * (150 + assignments.RUN_MARGIN_S)
-    assert dqn.time_budget(("learning_curve",), parallel_runs=5) == 1 * (150 + assignments.RUN_MARGIN_S)
+    assert dqn.time_budget(("learning_curve",), parallel_runs=2) == 3 * (150 + RUN_MARGIN_S)
+    assert dqn.time_budget(("learning_curve",), parallel_runs=5) == 1 * (150 + RUN_MARGIN_S)
 
 
 def test_the_configured_ceiling_caps_the_budget():

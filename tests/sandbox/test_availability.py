@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from grader import runs
+from grader import evaluation
 from grader.envhost import EnvHost
 from grader.errors import SessionEnded, StudentCodeError
 from grader.session import Session
@@ -136,7 +136,7 @@ def test_an_action_out_of_the_action_space_is_feedback_not_an_assertion(backend)
     session = open_session(backend)
     try:
         with pytest.raises(StudentCodeError, match=r"chose action 2.*actions are 0 to 1.*one output per action"):
-            runs.greedy_evaluation(session, cfg, 5, policy="q")
+            evaluation.greedy_evaluation(session, cfg, 5, policy="q")
     finally:
         session.close()
 

@@ -605,7 +605,7 @@ def test_a_script_submits_with_a_token_polls_and_reads_the_graded_report(celery_
 
 
 def test_a_written_submissions_scores_show_only_once_published(alice, irene, course):
-    from server.submissions.models import Publication
+    from server.reviews.models import Publication
 
     synthesis = course.assignments.create(slug="synthesis-unit6", title="Unit 6 synthesis")
     submission = factories.graded(synthesis, alice, score=8, max_score=10, at=timezone.now(),

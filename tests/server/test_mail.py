@@ -271,8 +271,9 @@ def test_a_roster_import_sends_each_new_account_its_link(smtp, course, django_ca
 
 def test_publishing_written_scores_emails_them_with_the_comment(smtp, course, alice, irene,
                                                                 django_capture_on_commit_callbacks):
-    from server.submissions import written
-    from server.submissions.models import CheckResult, ManualGrade
+    from server.reviews import services as written
+    from server.reviews.models import ManualGrade
+    from server.submissions.models import CheckResult
 
     synthesis = Assignment.objects.create(course=course, slug="synthesis-unit6", title="Synthesis")
     submission = graded(synthesis, alice, score=8, at=timezone.now())

@@ -8,9 +8,10 @@ from django.urls import reverse
 
 from grader import assignments
 from grader.written.answers import parse
-from server.submissions import written
+from server.reviews import services as written
+from server.reviews.models import DuplicateFlag, ManualGrade
 from server.submissions.grading import submission_grade
-from server.submissions.models import DuplicateFlag, ManualGrade, Submission
+from server.submissions.models import Submission
 from server.submissions.services import submission_create
 
 pytestmark = pytest.mark.django_db

@@ -65,7 +65,7 @@ def check_time_budgets(app_configs=None, **kwargs):
         return []  # grader.E001 reports it
     for folder in folders:
         for phase in ("units", "training"):
-            checks_ = () if folder.is_written else folder.phase_checks(phase)
+            checks_ = folder.phase_checks(phase)
             budget = folder.time_budget(tuple(checks_), parallel_runs=settings.GRADER_PARALLEL_RUNS)
             if checks_ and budget > ceiling:
                 warnings.append(checks.Warning(

@@ -1,4 +1,5 @@
-"""Written submissions: the web form and its drafts, the answers kept, near-duplicates, review and publication."""
+"""The review of written answers: the web form and its drafts, the answers kept, near-duplicates, review and
+publication."""
 import re
 
 from django.conf import settings
@@ -11,7 +12,8 @@ from grader.written.signals import words
 from server.courses.models import Assignment
 from server.errors import Refused
 from server.notifications import events
-from server.submissions.models import Draft, DuplicateFlag, ManualGrade, Publication, Submission, WrittenAnswer
+from server.reviews.models import Draft, DuplicateFlag, ManualGrade, Publication, WrittenAnswer
+from server.submissions.models import Submission
 
 DUPLICATE_MIN_WORDS = 25      # shorter answers to the same question are alike by nature
 DUPLICATE_JACCARD = 0.5       # share of word 3-grams in common that flags a pair
@@ -19,10 +21,6 @@ DUPLICATE_JACCARD = 0.5       # share of word 3-grams in common that flags a pai
 
 class ReviewError(Refused):
     """What is wrong with an instructor's review form, to show next to it."""
-
-
-def max_bytes(folder: Folder) -> int:
-    return min(settings.BELLMAN_MAX_UPLOAD_BYTES, folder.spec.written.max_upload_bytes)
 
 
 def read(folder: Folder, filename: str, data: bytes) -> tuple[str, dict]:

@@ -1,6 +1,8 @@
 """The learning-curve outcome: tiers of the IQM, and each problem named once with the runs it stopped."""
 
-from grader.runs import Run, tiered_outcome
+from grader.learning.checkpoints import Checkpoint, StopRule
+from grader.learning.outcome import tiered_outcome
+from grader.learning.training import RunBoard, Skip, TrainingRun
 from grader.spec import LearningCurveSpec
 
 CFG = LearningCurveSpec(env="CartPole-v1", seeds=(1, 2, 3, 4, 5), run_timeout_s=10,
@@ -8,7 +10,7 @@ CFG = LearningCurveSpec(env="CartPole-v1", seeds=(1, 2, 3, 4, 5), run_timeout_s=
 
 
 def run(value, problem="", **more):
-    return Run(seed=0, eval=value, problem=problem, returns=[1.0, 2.0], **more)
+    return TrainingRun(seed=0, eval=value, problem=problem, returns=[1.0, 2.0], **more)
 
 
 def test_the_tier_is_chosen_by_the_interquartile_mean():
@@ -37,8 +39,6 @@ def test_distinct_problems_name_their_runs():
 
 # -- stopping when the verdict is known ------------------------------------------------------------------
 def test_four_runs_at_full_credit_decide_an_iqm_over_five():
-    from grader.runs import RunBoard
-
     board = RunBoard(CFG, total=5)
     for value in (70, 80, 90):
         board.record(run(value))
@@ -48,8 +48,6 @@ def test_four_runs_at_full_credit_decide_an_iqm_over_five():
 
 
 def test_a_crashed_run_counts_as_zero_in_the_decision():
-    from grader.runs import RunBoard
-
     board = RunBoard(CFG, total=5)
     for value in (500, 500, 500):
         board.record(run(value))
@@ -58,8 +56,6 @@ def test_a_crashed_run_counts_as_zero_in_the_decision():
 
 
 def test_runs_below_full_credit_decide_nothing():
-    from grader.runs import RunBoard
-
     board = RunBoard(CFG, total=5)
     for value in (59, 59, 59, 59):
         board.record(run(value))
@@ -67,7 +63,7 @@ def test_runs_below_full_credit_decide_nothing():
 
 
 def test_a_skipped_run_is_said_and_counted_as_zero_in_the_tier():
-    runs = [run(100), run(100), run(100), run(100), run(None, skipped="decided")]
+    runs = [run(100), run(100), run(100), run(100), run(None, skipped=Skip.DECIDED)]
     runs[0].full_credit_at, runs[2].full_credit_at = 40, 60
     outcome = tiered_outcome(runs, CFG, metric="m")
     assert outcome.fraction == 1.0
@@ -80,8 +76,6 @@ def test_a_skipped_run_is_said_and_counted_as_zero_in_the_tier():
 
 
 def test_a_run_at_full_credit_before_learning_counts_nothing_for_the_decision():
-    from grader.runs import Checkpoint, RunBoard
-
     board = RunBoard(CFG, total=5)
     controller = run(500, checkpoints=[Checkpoint(0, 0, 500.0, every_init=True)])
     for _ in range(4):
@@ -90,7 +84,7 @@ def test_a_run_at_full_credit_before_learning_counts_nothing_for_the_decision():
 
 
 def test_runs_skipped_after_a_timeout_are_not_said_to_be_unneeded():
-    timed_out = run(None, "not run: an earlier run ran out of time", skipped="timeout")
+    timed_out = run(None, "not run: an earlier run ran out of time", skipped=Skip.TIMEOUT)
     outcome = tiered_outcome([run(100), run(None, "TimeoutError"), timed_out, timed_out, timed_out], CFG, metric="m")
     assert outcome.details["runs_skipped"] == 0
     assert "not needed" not in outcome.feedback
@@ -104,3 +98,36 @@ def test_the_grader_s_flags_never_reach_the_student():
     report = {"checks": [{"id": "learning_curve", "score": 0, "details": {"value": 500, "flags": ["run 1: ..."]}}]}
     assert "flags" not in student_report(report, hidden=set(), hide=False)["checks"][0]["details"]
     assert student_report(report, hidden=set(), hide=False, staff=True)["checks"][0]["details"]["flags"]
+
+
+# -- the rule that stops a run at full credit, clause by clause ----------------------------------------------
+RULE = StopRule(full=100.0, every=10)
+LEARNED = [Checkpoint(0, 0, 20.0, params=5, fingerprint=1.0), Checkpoint(10, 900, 100.0, params=5, fingerprint=2.0),
+           Checkpoint(20, 2500, 100.0, params=5, fingerprint=3.0)]
+AT_FULL = [100.0] * 10
+
+
+def test_learning_that_lasts_stops_the_run():
+    assert RULE.stops(LEARNED, AT_FULL)
+
+
+def test_one_evaluation_at_full_credit_is_not_enough():
+    assert not RULE.held_at_full(LEARNED[:2])
+
+
+def test_a_policy_at_full_credit_before_learning_is_not_stopped_on():
+    lucky = [Checkpoint(0, 0, 100.0, params=5, fingerprint=1.0), *LEARNED[1:]]
+    assert not RULE.below_full_before_learning(lucky)
+
+
+def test_training_episodes_below_full_credit_keep_the_run_going():
+    assert not RULE.training_at_full([100.0] * 9 + [10.0])
+
+
+def test_parameters_no_step_changed_keep_the_run_going():
+    unchanged = [*LEARNED[:2], Checkpoint(20, 2500, 100.0, params=5, fingerprint=1.0)]
+    assert not RULE.parameters_trained(unchanged[0], unchanged[-1])
+
+
+def test_without_checkpoints_during_training_nothing_stops_a_run():
+    assert not StopRule(full=100.0, every=0).stops(LEARNED, AT_FULL)
