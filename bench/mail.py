@@ -42,7 +42,7 @@ def burst(n: int):
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from grader.report import CheckResult, Report
+    from grader.report import Report, ScoredCheck
     from server.courses.models import Assignment, Course, Enrolment
     from server.submissions.grading import claim, report_persist
     from server.submissions.models import Submission
@@ -60,7 +60,7 @@ def burst(n: int):
             report = Report(assignment=assignment.slug, max_score=100.0)
             for check_id, score, points in (("epsilon_greedy", 30, 30), ("q_update", 0, 30),
                                             ("learning_curve", 40, 40)):
-                report.add(CheckResult(id=check_id, status="passed" if score else "failed", score=score,
+                report.add(ScoredCheck(id=check_id, status="passed" if score else "failed", score=score,
                                        max_score=points, feedback="A line of feedback.\\nAnother line."))
             report_persist(submission, claim(submission.pk), report)
 

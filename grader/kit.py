@@ -24,8 +24,8 @@ typed spec.toml) and ``ctx.job.source`` (the submission's source). What this mod
 
 See docs/assignments.md for how to write an assignment.
 """
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,13 +34,9 @@ from grader.codec import TensorValue, fake_env_arg, mlp_arg, rng_arg, tensor_arg
 from grader.envhost import EnvHost, derived_seed
 from grader.errors import RunProblem, SessionEnded, StudentCodeError
 from grader.fillin import MARKER, Gap, find as find_gaps, imports as module_imports
-from grader.kinds.code import RUN_MARGIN_S
-from grader.learning.checkpoints import checkpoints_on_reset
-from grader.learning.integrity import AGREEMENT_EPISODES, final_evaluation
-from grader.learning.outcome import k_of_n_outcome, tiered_outcome
-from grader.learning.training import RunBoard, TrainingRun, training_run
-from grader.report import Outcome, failed as _failed, passed
-from grader.spec import LearningCurveSpec
+from grader.learning.outcome import learning_curve
+from grader.learning.training import TrainFunction, TrainingRun, TrainScript, instance_of, training_runs
+from grader.report import Outcome, failed, passed
 
 __all__ = [
     "affine_fit", "ARGMAX", "ARGMAX_OF_FIRST", "as_array", "derived_seed", "EnvHost", "failed", "fake_env",
@@ -84,13 +80,6 @@ rng = rng_arg  # rng(seed): a numpy Generator built in the sandbox
 
 mlp = mlp_arg  # mlp(layers): a torch.nn.Sequential of Linear layers with these weights, ReLU between, built there
 fake_env = fake_env_arg  # fake_env(n_actions=, seed=, step=): an environment whose step() answers ``step``
-
-
-def failed(feedback: str, *, mistake: "str | Mistake | None" = None, **details) -> Outcome:
-    """No credit, with feedback; ``mistake`` names the known mistake (its id, or a Mistake; none when empty)."""
-    if mistake:
-        details["mistake"] = mistake if isinstance(mistake, str) else mistake.id
-    return _failed(feedback, **details)
 
 
 # -- known mistakes --------------------------------------------------------------------------------------
@@ -176,124 +165,6 @@ def probe(ctx, name: str, **inputs) -> dict:
 ARGMAX = evaluation.argmax
 ARGMAX_OF_FIRST = evaluation.argmax_of_first
 MLP = evaluation.MLP
-
-
-def instance_of(class_name: str) -> dict:
-    """The policy a running function of the student's module holds, found by its class: the network that
-    ``train()`` is training, asked for actions at episode boundaries while it waits for the environment."""
-    return {"instance_of": class_name}
-
-
-@dataclass(frozen=True)
-class TrainFunction:
-    """Training by a function of the module: ``train(env, episodes, seed=..., **kwargs)`` on the trusted
-    environment, given ``cfg.episodes`` (``cfg.extra_episodes`` more resets allowed) and a seed derived from the
-    hidden one.
-
-    With ``policy`` (``instance_of("Policy")``), the policy being trained is evaluated during training at
-    ``cfg.eval_every`` (a run at full credit stops there), and the value train() returns is kept in the
-    sandbox and evaluated, each action chosen here by ``chooser`` from the network's outputs; it must be the
-    network the optimiser trained, and its play must come from its parameters (docs/security.md). With
-    ``evaluate`` instead, the returned value comes out (a Q table) and ``evaluate(value, host, cfg, seed) ->
-    float`` scores it here, raising RunProblem when it cannot be evaluated (``host.transitions`` holds every
-    step training took when ``keep_every_step``)."""
-
-    fn: str = "train"
-    policy: str | dict | None = None
-    chooser: Callable[[object], int] = ARGMAX
-    evaluate: Callable | None = None
-    all_episodes: bool = True  # a run whose train() plays fewer than cfg.episodes is a problem
-    kwargs: dict = field(default_factory=dict)  # passed to train() (the warm-up's alpha and gamma)
-    keep_every_step: bool = False
-
-
-@dataclass(frozen=True)
-class TrainScript:
-    """Training by the module itself, run top to bottom on the trusted environment (DQN's workshop script),
-    for at most ``cfg.max_episodes`` episodes. The network evaluated is the one the script's optimiser stepped,
-    its parameters read out as arrays and played here in ``architecture`` (the template's); before any step,
-    the module global ``policy`` ("q")."""
-
-    policy: str
-    architecture: "evaluation.MLP"
-    chooser: Callable[[object], int] = ARGMAX
-
-
-def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> TrainingRun:
-    host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.episodes + cfg.extra_episodes,
-                                max_episode_steps=cfg.max_episode_steps,
-                                keep_episodes=None if training.keep_every_step else AGREEMENT_EPISODES)
-    eval_seed = cfg.eval_seed_base + seed
-
-    def train():
-        evaluate = training.evaluate
-        keep = "_trained_policy" if evaluate is None else None
-        with ctx.running_session(session_timeout=cfg.run_timeout_s + RUN_MARGIN_S) as session:
-            if training.policy is not None:  # evaluated before any learning and every eval_every episodes
-                session.track()
-                host.on_reset = checkpoints_on_reset(
-                    evaluation.SandboxPolicy(session, training.policy, training.chooser), cfg, eval_seed)
-            value = session.call(training.fn, host.arg(), cfg.episodes, seed=derived_seed(seed, "student"),
-                                 env_host=host, timeout=cfg.run_timeout_s, keep=keep, **training.kwargs).value
-            if training.all_episodes and len(host.episodes) < cfg.episodes:
-                raise RunProblem(f"{training.fn} played {len(host.episodes)} episodes instead of {cfg.episodes}")
-            if evaluate is None:  # the value train() returned was kept in the sandbox, as keep
-                try:
-                    return final_evaluation(evaluation.SandboxPolicy(session, keep, training.chooser), cfg,
-                                            eval_seed, host)
-                except StudentCodeError as exc:
-                    raise RunProblem(f"{training.fn} returned a {value} that cannot choose actions: {exc}") from None
-        return evaluate(value, host, cfg, seed)
-
-    return training_run(host, seed, board, train)
-
-
-def _script_run(ctx, training: TrainScript, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> TrainingRun:
-    host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.max_episodes, max_episode_steps=cfg.max_episode_steps,
-                                keep_episodes=AGREEMENT_EPISODES)
-    eval_seed = cfg.eval_seed_base + seed
-
-    def train():
-        agents = []
-
-        def checkpoints(session):  # the policy, evaluated before any learning and every eval_every episodes
-            agents.append(evaluation.TrustedNetwork(session, training.policy, training.architecture,
-                                                    training.chooser, seed=derived_seed(seed, "fresh")))
-            host.on_reset = checkpoints_on_reset(agents[0], cfg, eval_seed)
-
-        with ctx.running_session(env_host=host, load_timeout=cfg.run_timeout_s, before_load=checkpoints,
-                                 session_timeout=cfg.run_timeout_s + RUN_MARGIN_S) as session:
-            if session.load_error is not None:
-                raise RunProblem(str(session.load_error))
-            return final_evaluation(agents[0], cfg, eval_seed, host)
-
-    return training_run(host, seed, board, train)
-
-
-def training_runs(ctx, training: TrainFunction | TrainScript, seeds: Iterable[int] | None = None, *,
-                  every_run: bool = False) -> list[TrainingRun]:
-    """One run per seed (the spec's hidden seeds by default; a calibration gives its own), each in its own
-    sandbox, ``parallel_runs`` at a time; later runs are skipped once a run timed out or the finished ones
-    decide the credit, unless ``every_run`` (a calibration measures each run)."""
-    cfg = ctx.spec.learning_curve
-    seeds = list(cfg.seeds if seeds is None else seeds)
-    board = RunBoard(cfg, len(seeds), skip_decided=not every_run)
-    if isinstance(training, TrainFunction):
-        return ctx.parallel(lambda seed: _function_run(ctx, training, cfg, seed, board), seeds)
-    return ctx.parallel(lambda seed: _script_run(ctx, training, cfg, seed, board), seeds)
-
-
-def learning_curve(ctx, training: TrainFunction | TrainScript, *, metric: str, hint: str = "",
-                   missing: float = 0.0) -> Outcome:
-    """The learning-curve check: the runs of ``training``, scored by the spec's rule (tiers of the IQM of
-    the runs' evaluations, or ``runs_required`` runs at ``threshold``). ``hint`` is added when the credit is
-    not full and no run had a problem; ``missing`` is what a run without an evaluation counts for in a
-    k-of-n rule (0 in tiers)."""
-    cfg = ctx.spec.learning_curve
-    runs = training_runs(ctx, training)
-    if cfg.tiers:
-        return tiered_outcome(runs, cfg, metric=metric, hint=hint)
-    return k_of_n_outcome(runs, cfg, metric=metric, hint=hint, missing=missing)
 
 
 def replay_q_learning(transitions, shape: tuple[int, int], *, alpha: float, gamma: float,

@@ -13,21 +13,22 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from grader import oldgym, progress
-from grader.assignments import AssignmentFolder, load as load_folder, validate as validate_folder
 from grader.errors import AssignmentError, InfrastructureError, SessionEnded, StudentCodeError, SubmissionRejected
-from grader.kinds.code import DEFAULT_SESSION_S
 from grader.normalise import in_notebook_terms, to_source
 from grader.progress import Progress
-from grader.report import ERROR, FAILED, PASSED, CheckResult, Outcome, Report
+from grader.report import ERROR, FAILED, PASSED, Outcome, Report, ScoredCheck
 from grader.session import Session
-from grader.spec import Spec
+from grader.spec import DEFAULT_SESSION_S, Spec
 from sandbox import Limits
 from sandbox.bwrap_backend import describe_missing
+
+if TYPE_CHECKING:  # the assignments' kinds import the pipeline (a kind owns its steps)
+    from grader.assignments import AssignmentFolder
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class GradingConfig:
 
 @dataclass
 class Job:
-    assignment: AssignmentFolder
+    assignment: "AssignmentFolder"
     filename: str
     data: bytes
     config: GradingConfig
@@ -161,7 +162,7 @@ def run_checks(job: Job):
             feedback = outcome.feedback
             if job.filename.lower().endswith(".ipynb"):
                 feedback = in_notebook_terms(feedback, job.source)
-            job.report.add(CheckResult(
+            job.report.add(ScoredCheck(
                 id=check.id, status=PASSED if outcome.fraction >= 1.0 else FAILED, score=score,
                 max_score=check.points, feedback=feedback, details=outcome.details))
             job.report.curves.extend(outcome.curves)
@@ -178,7 +179,7 @@ def finalise(job: Job):
 STEPS = (normalise, static_checks, run_checks, finalise)
 
 
-def time_budget(assignment: AssignmentFolder, only, config: GradingConfig) -> float:
+def time_budget(assignment: "AssignmentFolder", only, config: GradingConfig) -> float:
     """How long grading ``only`` (all checks when empty) may take: the spec's worst case
     (AssignmentFolder.time_budget), never more than the configuration's ``max_budget_s``."""
     budget = assignment.time_budget(tuple(only), parallel_runs=config.parallel_runs)
@@ -190,7 +191,7 @@ def out_of_time(job: Job) -> str:
             "before it took it all, running into their time limits; see their feedback).")
 
 
-def grade(assignment: AssignmentFolder, filename: str, data: bytes, config: GradingConfig, *, only=()) -> Report:
+def grade(assignment: "AssignmentFolder", filename: str, data: bytes, config: GradingConfig, *, only=()) -> Report:
     """Grade one file for one assignment (only the checks ``only`` names, if given), within the time
     budget of those checks: every sandbox session ends by then, and a check that cannot start says so.
 
@@ -206,17 +207,6 @@ def grade(assignment: AssignmentFolder, filename: str, data: bytes, config: Grad
             break
     job.report.timings = job.timings
     return job.report
-
-
-def grade_file(folder: "AssignmentFolder | str | Path", file: "str | Path", config: GradingConfig, *,
-               only=()) -> Report:
-    """Grade the file at ``file`` for the assignment in ``folder`` (its path, or an AssignmentFolder): the
-    library's entry point (``grader.grade``), which the ``grade`` command and the benchmarks call."""
-    if not isinstance(folder, AssignmentFolder):
-        folder = load_folder(Path(folder))
-        validate_folder(folder)
-    path = Path(file)
-    return grade(folder, path.name, path.read_bytes(), config, only=only)
 
 
 # -- what check functions get ----------------------------------------------------------------

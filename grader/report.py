@@ -24,12 +24,19 @@ def passed(feedback, **details):
     return Outcome(1.0, feedback, details)
 
 
-def failed(feedback, **details):
+def failed(feedback, *, mistake=None, **details):
+    """No credit, with feedback; ``mistake`` names the known mistake (its id, or an object with an ``id``, as
+    kit.Mistake; none when empty): the instructor's dashboard counts it."""
+    if mistake:
+        details["mistake"] = getattr(mistake, "id", mistake)
     return Outcome(0.0, feedback, details)
 
 
 @dataclass
-class CheckResult:
+class ScoredCheck:
+    """One check of the report: how it went, its points, its feedback (the stored row is the server's
+    CheckResult)."""
+
     id: str
     status: str
     score: float
@@ -58,7 +65,7 @@ class Report:
     error: str = ""
     timings: dict = field(default_factory=dict)  # seconds per pipeline step (stored with the run, not in to_dict)
 
-    def add(self, check: CheckResult):
+    def add(self, check: ScoredCheck):
         self.checks.append(check)
         self.score = round(sum(c.score for c in self.checks), 2)
 
@@ -85,7 +92,7 @@ def merge(first: dict, second: Report) -> Report:
     ``second`` (the training checks), in the assignment's order of checks as each phase gave them."""
     report = Report(assignment=first["assignment"], max_score=round(first["max_score"] + second.max_score, 2))
     for check in first.get("checks", []):
-        report.add(CheckResult(id=check["id"], status=check["status"], score=check["score"],
+        report.add(ScoredCheck(id=check["id"], status=check["status"], score=check["score"],
                                max_score=check["max_score"], feedback=check["feedback"],
                                details=check.get("details", {})))
     for check in second.checks:

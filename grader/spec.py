@@ -14,6 +14,9 @@ from grader.errors import AssignmentError
 Seeds = Annotated[tuple[int, ...], Field(strict=False)]
 Names = Annotated[tuple[str, ...], Field(strict=False)]
 
+DEFAULT_SESSION_S = 300  # [limits] session_timeout_s when the spec does not set it
+RUN_MARGIN_S = 60  # a training run's session beyond its run_timeout_s: loading, the greedy evaluation
+
 
 class Table(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)

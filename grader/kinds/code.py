@@ -3,13 +3,11 @@ checks.py, unit checks first, then learning curves on the training queue."""
 from collections.abc import Callable
 from pathlib import Path
 
+from grader import pipeline
 from grader.errors import AssignmentError
 from grader.kinds import Kind, register
 from grader.normalise import EXTENSIONS, to_source
-from grader.spec import CheckSpec, Spec
-
-DEFAULT_SESSION_S = 300  # [limits] session_timeout_s when the spec does not set it
-RUN_MARGIN_S = 60  # a training run's session beyond its run_timeout_s: loading, the greedy evaluation
+from grader.spec import DEFAULT_SESSION_S, RUN_MARGIN_S, CheckSpec, Spec
 
 
 @register
@@ -42,8 +40,6 @@ class Code(Kind):
         return to_source(filename, data, max_bytes=max_bytes)[0]
 
     def steps(self) -> tuple[Callable, ...]:
-        from grader import pipeline  # the pipeline imports the assignments, which import the kinds
-
         return pipeline.STEPS
 
     def time_budget(self, folder, check_ids: tuple, *, parallel_runs: int) -> float:

@@ -8,7 +8,7 @@ from grader.errors import AssignmentError, InfrastructureError, SubmissionReject
 from grader.kinds import Kind, register
 from grader.report import ERROR
 from grader.spec import CheckSpec, Spec, WrittenSpec
-from grader.written import answers, scoring
+from grader.written import answers, suggestions
 from grader.written.rubric import load_rubric
 
 WRITTEN_BUDGET_S = 120  # scoring written answers: the text model, no sandbox
@@ -35,18 +35,19 @@ def read_answers(job):
 
 
 def score_answers(job):
-    """A suggested score for each answer, with why (grader.written.scoring)."""
+    """A suggested score for each answer, with why (grader.written.suggestions)."""
     cfg = _written(job.assignment.spec, job.assignment.slug)
     rubric = job.assignment.rubric()
     wanted = {c.id for c in job.checks}
-    thresholds = scoring.Thresholds(**cfg.thresholds.given(), essay_words=cfg.essay_words)
+    thresholds = suggestions.Thresholds(**cfg.thresholds.given(), essay_words=cfg.essay_words)
     try:
-        suggestions = scoring.suggest(rubric, {k: v for k, v in job.answers.items() if k in wanted}, thresholds,
-                                      vocabulary=embeddings.vocabulary(), encode=embeddings.encode,
-                                      encode_fixed=embeddings.encode_fixed)
+        suggested = suggestions.suggest(rubric, {k: v for k, v in job.answers.items() if k in wanted}, thresholds,
+                                        vocabulary=embeddings.vocabulary(), encode=embeddings.encode,
+                                        encode_fixed=embeddings.encode_fixed)
     except (OSError, ImportError) as exc:
         raise InfrastructureError(f"the text model could not be loaded: {exc}") from exc
-    for result in scoring.check_results(rubric, job.assignment.checks, suggestions, essays_counted=cfg.essays_counted):
+    for result in suggestions.check_results(rubric, job.assignment.checks, suggested,
+                                            essays_counted=cfg.essays_counted):
         if result.id in wanted:
             job.report.add(result)
     job.report.notices.append("These scores are suggestions: your instructor reviews them before they are final.")

@@ -3,7 +3,7 @@ threshold), with the feedback that says how, the report's curves, and the instru
 import numpy as np
 
 from grader.learning.integrity import integrity_figures, learning_integrity
-from grader.learning.training import Skip, TrainingRun
+from grader.learning.training import Skip, TrainFunction, TrainingRun, TrainScript, training_runs
 from grader.report import Outcome
 from grader.scoring import bootstrap_ci, iqm, k_of_n_fraction, runs_passing, tier_fraction
 from grader.spec import LearningCurveSpec
@@ -98,3 +98,16 @@ def k_of_n_outcome(runs: list[TrainingRun], cfg: LearningCurveSpec, *, metric: s
         "runs_passing": k, "runs": len(runs), "eval_returns": evals.tolist(), "integrity": integrity_figures(runs)})
     outcome.curves = [{"label": f"run {i + 1}", "episode_returns": r.returns} for i, r in enumerate(runs)]
     return outcome
+
+
+def learning_curve(ctx, training: TrainFunction | TrainScript, *, metric: str, hint: str = "",
+                   missing: float = 0.0) -> Outcome:
+    """The learning-curve check: the runs of ``training``, scored by the spec's rule (tiers of the IQM of
+    the runs' evaluations, or ``runs_required`` runs at ``threshold``). ``hint`` is added when the credit is
+    not full and no run had a problem; ``missing`` is what a run without an evaluation counts for in a
+    k-of-n rule (0 in tiers)."""
+    cfg = ctx.spec.learning_curve
+    runs = training_runs(ctx, training)
+    if cfg.tiers:
+        return tiered_outcome(runs, cfg, metric=metric, hint=hint)
+    return k_of_n_outcome(runs, cfg, metric=metric, hint=hint, missing=missing)

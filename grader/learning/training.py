@@ -5,16 +5,18 @@ was refused by the environment) becomes the run's ``problem``, in words for the 
 """
 import enum
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader import progress
+from grader import evaluation, progress
+from grader.envhost import EnvHost, derived_seed
 from grader.errors import RunProblem, SessionEnded, StudentCodeError
-from grader.learning.checkpoints import StopRun
-from grader.learning.integrity import Evaluation, credited_eval
+from grader.learning.checkpoints import StopRun, checkpoints_on_reset
+from grader.learning.integrity import AGREEMENT_EPISODES, Evaluation, credited_eval, final_evaluation
 from grader.scoring import iqm, tier_fraction
-from grader.spec import LearningCurveSpec
+from grader.spec import RUN_MARGIN_S, LearningCurveSpec
 
 
 class Skip(enum.Enum):
@@ -139,3 +141,109 @@ def _where_it_stopped(host) -> str:
         return "It ran out before the first training episode ended."
     return (f"It ran out after {done} training episode{'s' if done > 1 else ''} had ended (the last after "
             f"{host.episodes[-1].length} steps).")
+
+
+# -- the runs of a learning curve, as a check asks for them (grader.kit) --------------------------------------
+def instance_of(class_name: str) -> dict:
+    """The policy a running function of the student's module holds, found by its class: the network that
+    ``train()`` is training, asked for actions at episode boundaries while it waits for the environment."""
+    return {"instance_of": class_name}
+
+
+@dataclass(frozen=True)
+class TrainFunction:
+    """Training by a function of the module: ``train(env, episodes, seed=..., **kwargs)`` on the trusted
+    environment, given ``cfg.episodes`` (``cfg.extra_episodes`` more resets allowed) and a seed derived from the
+    hidden one.
+
+    With ``policy`` (``instance_of("Policy")``), the policy being trained is evaluated during training at
+    ``cfg.eval_every`` (a run at full credit stops there), and the value train() returns is kept in the
+    sandbox and evaluated, each action chosen here by ``chooser`` from the network's outputs; it must be the
+    network the optimiser trained, and its play must come from its parameters (docs/security.md). With
+    ``evaluate`` instead, the returned value comes out (a Q table) and ``evaluate(value, host, cfg, seed) ->
+    float`` scores it here, raising RunProblem when it cannot be evaluated (``host.transitions`` holds every
+    step training took when ``keep_every_step``)."""
+
+    fn: str = "train"
+    policy: str | dict | None = None
+    chooser: Callable[[object], int] = evaluation.argmax
+    evaluate: Callable | None = None
+    all_episodes: bool = True  # a run whose train() plays fewer than cfg.episodes is a problem
+    kwargs: dict = field(default_factory=dict)  # passed to train() (the warm-up's alpha and gamma)
+    keep_every_step: bool = False
+
+
+@dataclass(frozen=True)
+class TrainScript:
+    """Training by the module itself, run top to bottom on the trusted environment (DQN's workshop script),
+    for at most ``cfg.max_episodes`` episodes. The network evaluated is the one the script's optimiser stepped,
+    its parameters read out as arrays and played here in ``architecture`` (the template's); before any step,
+    the module global ``policy`` ("q")."""
+
+    policy: str
+    architecture: "evaluation.MLP"
+    chooser: Callable[[object], int] = evaluation.argmax
+
+
+def _function_run(ctx, training: TrainFunction, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> TrainingRun:
+    host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.episodes + cfg.extra_episodes,
+                                max_episode_steps=cfg.max_episode_steps,
+                                keep_episodes=None if training.keep_every_step else AGREEMENT_EPISODES)
+    eval_seed = cfg.eval_seed_base + seed
+
+    def train():
+        evaluate = training.evaluate
+        keep = "_trained_policy" if evaluate is None else None
+        with ctx.running_session(session_timeout=cfg.run_timeout_s + RUN_MARGIN_S) as session:
+            if training.policy is not None:  # evaluated before any learning and every eval_every episodes
+                session.track()
+                host.on_reset = checkpoints_on_reset(
+                    evaluation.SandboxPolicy(session, training.policy, training.chooser), cfg, eval_seed)
+            value = session.call(training.fn, host.arg(), cfg.episodes, seed=derived_seed(seed, "student"),
+                                 env_host=host, timeout=cfg.run_timeout_s, keep=keep, **training.kwargs).value
+            if training.all_episodes and len(host.episodes) < cfg.episodes:
+                raise RunProblem(f"{training.fn} played {len(host.episodes)} episodes instead of {cfg.episodes}")
+            if evaluate is None:  # the value train() returned was kept in the sandbox, as keep
+                try:
+                    return final_evaluation(evaluation.SandboxPolicy(session, keep, training.chooser), cfg,
+                                            eval_seed, host)
+                except StudentCodeError as exc:
+                    raise RunProblem(f"{training.fn} returned a {value} that cannot choose actions: {exc}") from None
+        return evaluate(value, host, cfg, seed)
+
+    return training_run(host, seed, board, train)
+
+
+def _script_run(ctx, training: TrainScript, cfg: LearningCurveSpec, seed: int, board: RunBoard) -> TrainingRun:
+    host = EnvHost.for_episodes(cfg.env, seed, episodes=cfg.max_episodes, max_episode_steps=cfg.max_episode_steps,
+                                keep_episodes=AGREEMENT_EPISODES)
+    eval_seed = cfg.eval_seed_base + seed
+
+    def train():
+        agents = []
+
+        def checkpoints(session):  # the policy, evaluated before any learning and every eval_every episodes
+            agents.append(evaluation.TrustedNetwork(session, training.policy, training.architecture,
+                                                    training.chooser, seed=derived_seed(seed, "fresh")))
+            host.on_reset = checkpoints_on_reset(agents[0], cfg, eval_seed)
+
+        with ctx.running_session(env_host=host, load_timeout=cfg.run_timeout_s, before_load=checkpoints,
+                                 session_timeout=cfg.run_timeout_s + RUN_MARGIN_S) as session:
+            if session.load_error is not None:
+                raise RunProblem(str(session.load_error))
+            return final_evaluation(agents[0], cfg, eval_seed, host)
+
+    return training_run(host, seed, board, train)
+
+
+def training_runs(ctx, training: TrainFunction | TrainScript, seeds: Iterable[int] | None = None, *,
+                  every_run: bool = False) -> list[TrainingRun]:
+    """One run per seed (the spec's hidden seeds by default; a calibration gives its own), each in its own
+    sandbox, ``parallel_runs`` at a time; later runs are skipped once a run timed out or the finished ones
+    decide the credit, unless ``every_run`` (a calibration measures each run)."""
+    cfg = ctx.spec.learning_curve
+    seeds = list(cfg.seeds if seeds is None else seeds)
+    board = RunBoard(cfg, len(seeds), skip_decided=not every_run)
+    if isinstance(training, TrainFunction):
+        return ctx.parallel(lambda seed: _function_run(ctx, training, cfg, seed, board), seeds)
+    return ctx.parallel(lambda seed: _script_run(ctx, training, cfg, seed, board), seeds)

@@ -4,7 +4,7 @@ import pytest
 from grader import assignments, pipeline
 from grader.report import ERROR
 from grader.written.answers import parse, to_markdown
-from grader.written.scoring import NOT_COUNTED
+from grader.written.suggestions import NOT_COUNTED
 
 SYNTHESIS = assignments.get("synthesis-unit6")
 EXAMPLES = SYNTHESIS.path / "examples"

@@ -1,7 +1,7 @@
 """Pipeline steps that need no sandbox."""
 from grader import assignments
-from grader.kinds.code import RUN_MARGIN_S
 from grader.pipeline import GradingConfig, Job, normalise, static_checks
+from grader.spec import RUN_MARGIN_S
 
 QL = assignments.get("qlearning-cliffwalking")
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from grader.report import CheckResult as Result, Report
+from grader.report import Report, ScoredCheck as Result
 from server.submissions import grading
 from server.submissions.models import GradingRun, Submission
 from tests.conftest import EXAMPLES, ROOT

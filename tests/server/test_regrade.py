@@ -6,7 +6,7 @@ import redis
 from django.urls import reverse
 from django.utils import timezone
 
-from grader.report import CheckResult as Result, Report
+from grader.report import Report, ScoredCheck as Result
 from server.submissions.grading import claim, report_persist
 from server.submissions.models import GradingRun, Regrade
 from server.submissions.services import RegradeError, regrade_request, submission_create

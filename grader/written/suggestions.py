@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.report import FAILED, PASSED, CheckResult
+from grader.report import FAILED, PASSED, ScoredCheck
 from grader.written.rubric import Essay, Question, Rubric
 from grader.written.signals import Signals, chunks, sentences, signals
 
@@ -153,7 +153,7 @@ def suggest(rubric: Rubric, answers: dict, th: Thresholds, *, vocabulary, encode
     return out
 
 
-def check_results(rubric: Rubric, checks, suggestions: dict, *, essays_counted: int) -> list[CheckResult]:
+def check_results(rubric: Rubric, checks, suggestions: dict, *, essays_counted: int) -> list[ScoredCheck]:
     """The report's checks: every question, then every essay; the best ``essays_counted`` essays count
     (unanswered ones fill the count with 0 when fewer were answered), the others are listed at 0 / 0."""
     points = {c.id: c.points for c in checks}
@@ -161,7 +161,7 @@ def check_results(rubric: Rubric, checks, suggestions: dict, *, essays_counted: 
     for qid in rubric.questions:
         s = suggestions.get(qid)
         if s is None:
-            results.append(CheckResult(qid, FAILED, 0.0, points[qid], "Not answered.", {"kind": "question"}))
+            results.append(ScoredCheck(qid, FAILED, 0.0, points[qid], "Not answered.", {"kind": "question"}))
         else:
             results.append(_result(qid, s, points[qid]))
     ranked = sorted(rubric.essays, key=lambda e: (-(suggestions[e].fraction if e in suggestions else -1),
@@ -170,16 +170,16 @@ def check_results(rubric: Rubric, checks, suggestions: dict, *, essays_counted: 
     for eid in rubric.essays:
         s = suggestions.get(eid)
         if eid in counted:
-            results.append(_result(eid, s, points[eid]) if s else CheckResult(
+            results.append(_result(eid, s, points[eid]) if s else ScoredCheck(
                 eid, FAILED, 0.0, points[eid], f"Not answered: answer {essays_counted} of the "
                 f"{len(rubric.essays)} essay prompts.", {"kind": "essay"}))
         elif s is not None:
-            results.append(CheckResult(eid, NOT_COUNTED, 0.0, 0.0, f"{s.feedback}\nNot counted: {essays_counted} "
+            results.append(ScoredCheck(eid, NOT_COUNTED, 0.0, 0.0, f"{s.feedback}\nNot counted: {essays_counted} "
                                        "other essays were.", {**s.details, "suggested_fraction": s.fraction}))
     return results
 
 
-def _result(item_id, s: Suggestion, points: float) -> CheckResult:
+def _result(item_id, s: Suggestion, points: float) -> ScoredCheck:
     score = round(points * s.fraction * 2) / 2  # to half points, as a person would mark
-    return CheckResult(item_id, PASSED if s.fraction >= 1.0 else FAILED, score, points, s.feedback,
+    return ScoredCheck(item_id, PASSED if s.fraction >= 1.0 else FAILED, score, points, s.feedback,
                        {**s.details, "words": s.words, "meaningful_words": s.meaningful_words})
