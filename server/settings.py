@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "server.courses",
     "server.submissions",
     "server.reviews",
+    "server.lti",
     "server.dashboard",
     "server.notifications",
     "server.api",
@@ -126,6 +127,9 @@ WHITENOISE_USE_FINDERS = True
 # true when a reverse proxy that sets X-Forwarded-Proto and X-Forwarded-For (docker/nginx.conf) is the
 # only way in: only then are those headers believed (HTTPS, and the client address for login throttling).
 BELLMAN_BEHIND_PROXY = env_bool("BELLMAN_BEHIND_PROXY", False)
+# LTI 1.3: a platform's URLs must be HTTPS; this lets them be plain HTTP on a loopback address (tests and local
+# development only: everything else about a launch is checked as in production).
+BELLMAN_LTI_ALLOW_INSECURE = env_bool("BELLMAN_LTI_ALLOW_INSECURE", False)
 if BELLMAN_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # HSTS: browsers that reached the site over HTTPS keep to HTTPS for this long (sent on HTTPS responses

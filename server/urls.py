@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("server.api.urls")),
     path("", include("server.submissions.urls")),
     path("", include("server.reviews.urls")),
+    path("", include("server.lti.urls")),
 ]
 
 # A provider's bounce webhooks suppress addresses: served only when a provider is configured and the

@@ -1,0 +1,107 @@
+"""What a valid launch does: the account (issuer, subject), the course the LMS context is linked to, the
+enrolment with the role the LMS gives, and where the user lands."""
+import hashlib
+import re
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils.text import slugify
+
+from server.courses.models import Course, Enrolment
+from server.lti.launch import CLAIM, LaunchRefused
+from server.lti.models import ContextLink, Identity, Platform
+
+ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+INSTRUCTOR_ROLES = {ROLE + "Instructor", ROLE + "Administrator", ROLE + "ContentDeveloper",
+                    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"}
+LEARNER_ROLES = {ROLE + "Learner"}
+
+
+def role_of(roles: list) -> str | None:
+    """Bellman's role for the LMS's roles in the context: instructor, student, or None (no role Bellman has)."""
+    given = set(roles or [])
+    # Short role names ("Instructor") are allowed by the specification for context roles.
+    given |= {ROLE + r for r in roles or [] if isinstance(r, str) and "#" not in r and "/" not in r}
+    if given & INSTRUCTOR_ROLES:
+        return Enrolment.INSTRUCTOR
+    if given & LEARNER_ROLES:
+        return Enrolment.STUDENT
+    return None
+
+
+@transaction.atomic
+def account(platform: Platform, body: dict):
+    """The user of (issuer, subject); made at the first launch. E-mail and name are optional and only shown: an
+    account is never matched by them."""
+    subject = str(body.get("sub") or "")
+    if not subject:
+        raise LaunchRefused("The launch names no user (sub): anonymous launches are not supported.")
+    identity = Identity.objects.select_related("user").filter(issuer=platform.issuer, subject=subject).first()
+    User = get_user_model()
+    if identity is None:
+        digest = hashlib.sha256(f"{platform.issuer}\n{subject}".encode()).hexdigest()[:12]
+        user = User.objects.create_user(username=f"lti-{digest}", password=None)
+        try:
+            with transaction.atomic():
+                identity = Identity.objects.create(user=user, issuer=platform.issuer, subject=subject)
+        except IntegrityError:  # another launch of the same person made it meanwhile
+            user.delete()
+            identity = Identity.objects.select_related("user").get(issuer=platform.issuer, subject=subject)
+    user = identity.user
+    changed = {field: str(body[claim])[:150] for field, claim in (("email", "email"), ("first_name", "given_name"),
+                                                                  ("last_name", "family_name"))
+               if body.get(claim) and getattr(user, field) != str(body[claim])[:150]}
+    if changed:
+        User.objects.filter(pk=user.pk).update(**changed)
+        for field, value in changed.items():
+            setattr(user, field, value)
+    return user
+
+
+def _new_course_slug(title: str) -> str:
+    base = slugify(title)[:40].strip("-") or "course"
+    slug, n = base, 1
+    while Course.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def course_for(platform: Platform, body: dict, role: str) -> Course:
+    """The Bellman course linked to the launch's context. The first instructor to launch from a context links
+    it (to a new course named after it); a student launching from a context not linked yet is told to wait."""
+    context = body.get(CLAIM + "context") or {}
+    context_id = str(context.get("id") or "")
+    if not context_id:
+        raise LaunchRefused("The launch has no course context: open Bellman from a course in the LMS.")
+    link = ContextLink.objects.select_related("course").filter(platform=platform, context_id=context_id).first()
+    if link is not None:
+        return link.course
+    if role != Enrolment.INSTRUCTOR:
+        raise LaunchRefused("This LMS course is not linked to a Bellman course yet: your instructor links it by "
+                            "opening Bellman from the course once.", status=403)
+    title = str(context.get("title") or context.get("label") or "Course")[:200]
+    course = Course.objects.create(slug=_new_course_slug(str(context.get("label") or title)), title=title)
+    ContextLink.objects.create(platform=platform, context_id=context_id, title=title, course=course)
+    return course
+
+
+def enrol(course: Course, user, role: str) -> Enrolment:
+    """The user's enrolment in the course, with the role the LMS gives now (an LMS is where roles change)."""
+    enrolment, _ = Enrolment.objects.update_or_create(course=course, user=user, defaults={"role": role})
+    return enrolment
+
+
+ASSIGNMENT_PARAM = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def landing(course: Course, body: dict) -> str:
+    """Where the launch takes the user: the assignment the LMS link names (its custom parameter ``assignment``),
+    else the course's page."""
+    custom = body.get(CLAIM + "custom") or {}
+    slug = str(custom.get("assignment") or "") if isinstance(custom, dict) else ""
+    if ASSIGNMENT_PARAM.match(slug) and course.assignments.filter(slug=slug).exists():
+        return reverse("assignment", args=[course.slug, slug])
+    return course.get_absolute_url()

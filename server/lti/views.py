@@ -1,0 +1,99 @@
+"""/lti/login/ (OIDC login initiation), /lti/launch/ (the redirect URI) and /lti/jwks/ (Bellman's public keys)."""
+import secrets
+import urllib.parse
+
+from django.contrib.auth import login
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from server.lti import keys, services
+from server.lti.launch import CLAIM, STATE_COOKIE, STATE_MAX_AGE_S, Launch, LaunchRefused, state_cookie, url_allowed
+from server.lti.models import Platform
+
+SUPPORTED = {"LtiResourceLinkRequest"}
+
+
+def refused(request, exc: LaunchRefused):
+    return render(request, "lti/refused.html", {"message": str(exc)}, status=exc.status)
+
+
+@csrf_exempt  # the platform posts here from its own origin; the state and nonce protect the flow
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_initiation(request):
+    """Third-party login initiation: the platform names itself (iss, client_id) and the user (login_hint);
+    Bellman sends the browser to the platform's authorisation endpoint with a fresh state and nonce, the state
+    kept in a signed cookie of this browser's."""
+    params = request.POST if request.method == "POST" else request.GET
+    iss, client_id = params.get("iss", ""), params.get("client_id", "")
+    login_hint, target = params.get("login_hint", ""), params.get("target_link_uri", "")
+    try:
+        if not iss or not login_hint:
+            raise LaunchRefused("The login request must name the platform (iss) and the user (login_hint).")
+        platforms = Platform.objects.filter(issuer=iss, approved=True)
+        if client_id:
+            platforms = platforms.filter(client_id=client_id)
+        found = list(platforms[:2])
+        if not found:
+            raise LaunchRefused(f"No approved platform with the issuer {iss!r} is registered with Bellman: a Bellman "
+                                "administrator registers it (docs/lti.md).")
+        if len(found) > 1:
+            raise LaunchRefused("Several registrations share this issuer: the login request must name its client_id.")
+        platform = found[0]
+        launch_url = request.build_absolute_uri(reverse("lti_launch"))
+        if target and urllib.parse.urlsplit(target).netloc != urllib.parse.urlsplit(launch_url).netloc:
+            raise LaunchRefused("The target link URI is not Bellman's.")
+        if not url_allowed(platform.auth_login_url):
+            raise LaunchRefused("The platform's authorisation URL must be HTTPS.")
+    except LaunchRefused as exc:
+        return refused(request, exc)
+    state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    query = {"scope": "openid", "response_type": "id_token", "response_mode": "form_post", "prompt": "none",
+             "client_id": platform.client_id, "redirect_uri": launch_url, "login_hint": login_hint,
+             "state": state, "nonce": nonce}
+    if params.get("lti_message_hint"):
+        query["lti_message_hint"] = params["lti_message_hint"]
+    separator = "&" if "?" in platform.auth_login_url else "?"
+    response = HttpResponseRedirect(platform.auth_login_url + separator + urllib.parse.urlencode(query))
+    # The launch is a cross-site POST (from the LMS, often inside its iframe): the cookie must be sent with it.
+    response.set_cookie(STATE_COOKIE, state_cookie(state, nonce, platform), max_age=STATE_MAX_AGE_S, httponly=True,
+                        secure=request.is_secure(), samesite="None" if request.is_secure() else "Lax")
+    return response
+
+
+@csrf_exempt  # a cross-site form post by design: the signed id_token, the state and the nonce protect it
+@never_cache
+@require_POST
+def launch(request):
+    """The redirect URI: a resource link launch signs the user in and opens the course (or the assignment that
+    the LMS link names)."""
+    try:
+        checked = Launch(request).check()
+        body = checked.body
+        message = body.get(CLAIM + "message_type")
+        if message not in SUPPORTED:
+            raise LaunchRefused(f"Bellman does not handle {message!r} launches yet.")
+        role = services.role_of(body.get(CLAIM + "roles") or [])
+        if role is None:
+            raise LaunchRefused("Your role in this LMS course (neither instructor nor learner) gives no access to "
+                                "Bellman.", status=403)
+        assert checked.platform is not None
+        user = services.account(checked.platform, body)
+        course = services.course_for(checked.platform, body, role)
+        services.enrol(course, user, role)
+    except LaunchRefused as exc:
+        return refused(request, exc)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    response = HttpResponseRedirect(services.landing(course, body))
+    response.delete_cookie(STATE_COOKIE)
+    return response
+
+
+@require_GET
+def jwks(request):
+    """Bellman's published public keys, for platforms to check what it signs (grade passback, deep links)."""
+    return JsonResponse(keys.jwks())

@@ -1,0 +1,293 @@
+"""LTI 1.3 launches against a platform with real RS256 keys served over HTTP on loopback (tests/server/
+lti_platform.py): accounts by (issuer, subject), courses linked by their instructor, roles, and every way a launch
+must be refused, each a 4xx page that says what to fix. The holes PyLTI1p3 2.0.0 leaves (a re-posted id_token, a
+launch from another browser, no issued-at leeway, `aud` lists without `azp`, 500s) are tested here."""
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import Client
+
+from server.courses.models import Enrolment
+from server.lti.launch import STATE_COOKIE
+from server.lti.models import ContextLink, Identity, ToolKey
+from tests.server.lti_platform import INSTRUCTOR, LEARNER, TestPlatform
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lms(settings):
+    settings.BELLMAN_LTI_ALLOW_INSECURE = True  # the platform's URLs are plain http on loopback
+    cache.clear()
+    platform = TestPlatform().start()
+    platform.register()
+    yield platform
+    platform.stop()
+
+
+def post(client, auth, token):
+    return client.post(auth["redirect_uri"], {"id_token": token, "state": auth["state"]})
+
+
+def launched(lms, client=None, **claims):
+    client = client or Client()
+    return client, lms.launch(client, **claims)
+
+
+# -- what a launch does ---------------------------------------------------------------------------------------------
+def test_an_instructor_s_first_launch_links_the_context_to_a_new_course(lms):
+    client, response = launched(lms, sub="teacher-1", roles=[INSTRUCTOR])
+    link = ContextLink.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/c/{link.course.slug}/"
+    assert link.course.title == "Reinforcement Learning"
+    assert Enrolment.objects.get(course=link.course).role == Enrolment.INSTRUCTOR
+
+
+def test_the_launch_signs_the_user_in(lms):
+    client, response = launched(lms, sub="teacher-1", roles=[INSTRUCTOR])
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_a_learner_joins_the_linked_course_as_a_student(lms):
+    launched(lms, sub="teacher-1", roles=[INSTRUCTOR])
+    _, response = launched(lms, sub="student-1", roles=[LEARNER])
+    user = Identity.objects.get(subject="student-1").user
+    assert response.status_code == 302
+    assert Enrolment.objects.get(user=user).role == Enrolment.STUDENT
+
+
+def test_a_learner_before_the_instructor_is_told_to_wait(lms):
+    _, response = launched(lms, sub="student-1", roles=[LEARNER])
+    assert response.status_code == 403
+    assert b"not linked to a Bellman course yet" in response.content
+
+
+def test_an_account_is_its_issuer_and_subject_never_its_e_mail(lms):
+    launched(lms, sub="teacher-1", roles=[INSTRUCTOR])
+    launched(lms, sub="student-1", email="shared@example.edu")
+    launched(lms, sub="student-2", email="shared@example.edu")
+    launched(lms, sub="student-1", email="new-address@example.edu")
+    assert Identity.objects.filter(subject__startswith="student").count() == 2
+    assert get_user_model().objects.filter(lti_identities__subject="student-1").get().email == \
+        "new-address@example.edu"
+
+
+def test_an_instructor_of_another_context_is_a_student_in_this_one(lms):
+    launched(lms, sub="teacher-1", roles=[INSTRUCTOR], context="course-101")
+    launched(lms, sub="teacher-2", roles=[INSTRUCTOR], context="course-202")
+    client, response = launched(lms, sub="teacher-2", roles=[LEARNER], context="course-101")
+    course = ContextLink.objects.get(context_id="course-101").course
+    teacher = Identity.objects.get(subject="teacher-2").user
+    assert Enrolment.objects.get(course=course, user=teacher).role == Enrolment.STUDENT
+    assert client.get(f"/c/{course.slug}/roster/").status_code == 403
+
+
+def test_a_role_bellman_does_not_have_is_refused(lms):
+    _, response = launched(lms, roles=["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"])
+    assert response.status_code == 403
+
+
+# -- the holes PyLTI1p3 leaves -----------------------------------------------------------------------------------------
+def test_a_re_posted_id_token_is_refused(lms):
+    client = Client()
+    auth = lms.login(client)
+    state_cookie = client.cookies[STATE_COOKIE].value
+    token = lms.sign(lms.claims(nonce=auth["nonce"], sub="teacher-1", roles=[INSTRUCTOR]))
+    first = post(client, auth, token)
+    client.cookies[STATE_COOKIE] = state_cookie  # the same browser, its login's cookie still there
+    again = post(client, auth, token)
+    assert first.status_code == 302
+    assert again.status_code == 403
+    assert b"already used" in again.content
+
+
+def test_a_launch_replayed_from_another_browser_is_refused(lms):
+    auth = lms.login(Client())
+    token = lms.sign(lms.claims(nonce=auth["nonce"], roles=[INSTRUCTOR]))
+    response = post(Client(), auth, token)
+    assert response.status_code == 403
+    assert b"did not start in this browser" in response.content
+
+
+def test_a_state_from_another_login_of_the_same_browser_is_refused(lms):
+    client = Client()
+    first = lms.login(client)
+    second = lms.login(client)
+    token = lms.sign(lms.claims(nonce=first["nonce"], roles=[INSTRUCTOR]))
+    response = client.post(second["redirect_uri"], {"id_token": token, "state": first["state"]})
+    assert response.status_code == 403
+
+
+def test_a_nonce_other_than_the_login_s_is_refused(lms):
+    client = Client()
+    auth = lms.login(client)
+    response = post(client, auth, lms.sign(lms.claims(nonce="another-nonce", roles=[INSTRUCTOR])))
+    assert response.status_code == 403
+
+
+def test_a_platform_clock_two_seconds_ahead_is_accepted(lms):
+    client = Client()
+    auth = lms.login(client)
+    now = int(time.time()) + 2
+    response = post(client, auth, lms.sign(lms.claims(nonce=auth["nonce"], roles=[INSTRUCTOR], iat=now,
+                                                      exp=now + 300)))
+    assert response.status_code == 302
+
+
+def test_issued_beyond_the_leeway_in_the_future_is_refused(lms):
+    client = Client()
+    auth = lms.login(client)
+    future = int(time.time()) + 120
+    response = post(client, auth, lms.sign(lms.claims(nonce=auth["nonce"], iat=future, exp=future + 300)))
+    assert response.status_code == 400
+    assert b"issued in the future" in response.content
+
+
+def test_an_audience_list_without_azp_is_refused(lms):
+    client = Client()
+    auth = lms.login(client)
+    response = post(client, auth, lms.sign(lms.claims(nonce=auth["nonce"], aud=[lms.client_id, "other-tool"])))
+    assert response.status_code == 400
+    assert b"authorised party" in response.content
+
+
+def test_an_audience_list_whose_azp_is_another_tool_is_refused(lms):
+    client = Client()
+    auth = lms.login(client)
+    token = lms.sign(lms.claims(nonce=auth["nonce"], aud=["other-tool", lms.client_id], azp="other-tool"))
+    assert post(client, auth, token).status_code == 400
+
+
+def test_an_audience_list_with_bellman_as_azp_is_accepted(lms):
+    client = Client()
+    auth = lms.login(client)
+    token = lms.sign(lms.claims(nonce=auth["nonce"], roles=[INSTRUCTOR], aud=["other-tool", lms.client_id],
+                                azp=lms.client_id))
+    assert post(client, auth, token).status_code == 302
+
+
+# -- signatures and claims ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("alg", ["none", "HS256-public-key"])
+def test_a_token_not_signed_with_rs256_is_refused(lms, alg):
+    client = Client()
+    auth = lms.login(client)
+    response = post(client, auth, lms.sign(lms.claims(nonce=auth["nonce"], roles=[INSTRUCTOR]), alg=alg))
+    assert response.status_code == 400
+    assert b"RS256" in response.content
+
+
+def test_a_token_signed_by_a_key_the_platform_does_not_publish_is_refused(lms):
+    stranger = lms.add_key(publish=False)
+    client = Client()
+    auth = lms.login(client)
+    response = post(client, auth, lms.sign(lms.claims(nonce=auth["nonce"], roles=[INSTRUCTOR]), kid=stranger))
+    assert response.status_code == 400
+    assert b"does not hold" in response.content
+
+
+def test_a_platform_key_rotated_since_the_cache_is_fetched_once_more(lms):
+    launched(lms, sub="teacher-1", roles=[INSTRUCTOR])  # the key set is cached now
+    fetched = lms.jwks_requests
+    lms.kid = lms.add_key()
+    _, response = launched(lms, sub="teacher-1", roles=[INSTRUCTOR])
+    assert response.status_code == 302
+    assert lms.jwks_requests == fetched + 1
+
+
+def test_a_token_signed_by_another_key_under_a_published_kid_is_refused(lms):
+    client = Client()
+    auth = lms.login(client)
+    forger = TestPlatform()
+    token = forger.sign(lms.claims(nonce=auth["nonce"], roles=[INSTRUCTOR]), kid=forger.kid)
+    forged = token.split(".")
+    genuine = lms.sign(lms.claims(nonce=auth["nonce"], roles=[INSTRUCTOR])).split(".")
+    response = post(client, auth, ".".join([genuine[0], forged[1], forged[2]]))
+    assert response.status_code == 400
+
+
+def test_an_expired_token_is_refused(lms):
+    client = Client()
+    auth = lms.login(client)
+    past = int(time.time()) - 3600
+    response = post(client, auth, lms.sign(lms.claims(nonce=auth["nonce"], iat=past, exp=past + 300)))
+    assert response.status_code == 400
+    assert b"expired" in response.content
+
+
+def test_a_token_of_another_issuer_is_refused(lms):
+    client = Client()
+    auth = lms.login(client)
+    response = post(client, auth, lms.sign(lms.claims(nonce=auth["nonce"], iss="https://evil.example")))
+    assert response.status_code == 400
+
+
+def test_a_token_for_another_audience_is_refused(lms):
+    client = Client()
+    auth = lms.login(client)
+    response = post(client, auth, lms.sign(lms.claims(nonce=auth["nonce"], aud="another-tool")))
+    assert response.status_code == 400
+
+
+def test_an_unknown_deployment_is_refused(lms):
+    _, response = launched(lms, roles=[INSTRUCTOR], **{"https://purl.imsglobal.org/spec/lti/claim/deployment_id":
+                                                        "deployment-x"})
+    assert response.status_code == 400
+    assert b"deployment" in response.content
+
+
+def test_a_version_other_than_1_3_0_is_refused(lms):
+    _, response = launched(lms, roles=[INSTRUCTOR], **{"https://purl.imsglobal.org/spec/lti/claim/version": "1.1"})
+    assert response.status_code == 400
+
+
+def test_a_garbled_token_is_a_4xx_page_not_a_500(lms):
+    client = Client()
+    auth = lms.login(client)
+    assert post(client, auth, "not.a.jwt").status_code == 400
+
+
+def test_a_platform_not_approved_cannot_start_a_login(settings):
+    settings.BELLMAN_LTI_ALLOW_INSECURE = True
+    platform = TestPlatform().start()
+    try:
+        platform.register(approved=False)
+        response = Client().get("/lti/login/", {"iss": platform.issuer, "login_hint": "x"})
+    finally:
+        platform.stop()
+    assert response.status_code == 400
+
+
+def test_plain_http_platform_urls_are_refused_without_the_insecure_setting(settings):
+    settings.BELLMAN_LTI_ALLOW_INSECURE = False
+    platform = TestPlatform().start()
+    try:
+        with pytest.raises(Exception, match="not HTTPS"):
+            platform.register()
+    finally:
+        platform.stop()
+
+
+# -- Bellman's keys ----------------------------------------------------------------------------------------------------
+def test_the_jwks_publishes_the_signing_key(client):
+    keys = client.get("/lti/jwks/").json()["keys"]
+    assert [k["kid"] for k in keys] == [ToolKey.signing().kid]
+
+
+def test_a_rotated_key_is_published_before_it_signs():
+    call_command("lti_keys", "rotate")
+    old = ToolKey.signing()
+    call_command("lti_keys", "rotate")
+    published = [k["kid"] for k in Client().get("/lti/jwks/").json()["keys"]]
+    assert ToolKey.signing() == old
+    assert len(published) == 3
+
+
+def test_a_retired_key_is_no_longer_published():
+    call_command("lti_keys", "rotate", "--lead-hours", "0")
+    old = ToolKey.objects.order_by("signs_from").first()
+    call_command("lti_keys", "retire", old.kid)
+    assert old.kid not in [k["kid"] for k in Client().get("/lti/jwks/").json()["keys"]]
