@@ -291,3 +291,10 @@ def test_a_retired_key_is_no_longer_published():
     old = ToolKey.objects.order_by("signs_from").first()
     call_command("lti_keys", "retire", old.kid)
     assert old.kid not in [k["kid"] for k in Client().get("/lti/jwks/").json()["keys"]]
+
+
+def test_the_admin_shows_a_key_without_its_private_part(admin_client):
+    Client().get("/lti/jwks/")  # the first key is made
+    page = admin_client.get(f"/admin/lti/toolkey/{ToolKey.objects.get().pk}/change/")
+    assert page.status_code == 200
+    assert b"PRIVATE KEY" not in page.content
