@@ -41,8 +41,8 @@ pids+=($!)
 "$venv/bin/celery" -A server.celery worker --queues training --loglevel INFO --concurrency 1 --hostname "trainer@%h" \
     > "$log_dir/trainer.log" 2>&1 &
 pids+=($!)
-# Mail goes out from a worker of its own, so that a burst of e-mails never waits behind grading.
-"$venv/bin/celery" -A server.celery worker --queues mail --loglevel INFO --concurrency 1 --hostname "mail@%h" \
+# Mail and the grades sent to LMSs go out from a worker of their own, so that a burst never waits behind grading.
+"$venv/bin/celery" -A server.celery worker --queues mail,lti --loglevel INFO --concurrency 1 --hostname "mail@%h" \
     > "$log_dir/mail-worker.log" 2>&1 &
 pids+=($!)
 "$venv/bin/celery" -A server.celery beat --loglevel INFO --schedule "$BELLMAN_VAR_DIR/celerybeat-schedule" \

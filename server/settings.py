@@ -242,11 +242,12 @@ CELERY_BEAT_SCHEDULE = {
     "submissions-sweep": {"task": "server.submissions.tasks.submissions_sweep", "schedule": BELLMAN_SWEEP_SECONDS},
     "mail-sweep": {"task": "server.notifications.tasks.mail_sweep", "schedule": 60.0},
     "deadline-reminders": {"task": "server.notifications.tasks.reminders_send", "schedule": 15 * 60.0},
+    "lti-grades": {"task": "server.lti.tasks.grades_sweep", "schedule": 120.0},
     "instructor-digests": {"task": "server.notifications.tasks.digests_send",
                            "schedule": crontab(hour=env_int("BELLMAN_DIGEST_HOUR", 7), minute=0)},
 }
-# Queues: "celery" (unit checks, seconds), "training" (learning curves, minutes), "mail".
-CELERY_TASK_ROUTES = {"server.notifications.tasks.*": {"queue": "mail"},
+# Queues: "celery" (unit checks, seconds), "training" (learning curves, minutes), "mail", "lti" (grades to LMSs).
+CELERY_TASK_ROUTES = {"server.notifications.tasks.*": {"queue": "mail"}, "server.lti.tasks.*": {"queue": "lti"},
                       "server.submissions.tasks.train_submission": {"queue": "training"}}
 
 LOGGING = {

@@ -214,7 +214,7 @@ def celery_worker(redis_url, transactional_db, settings):
     log = open(VAR / "test" / "worker.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "server.celery", "worker", "--pool", "solo",
                              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                             "--queues", "celery,training,mail",
+                             "--queues", "celery,training,mail,lti",
                              "--hostname", f"test-{os.getpid()}@%h"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     yield proc

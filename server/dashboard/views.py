@@ -22,6 +22,8 @@ from server.courses.models import Assignment, Course, Enrolment
 from server.dashboard import stats
 from server.dashboard.forms import AssignmentSettingsForm, ExtensionForm, MemberForm, RosterUploadForm
 from server.dashboard.gradebook import gradebook_csv
+from server.lti import grades as lti_grades
+from server.lti.models import LineItem
 from server.notifications.models import Suppression
 from server.security import posted_id
 from server.submissions.models import Submission
@@ -99,7 +101,7 @@ def dashboard(request, course_slug, slug):
     data = stats.assignment_dashboard(assignment, folder=folder)
     return render(request, "dashboard/dashboard.html", {
         "assignment": assignment, "course": assignment.course, "folder": folder, "data": data,
-        "charts": _charts(data)})
+        "charts": _charts(data), "lms": lti_grades.summary(assignment), "lms_policies": LineItem.POLICIES})
 
 
 def _charts(data) -> dict:

@@ -6,3 +6,9 @@ class LtiConfig(AppConfig):
 
     name = "server.lti"
     label = "lti"
+
+    def ready(self):
+        from server.courses.signals import score_changed
+        from server.lti.receivers import score_changed as record
+
+        score_changed.connect(record, dispatch_uid="lti.score_changed")

@@ -86,6 +86,8 @@ class ContextLink(models.Model):
     context_id = models.CharField(max_length=255)
     title = models.CharField(max_length=255, blank=True)
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lti_contexts")
+    # The Assignment and Grade Services endpoint of the context, from its launches: where line items live.
+    lineitems_url = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -101,3 +103,51 @@ class UsedNonce(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["issuer", "nonce"], name="nonce_used_once")]
+
+
+class LineItem(models.Model):
+    """A column of the LMS's gradebook for one Bellman assignment (Assignment and Grade Services), with when its
+    grades are sent: as soon as they change, after the due date, or when the instructor says."""
+
+    AUTOMATIC, AFTER_DUE, ON_CLICK = "automatic", "after_due", "on_click"
+    POLICIES = [(AUTOMATIC, "As soon as a score changes"), (AFTER_DUE, "After the due date"),
+                (ON_CLICK, "When I click Send")]
+
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="line_items")
+    context = models.ForeignKey(ContextLink, on_delete=models.CASCADE, related_name="line_items")
+    assignment = models.ForeignKey("courses.Assignment", on_delete=models.CASCADE, related_name="lti_line_items")
+    url = models.CharField(max_length=500)
+    policy = models.CharField(max_length=20, choices=POLICIES, default=AUTOMATIC)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform", "url"], name="one_line_item_per_url")]
+
+    def __str__(self):
+        return f"{self.assignment} -> {self.url}"
+
+
+class GradeSend(models.Model):
+    """The outbox of grades: the score one student should have in one line item, and whether the LMS has it.
+    One row per (line item, student): a newer score replaces an older one before it is sent, and each carries
+    the time it changed, which the LMS uses to ignore anything older (so a retry never overwrites a newer one)."""
+
+    PENDING, SENDING, SENT, FAILED, HELD = "pending", "sending", "sent", "failed", "held"
+    STATES = [(s, s) for s in (PENDING, SENDING, SENT, FAILED, HELD)]
+
+    line_item = models.ForeignKey(LineItem, on_delete=models.CASCADE, related_name="sends")
+    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="grade_sends")
+    score = models.FloatField(null=True, blank=True)  # None: nothing to give yet (pending manual grading)
+    maximum = models.FloatField()
+    progress = models.CharField(max_length=20, default="FullyGraded")  # AGS gradingProgress
+    changed_at = models.DateTimeField()  # the score's version: the AGS timestamp
+    state = models.CharField(max_length=10, choices=STATES, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_version = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["line_item", "identity"], name="one_grade_per_cell")]

@@ -6,4 +6,5 @@ urlpatterns = [
     path("lti/login/", views.login_initiation, name="lti_login"),
     path("lti/launch/", views.launch, name="lti_launch"),
     path("lti/jwks/", views.jwks, name="lti_jwks"),
+    path("c/<slug:course_slug>/<slug:slug>/lms-grades/", views.lms_grades, name="lms_grades"),
 ]

@@ -2,17 +2,22 @@
 import secrets
 import urllib.parse
 
+from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from server.lti import keys, services
+from server.courses.access import assignment_for
+from server.courses.models import Enrolment
+from server.lti import grades, keys, services
 from server.lti.launch import CLAIM, STATE_COOKIE, STATE_MAX_AGE_S, Launch, LaunchRefused, state_cookie, url_allowed
-from server.lti.models import Platform
+from server.lti.models import LineItem, Platform
 
 SUPPORTED = {"LtiResourceLinkRequest"}
 
@@ -85,6 +90,7 @@ def launch(request):
         user = services.account(checked.platform, body)
         course = services.course_for(checked.platform, body, role)
         services.enrol(course, user, role)
+        grades.on_launch(checked.platform, body, course, role)
     except LaunchRefused as exc:
         return refused(request, exc)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -97,3 +103,24 @@ def launch(request):
 def jwks(request):
     """Bellman's published public keys, for platforms to check what it signs (grade passback, deep links)."""
     return JsonResponse(keys.jwks())
+
+
+@require_POST
+def lms_grades(request, course_slug, slug):
+    """The instructor's actions on the assignment's LMS gradebook columns: send now (held and failed grades), and
+    when grades are sent."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    assignment, role = assignment_for(request, course_slug, slug)
+    if role != Enrolment.INSTRUCTOR:
+        raise PermissionDenied("Only the course's instructors send grades to the LMS.")
+    line_item = get_object_or_404(LineItem, pk=request.POST.get("line_item"), assignment=assignment)
+    if request.POST.get("action") == "send":
+        count = grades.send_now(line_item)
+        messages.success(request, f"{count} grade{'s' if count != 1 else ''} on their way to the LMS.")
+    elif request.POST.get("policy") in dict(LineItem.POLICIES):
+        line_item.policy = request.POST["policy"]
+        line_item.save(update_fields=["policy"])
+        grades.reconcile_line_item(line_item)
+        messages.success(request, f"Grades are now sent: {line_item.get_policy_display().lower()}.")
+    return redirect("dashboard", course_slug, slug)

@@ -10,6 +10,7 @@ from grader.errors import SubmissionRejected
 from grader.written.answers import read_upload, to_markdown
 from grader.written.signals import words
 from server.courses.models import Assignment
+from server.courses.signals import score_changed
 from server.errors import Refused
 from server.notifications import events
 from server.reviews.models import Draft, DuplicateFlag, ManualGrade, Publication, WrittenAnswer
@@ -180,6 +181,8 @@ def publish(*, submission: Submission, by) -> Publication:
     publication, _ = Publication.objects.update_or_create(
         submission=submission, defaults={"score": score, "max_score": submission.max_score, "published_by": by})
     events.published_notify(submission, publication, rows)
+    transaction.on_commit(lambda: score_changed.send(Publication, assignment=submission.assignment,
+                                                     student=submission.student))
     return publication
 
 

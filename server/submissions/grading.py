@@ -24,6 +24,7 @@ from grader import pipeline
 from grader.errors import AssignmentError, InfrastructureError
 from grader.progress import Progress
 from grader.report import ERROR, Report, merge
+from server.courses.signals import score_changed
 from server.notifications import events
 from server.reviews import services as reviews
 from server.submissions.models import CheckResult, GradingRun, Submission, transition
@@ -262,6 +263,8 @@ def _report_persist(submission: Submission, run: GradingRun, report) -> bool:
     run.score, run.report = report.score, data
     run.save(update_fields=["timings", "score", "report", "backend"])
     events.graded_notify(current, run)
+    assignment, student = current.assignment, current.student
+    transaction.on_commit(lambda: score_changed.send(Submission, assignment=assignment, student=student))
     submission.refresh_from_db()
     return True
 

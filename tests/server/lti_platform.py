@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
@@ -17,6 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import call_command
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 INSTRUCTOR, LEARNER = ROLE + "Instructor", ROLE + "Learner"
 
@@ -37,6 +41,15 @@ class TestPlatform:
         self.kid = self.add_key()
         self.jwks_requests = 0
         self._server: ThreadingHTTPServer | None = None
+        self.tool_jwks_url = ""  # Bellman's /lti/jwks/, where the token endpoint checks its assertions
+        self.tokens: dict[str, set] = {}
+        self.tokens_issued = 0
+        self.assertions_seen: set[str] = set()
+        self.line_items: dict[str, dict] = {}
+        self.scores: dict[tuple[str, str], dict] = {}
+        self.score_posts = 0
+        self.faults: list[tuple[int, dict]] = []  # the next answers of the grade service: (status, headers)
+        self.requests: list[tuple[str, str]] = []
 
     # -- its keys ---------------------------------------------------------------------------------------------------
     def add_key(self, *, publish: bool = True) -> str:
@@ -63,16 +76,80 @@ class TestPlatform:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's name
+                platform.requests.append(("GET", self.path))
                 if self.path.startswith("/jwks"):
                     platform.jwks_requests += 1
-                    body = json.dumps(platform.jwks()).encode()
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                else:
-                    self.send_error(404)
+                    return self._json(200, platform.jwks())
+                if self._fault():
+                    return None
+                if self.path.startswith("/lineitems"):
+                    if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_LINEITEM):
+                        return self._json(401, {"error": "invalid token"})
+                    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+                    items = [i for i in platform.line_items.values()
+                             if "resource_id" not in query or i.get("resourceId") == query["resource_id"]]
+                    return self._json(200, items)
+                return self.send_error(404)
+
+            def do_POST(self):  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                platform.requests.append(("POST", self.path))
+                if self.path == "/token":
+                    return self._token(dict(urllib.parse.parse_qsl(raw)))
+                if self._fault():
+                    return None
+                if self.path == "/lineitems":
+                    if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_LINEITEM):
+                        return self._json(401, {"error": "invalid token"})
+                    item = json.loads(raw)
+                    item["id"] = f"{platform.base}/lineitems/{len(platform.line_items) + 1}"
+                    platform.line_items[item["id"]] = item
+                    return self._json(201, item)
+                if self.path.startswith("/lineitems/") and self.path.endswith("/scores"):
+                    if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_SCORE):
+                        return self._json(401, {"error": "invalid token"})
+                    line_item = platform.base + self.path[:-len("/scores")]
+                    if line_item not in platform.line_items:
+                        return self._json(404, {"error": "no such line item"})
+                    score = json.loads(raw)
+                    platform.score_posts += 1
+                    kept = platform.scores.get((line_item, score["userId"]))
+                    # AGS: a score older than the one on record does not replace it.
+                    if kept is None or score["timestamp"] >= kept["timestamp"]:
+                        platform.scores[(line_item, score["userId"])] = score
+                    return self._json(200, {})
+                return self.send_error(404)
+
+            def _fault(self) -> bool:
+                if not platform.faults:
+                    return False
+                status, headers = platform.faults.pop(0)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+
+            def _token(self, form: dict):
+                try:
+                    platform.check_assertion(form)
+                except Exception as exc:  # noqa: BLE001 - the token endpoint answers any bad assertion with 401
+                    return self._json(401, {"error": "invalid_client", "error_description": str(exc)})
+                token = secrets.token_urlsafe(16)
+                platform.tokens[token] = set(form.get("scope", "").split())
+                platform.tokens_issued += 1
+                return self._json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600,
+                                        "scope": form.get("scope", "")})
+
+            def _json(self, status: int, data):
+                body = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass
@@ -80,6 +157,27 @@ class TestPlatform:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
+
+    # -- its grade service (AGS) ------------------------------------------------------------------------------------
+    def check_assertion(self, form: dict) -> None:
+        """Bellman's client assertion, verified against Bellman's published key set (``tool_jwks_url``)."""
+        assert form.get("grant_type") == "client_credentials"
+        assert form.get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        assertion = form["client_assertion"]
+        kid = jwt.get_unverified_header(assertion)["kid"]
+        keys = {k["kid"]: k for k in json.load(urllib.request.urlopen(self.tool_jwks_url, timeout=10))["keys"]}
+        key = jwt.PyJWK(keys[kid], algorithm="RS256").key
+        claims = jwt.decode(assertion, key, algorithms=["RS256"], audience=self.base + "/token")
+        assert claims["iss"] == claims["sub"] == self.client_id
+        assert claims["jti"] not in self.assertions_seen, "an assertion replayed"
+        self.assertions_seen.add(claims["jti"])
+
+    def token_ok(self, header: str, scope: str) -> bool:
+        token = header.removeprefix("Bearer ")
+        return scope in self.tokens.get(token, set())
+
+    def expire_tokens(self):
+        self.tokens.clear()
 
     def stop(self):
         if self._server is not None:
@@ -142,3 +240,10 @@ class TestPlatform:
         response = client.post(auth["redirect_uri"], {"id_token": token, "state": state or auth["state"]})
         response.auth, response.token = auth, token
         return response
+
+    def ags_claim(self, *, lineitem: str | None = None) -> dict:
+        """The grade service's claim of a launch: the context's line items, the scopes Bellman is given."""
+        claim = {"scope": [SCOPE_LINEITEM, SCOPE_SCORE], "lineitems": self.base + "/lineitems"}
+        if lineitem:
+            claim["lineitem"] = lineitem
+        return {AGS: claim}

@@ -1,0 +1,273 @@
+"""Grades to the LMS (LTI Assignment and Grade Services) against the suite's platform over loopback HTTP: its token
+endpoint checks Bellman's client assertion against Bellman's published key set (a live server), its line items
+and scores follow the specification's rules, and its faults are injected (401, 422, 429 with Retry-After, 500,
+a refused connection)."""
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from grader.report import Report, ScoredCheck
+from server.courses.models import Assignment
+from server.courses.signals import score_changed
+from server.lti import grades
+from server.lti.models import ContextLink, GradeSend, Identity, LineItem
+from server.submissions.grading import claim, report_persist
+from tests.server.factories import graded
+from tests.server.lti_platform import INSTRUCTOR, LEARNER, TestPlatform
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def lms(settings, live_server):
+    settings.BELLMAN_LTI_ALLOW_INSECURE = True
+    cache.clear()
+    platform = TestPlatform().start()
+    platform.register()
+    platform.tool_jwks_url = live_server.url + "/lti/jwks/"
+    yield platform
+    platform.stop()
+
+
+@pytest.fixture
+def course(lms):
+    """An LMS course linked by its instructor, with one assignment and its column in the LMS gradebook."""
+    lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    course = ContextLink.objects.get().course
+    Assignment.objects.create(course=course, slug="qlearning-cliffwalking", title="Q-learning",
+                              due_at=timezone.now() + timedelta(days=3))
+    lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    return course
+
+
+@pytest.fixture
+def ada(lms, course):
+    lms.launch(Client(), sub="ada", roles=[LEARNER], **lms.ags_claim())
+    return Identity.objects.get(subject="ada").user
+
+
+def grade(assignment, student, score, **more):
+    graded(assignment, student, score=score, at=timezone.now(), **more)
+    score_changed.send(Assignment, assignment=assignment, student=student)
+
+
+def lms_score(lms, student_subject="ada"):
+    (item,) = LineItem.objects.all()
+    return lms.scores.get((item.url, student_subject))
+
+
+# -- line items --------------------------------------------------------------------------------------------------------
+def test_an_instructor_s_launch_makes_the_assignment_s_gradebook_column(lms, course):
+    (item,) = lms.line_items.values()
+    assert item["resourceId"] == "qlearning-cliffwalking"
+    assert item["label"] == "Q-learning"
+    assert item["scoreMaximum"] == 100.0
+    assert LineItem.objects.get().url == item["id"]
+
+
+def test_launching_again_makes_no_second_column(lms, course):
+    lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    assert len(lms.line_items) == 1
+    assert LineItem.objects.count() == 1
+
+
+def test_a_column_the_lms_already_has_is_reused_after_a_course_copy(lms, course):
+    LineItem.objects.all().delete()  # a copied LMS course: Bellman's side starts afresh, the LMS has the column
+    lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    assert len(lms.line_items) == 1
+    assert LineItem.objects.count() == 1
+
+
+# -- scores ------------------------------------------------------------------------------------------------------------
+def test_a_graded_submission_s_score_reaches_the_lms_gradebook(lms, course, ada):
+    grade(course.assignments.get(), ada, 85.0)
+    assert grades.send_due()["sent"] == 1
+    assert lms_score(lms)["scoreGiven"] == 85.0
+    assert lms_score(lms)["gradingProgress"] == "FullyGraded"
+
+
+def test_a_real_grading_s_score_goes_to_the_outbox(lms, course, ada):
+    submission = graded(course.assignments.get(), ada, score=0.0, at=timezone.now(), status="queued")
+    run = claim(submission.pk)
+    report = Report(assignment="qlearning-cliffwalking", max_score=100.0)
+    report.add(ScoredCheck("q_update", "passed", 70.0, 100.0, "ok"))
+    report_persist(submission, run, report)
+    assert GradeSend.objects.get().score == 70.0
+
+
+def test_a_regrade_sends_the_new_score_and_an_unchanged_one_is_not_sent_again(lms, course, ada):
+    assignment = course.assignments.get()
+    grade(assignment, ada, 60.0)
+    grades.send_due()
+    score_changed.send(Assignment, assignment=assignment, student=ada)  # nothing changed
+    assert grades.send_due()["sent"] == 0
+    grade(assignment, ada, 90.0)
+    grades.send_due()
+    assert lms_score(lms)["scoreGiven"] == 90.0
+    assert lms.score_posts == 2
+
+
+def test_the_late_penalty_is_applied(lms, course, ada):
+    assignment = course.assignments.get()
+    Assignment.objects.filter(pk=assignment.pk).update(late_policy=Assignment.LATE_PENALTY, late_penalty_percent=10.0,
+                                                       due_at=timezone.now() - timedelta(hours=30))
+    assignment.refresh_from_db()
+    grade(assignment, ada, 80.0)
+    grades.send_due()
+    assert lms_score(lms)["scoreGiven"] == pytest.approx(64.0)  # two days late
+
+
+def test_hidden_checks_stay_hidden_until_the_due_date(lms, course, ada):
+    assignment = course.assignments.get()
+    Assignment.objects.filter(pk=assignment.pk).update(hidden_checks=["learning_curve"])
+    assignment.refresh_from_db()
+    grade(assignment, ada, 100.0, checks=[("q_update", "passed", 60.0, 60.0, {}),
+                                          ("learning_curve", "passed", 40.0, 40.0, {})])
+    grades.send_due()
+    before = dict(lms_score(lms))
+    Assignment.objects.filter(pk=assignment.pk).update(due_at=timezone.now() - timedelta(minutes=1))
+    grades.reconcile()
+    grades.send_due()
+    assert (before["scoreGiven"], before["scoreMaximum"]) == (60.0, 60.0)
+    assert (lms_score(lms)["scoreGiven"], lms_score(lms)["scoreMaximum"]) == (100.0, 100.0)
+
+
+def test_a_score_that_changes_while_it_is_sent_goes_out_again(lms, course, ada):
+    assignment = course.assignments.get()
+    grade(assignment, ada, 50.0)
+    row = GradeSend.objects.get()
+    GradeSend.objects.filter(pk=row.pk).update(state=GradeSend.SENDING, claimed_at=timezone.now())
+    grade(assignment, ada, 75.0)  # meanwhile
+    grades._finish(row, state=GradeSend.SENT, sent_version=row.changed_at)  # the old send finishes
+    assert GradeSend.objects.get().state == GradeSend.PENDING
+    grades.send_due()
+    assert lms_score(lms)["scoreGiven"] == 75.0
+
+
+def test_an_older_score_never_replaces_a_newer_one(lms, course, ada):
+    assignment = course.assignments.get()
+    grade(assignment, ada, 50.0)
+    old = GradeSend.objects.get()
+    grade(assignment, ada, 75.0)
+    grades.send_due()
+    GradeSend.objects.filter(pk=old.pk).update(score=50.0, changed_at=old.changed_at, state=GradeSend.PENDING)
+    grades.send_due()  # a stale retry of the older score
+    assert lms_score(lms)["scoreGiven"] == 75.0
+
+
+# -- tokens and faults ----------------------------------------------------------------------------------------------
+def test_the_access_token_is_reused_until_it_is_refused(lms, course, ada):
+    assignment = course.assignments.get()
+    before = lms.tokens_issued  # the line items' own token (another scope)
+    grade(assignment, ada, 10.0)
+    grades.send_due()
+    grade(assignment, ada, 20.0)
+    grades.send_due()
+    reused = lms.tokens_issued - before
+    lms.expire_tokens()
+    grade(assignment, ada, 30.0)
+    grades.send_due()
+    assert reused == 1
+    assert lms.tokens_issued - before == 2
+    assert lms_score(lms)["scoreGiven"] == 30.0
+
+
+def test_429_is_retried_after_the_retry_after_it_gives(lms, course, ada):
+    grade(course.assignments.get(), ada, 40.0)
+    lms.faults.append((429, {"Retry-After": "120"}))
+    assert grades.send_due()["retried"] == 1
+    row = GradeSend.objects.get()
+    assert row.next_attempt_at >= timezone.now() + timedelta(seconds=110)
+    assert grades.send_due()["sent"] == 0  # not yet
+    assert grades.send_due(now=timezone.now() + timedelta(seconds=121))["sent"] == 1
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_server_error_is_retried(lms, course, ada, status):
+    grade(course.assignments.get(), ada, 40.0)
+    lms.faults.append((status, {}))
+    grades.send_due()
+    grades.send_due(now=timezone.now() + timedelta(minutes=5))
+    assert lms_score(lms)["scoreGiven"] == 40.0
+
+
+def test_a_refused_connection_is_retried(lms, course, ada):
+    grade(course.assignments.get(), ada, 40.0)
+    line_item = LineItem.objects.get()
+    LineItem.objects.filter(pk=line_item.pk).update(url="http://127.0.0.1:1/lineitems/1")
+    assert grades.send_due()["retried"] == 1
+    LineItem.objects.filter(pk=line_item.pk).update(url=line_item.url)
+    assert grades.send_due(now=timezone.now() + timedelta(minutes=5))["sent"] == 1
+
+
+def test_a_422_fails_with_what_to_fix_and_send_again_sends_it(lms, course, ada):
+    grade(course.assignments.get(), ada, 40.0)
+    lms.faults.append((422, {}))
+    assert grades.send_due()["failed"] == 1
+    assert "still enrolled" in GradeSend.objects.get().last_error
+    grades.send_now(LineItem.objects.get())
+    grades.send_due()
+    assert lms_score(lms)["scoreGiven"] == 40.0
+
+
+# -- when grades go ----------------------------------------------------------------------------------------------------
+def test_after_the_due_date_grades_wait_for_it(lms, course, ada):
+    assignment = course.assignments.get()
+    LineItem.objects.update(policy=LineItem.AFTER_DUE)
+    grade(assignment, ada, 40.0)
+    grades.send_due()
+    waited = lms_score(lms)
+    Assignment.objects.filter(pk=assignment.pk).update(due_at=timezone.now() - timedelta(minutes=1))
+    grades.reconcile()
+    grades.send_due()
+    assert waited is None
+    assert lms_score(lms)["scoreGiven"] == 40.0
+
+
+def test_on_the_instructor_s_click_grades_wait_for_it(lms, course, ada):
+    LineItem.objects.update(policy=LineItem.ON_CLICK)
+    grade(course.assignments.get(), ada, 40.0)
+    grades.send_due()
+    waited = lms_score(lms)
+    grades.send_now(LineItem.objects.get())
+    grades.send_due()
+    assert waited is None
+    assert lms_score(lms)["scoreGiven"] == 40.0
+
+
+# -- the instructor's dashboard --------------------------------------------------------------------------------------
+def test_the_dashboard_shows_a_failure_with_what_to_fix_and_sends_it_again(lms, course, ada):
+    teacher = Client()
+    lms.launch(teacher, sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    grade(course.assignments.get(), ada, 40.0)
+    lms.faults.append((422, {}))
+    grades.send_due()
+    page = teacher.get(f"/c/{course.slug}/qlearning-cliffwalking/dashboard/").content.decode()
+    response = teacher.post(f"/c/{course.slug}/qlearning-cliffwalking/lms-grades/",
+                            {"line_item": LineItem.objects.get().pk, "action": "send"})
+    grades.send_due()
+    assert "still enrolled" in page
+    assert response.status_code == 302
+    assert lms_score(lms)["scoreGiven"] == 40.0
+
+
+def test_the_instructor_chooses_when_grades_are_sent(lms, course, ada):
+    teacher = Client()
+    lms.launch(teacher, sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    teacher.post(f"/c/{course.slug}/qlearning-cliffwalking/lms-grades/",
+                 {"line_item": LineItem.objects.get().pk, "action": "policy", "policy": LineItem.ON_CLICK})
+    grade(course.assignments.get(), ada, 40.0)
+    grades.send_due()
+    assert LineItem.objects.get().policy == LineItem.ON_CLICK
+    assert lms_score(lms) is None
+
+
+def test_a_student_cannot_send_grades(lms, course, ada):
+    student = Client()
+    lms.launch(student, sub="ada", roles=[LEARNER], **lms.ags_claim())
+    response = student.post(f"/c/{course.slug}/qlearning-cliffwalking/lms-grades/",
+                            {"line_item": LineItem.objects.get().pk, "action": "send"})
+    assert response.status_code == 403
