@@ -14,6 +14,7 @@ from server.courses.models import Assignment
 from server.courses.signals import score_changed
 from server.lti import grades
 from server.lti.models import ContextLink, GradeSend, Identity, LineItem
+from server.reviews.models import Publication
 from server.submissions.grading import claim, report_persist
 from tests.server.factories import graded
 from tests.server.lti_platform import INSTRUCTOR, LEARNER, TestPlatform
@@ -271,3 +272,20 @@ def test_a_student_cannot_send_grades(lms, course, ada):
     response = student.post(f"/c/{course.slug}/qlearning-cliffwalking/lms-grades/",
                             {"line_item": LineItem.objects.get().pk, "action": "send"})
     assert response.status_code == 403
+
+
+def test_written_answers_go_as_pending_manual_grading_until_published(lms, course, ada):
+    written = Assignment.objects.create(course=course, slug="synthesis-unit6", title="Synthesis")
+    lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())  # its column
+    submission = graded(written, ada, score=70.0, at=timezone.now())
+    score_changed.send(Assignment, assignment=written, student=ada)
+    grades.send_due()
+    item = LineItem.objects.get(assignment=written)
+    before = dict(lms.scores[(item.url, "ada")])
+    Publication.objects.create(submission=submission, score=64.0, max_score=100.0,
+                               published_by=Identity.objects.get(subject="teacher-1").user)
+    score_changed.send(Assignment, assignment=written, student=ada)
+    grades.send_due()
+    assert before["gradingProgress"] == "PendingManual"
+    assert "scoreGiven" not in before
+    assert lms.scores[(item.url, "ada")]["scoreGiven"] == 64.0
