@@ -6,5 +6,6 @@ urlpatterns = [
     path("lti/login/", views.login_initiation, name="lti_login"),
     path("lti/launch/", views.launch, name="lti_launch"),
     path("lti/jwks/", views.jwks, name="lti_jwks"),
+    path("lti/deep-link/<str:key>/", views.deep_link, name="lti_deep_link"),
     path("c/<slug:course_slug>/<slug:slug>/lms-grades/", views.lms_grades, name="lms_grades"),
 ]

@@ -4,6 +4,7 @@ import urllib.parse
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
@@ -14,12 +15,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from server.courses.access import assignment_for
-from server.courses.models import Enrolment
-from server.lti import grades, keys, services
+from server.courses.models import Course, Enrolment
+from server.lti import deep_linking, grades, keys, services
 from server.lti.launch import CLAIM, STATE_COOKIE, STATE_MAX_AGE_S, Launch, LaunchRefused, state_cookie, url_allowed
 from server.lti.models import LineItem, Platform
 
-SUPPORTED = {"LtiResourceLinkRequest"}
+RESOURCE_LINK, DEEP_LINKING = "LtiResourceLinkRequest", "LtiDeepLinkingRequest"
+SUPPORTED = {RESOURCE_LINK, DEEP_LINKING}
+DEEP_LINK_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 
 
 def refused(request, exc: LaunchRefused):
@@ -89,13 +92,55 @@ def launch(request):
         assert checked.platform is not None
         user = services.account(checked.platform, body)
         course = services.course_for(checked.platform, body, role)
+        if message == DEEP_LINKING and role != Enrolment.INSTRUCTOR:
+            raise LaunchRefused("Only the course's instructors add Bellman's assignments to the LMS.", status=403)
         services.enrol(course, user, role)
         grades.on_launch(checked.platform, body, course, role)
     except LaunchRefused as exc:
         return refused(request, exc)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    response = HttpResponseRedirect(services.landing(course, body))
+    if message == DEEP_LINKING:
+        key = secrets.token_urlsafe(12)
+        request.session[f"lti_deep_link:{key}"] = {
+            "platform": checked.platform.pk, "course": course.pk, "settings": body.get(DEEP_LINK_SETTINGS) or {},
+            "deployment_id": body.get(CLAIM + "deployment_id")}
+        response = HttpResponseRedirect(reverse("lti_deep_link", args=[key]))
+    else:
+        response = HttpResponseRedirect(services.landing(course, body))
     response.delete_cookie(STATE_COOKIE)
+    return response
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def deep_link(request, key):
+    """The assignment picker of a deep-linking launch: the instructor chooses the course's assignments to add to
+    the LMS; the answer goes back to the LMS as a signed LtiDeepLinkingResponse (each item a link that opens the
+    assignment, with its gradebook column)."""
+    pending = request.session.get(f"lti_deep_link:{key}")
+    if pending is None:
+        return refused(request, LaunchRefused("This choice of assignments has expired: add Bellman again from the "
+                                              "LMS.", status=404))
+    course = get_object_or_404(Course, pk=pending["course"])
+    if course.role_of(request.user) != Enrolment.INSTRUCTOR:
+        raise PermissionDenied("Only the course's instructors add Bellman's assignments to the LMS.")
+    settings_claim = pending["settings"]
+    many = str(settings_claim.get("accept_multiple", "true")).lower() != "false"
+    assignments = list(course.assignments.order_by("due_at", "slug"))
+    if request.method == "GET":
+        return render(request, "lti/deep_link.html", {"course": course, "assignments": assignments, "many": many})
+    chosen = [a for a in assignments if a.slug in request.POST.getlist("assignment")][: None if many else 1]
+    platform = get_object_or_404(Platform, pk=pending["platform"])
+    token = deep_linking.response_jwt(request, platform, pending["deployment_id"], settings_claim, chosen)
+    del request.session[f"lti_deep_link:{key}"]
+    return_url = str(settings_claim.get("deep_link_return_url") or "")
+    if not url_allowed(return_url):
+        return refused(request, LaunchRefused("The LMS's deep-linking return URL is not HTTPS."))
+    response = render(request, "lti/deep_link_return.html", {"return_url": return_url, "jwt": token,
+                                                               "chosen": chosen})
+    parts = urllib.parse.urlsplit(return_url)
+    response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}  # django-csp: this page posts there
     return response
 
 

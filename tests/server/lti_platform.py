@@ -247,3 +247,25 @@ class TestPlatform:
         if lineitem:
             claim["lineitem"] = lineitem
         return {AGS: claim}
+
+    # -- deep linking ---------------------------------------------------------------------------------------------
+    def deep_linking_claims(self, *, accept_multiple=True) -> dict:
+        return {CLAIM + "message_type": "LtiDeepLinkingRequest", CLAIM + "resource_link": None,
+                "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
+                    "deep_link_return_url": self.base + "/deep-link-return", "accept_types": ["ltiResourceLink"],
+                    "accept_presentation_document_targets": ["iframe", "window"],
+                    "accept_multiple": accept_multiple, "data": "opaque-platform-data"}}
+
+    def deep_linking_response(self, token: str, tool_jwks: dict, *, deployment: str | None = None) -> list:
+        """The content items of Bellman's LtiDeepLinkingResponse, after every check the specification asks of
+        the platform: signed by a key of the tool's key set (RS256), the tool as issuer, the platform as
+        audience, fresh, the deployment, the message type and version, the settings' data echoed."""
+        kid = jwt.get_unverified_header(token)["kid"]
+        key = jwt.PyJWK(next(k for k in tool_jwks["keys"] if k["kid"] == kid), algorithm="RS256").key
+        claims = jwt.decode(token, key, algorithms=["RS256"], audience=self.issuer, issuer=self.client_id,
+                            options={"require": ["exp", "iat", "nonce"]})
+        assert claims[CLAIM + "message_type"] == "LtiDeepLinkingResponse"
+        assert claims[CLAIM + "version"] == "1.3.0"
+        assert claims[CLAIM + "deployment_id"] == (deployment or self.deployment)
+        assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == "opaque-platform-data"
+        return claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]

@@ -2,15 +2,18 @@
 lti_platform.py): accounts by (issuer, subject), courses linked by their instructor, roles, and every way a launch
 must be refused, each a 4xx page that says what to fix. The holes PyLTI1p3 2.0.0 leaves (a re-posted id_token, a
 launch from another browser, no issued-at leeway, `aud` lists without `azp`, 500s) are tested here."""
+import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
-from server.courses.models import Enrolment
+from server.courses.models import Assignment, Enrolment
 from server.lti.launch import STATE_COOKIE
 from server.lti.models import ContextLink, Identity, ToolKey
 from tests.server.lti_platform import INSTRUCTOR, LEARNER, TestPlatform
@@ -298,3 +301,62 @@ def test_the_admin_shows_a_key_without_its_private_part(admin_client):
     page = admin_client.get(f"/admin/lti/toolkey/{ToolKey.objects.get().pk}/change/")
     assert page.status_code == 200
     assert b"PRIVATE KEY" not in page.content
+
+
+# -- deep linking ---------------------------------------------------------------------------------------------------
+@pytest.fixture
+def linked(lms):
+    """A linked course with two assignments, and its instructor's browser."""
+    teacher = Client()
+    lms.launch(teacher, sub="teacher-1", roles=[INSTRUCTOR])
+    course = ContextLink.objects.get().course
+    due = timezone.now() + timedelta(days=7)
+    Assignment.objects.create(course=course, slug="qlearning-cliffwalking", title="Q-learning", due_at=due)
+    Assignment.objects.create(course=course, slug="dqn-cartpole", title="DQN")
+    return teacher, course
+
+
+def test_deep_linking_adds_the_chosen_assignments_with_their_gradebook_columns(lms, linked):
+    teacher, course = linked
+    picker = lms.launch(teacher, sub="teacher-1", roles=[INSTRUCTOR], **lms.deep_linking_claims())
+    page = teacher.get(picker["Location"])
+    answer = teacher.post(picker["Location"], {"assignment": ["qlearning-cliffwalking"]})
+    form = re.search(r'<form method="post" action="([^"]+)" id="deep-link-return".*?name="JWT" value="([^"]+)"',
+                     answer.content.decode(), re.S)
+    items = lms.deep_linking_response(form.group(2), teacher.get("/lti/jwks/").json())
+    assert b"DQN" in page.content
+    assert form.group(1) == lms.base + "/deep-link-return"
+    assert [(i["type"], i["custom"], i["url"]) for i in items] == [
+        ("ltiResourceLink", {"assignment": "qlearning-cliffwalking"}, "http://testserver/lti/launch/")]
+    assert items[0]["lineItem"]["resourceId"] == "qlearning-cliffwalking"
+    assert items[0]["lineItem"]["scoreMaximum"] == 100.0
+    assert items[0]["submission"]["endDateTime"] == course.assignments.get(slug="qlearning-cliffwalking").due_at \
+        .isoformat()
+
+
+def test_the_answer_page_may_post_to_the_lms_and_nowhere_else(lms, linked):
+    teacher, _ = linked
+    picker = lms.launch(teacher, sub="teacher-1", roles=[INSTRUCTOR], **lms.deep_linking_claims())
+    answer = teacher.post(picker["Location"], {"assignment": ["dqn-cartpole"]})
+    directives = dict(d.strip().split(" ", 1) for d in answer["Content-Security-Policy"].split(";") if d.strip())
+    assert directives["form-action"].split() == ["'self'", lms.base]
+
+
+def test_a_learner_cannot_deep_link(lms, linked):
+    response = lms.launch(Client(), sub="student-1", roles=[LEARNER], **lms.deep_linking_claims())
+    assert response.status_code == 403
+
+
+def test_a_deep_link_opens_its_assignment(lms, linked):
+    _, course = linked
+    _, response = launched(lms, sub="student-1", roles=[LEARNER],
+                           **{"https://purl.imsglobal.org/spec/lti/claim/custom": {"assignment": "dqn-cartpole"}})
+    assert response["Location"] == f"/c/{course.slug}/dqn-cartpole/"
+
+
+def test_a_picker_of_another_instructor_s_session_is_not_found(lms, linked):
+    teacher, _ = linked
+    picker = lms.launch(teacher, sub="teacher-1", roles=[INSTRUCTOR], **lms.deep_linking_claims())
+    other = Client()
+    lms.launch(other, sub="teacher-1", roles=[INSTRUCTOR])
+    assert other.get(picker["Location"]).status_code == 404
