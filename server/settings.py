@@ -243,6 +243,7 @@ CELERY_BEAT_SCHEDULE = {
     "mail-sweep": {"task": "server.notifications.tasks.mail_sweep", "schedule": 60.0},
     "deadline-reminders": {"task": "server.notifications.tasks.reminders_send", "schedule": 15 * 60.0},
     "lti-grades": {"task": "server.lti.tasks.grades_sweep", "schedule": 120.0},
+    "lti-rosters": {"task": "server.lti.tasks.roster_sweep", "schedule": 6 * 3600.0},
     "instructor-digests": {"task": "server.notifications.tasks.digests_send",
                            "schedule": crontab(hour=env_int("BELLMAN_DIGEST_HOUR", 7), minute=0)},
 }

@@ -41,7 +41,7 @@ class Course(models.Model):
         """'student', 'instructor' or None for someone not enrolled."""
         if not user.is_authenticated:
             return None
-        enrolment = self.enrolments.filter(user=user).first()
+        enrolment = self.enrolments.filter(user=user, active=True).first()
         return enrolment.role if enrolment else None
 
 
@@ -52,6 +52,8 @@ class Enrolment(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolments")
     role = models.CharField(max_length=20, choices=ROLES, default=STUDENT)
+    # False: the member left the LMS course (the roster sync saw it): no access, their work kept, never deleted.
+    active = models.BooleanField(default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["course", "user"], name="one_enrolment_per_course")]

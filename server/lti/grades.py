@@ -15,6 +15,7 @@ scores (GradeSend, one row per student and line item) sent by a Celery task on t
 import email.utils
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -42,6 +43,7 @@ LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 STUCK_AFTER = timedelta(minutes=5)  # a row claimed this long ago by a worker that vanished is sent again
 HTTP_TIMEOUT_S = 20
+NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.IGNORECASE)
 
 
 # -- line items -------------------------------------------------------------------------------------------------------
@@ -241,6 +243,12 @@ class Connector(ServiceConnector):
     def request(self, scopes, url: str, *, post=None, params=None, content_type="application/json",
                 accept="application/json"):
         """One call of the grade service: the JSON body it answered; GradeServiceError otherwise."""
+        return self.page(scopes, url, post=post, params=params, content_type=content_type, accept=accept)["body"]
+
+    def page(self, scopes, url: str, *, post=None, params=None, content_type="application/json",
+             accept="application/json") -> dict:
+        """One call of a service: ``{"body", "next_page_url", "headers"}`` (the next page from its Link header);
+        GradeServiceError otherwise."""
         if not launch.url_allowed(url):
             raise GradeServiceError(f"the grade service's URL is not HTTPS: {url}")
         if params:
@@ -250,8 +258,12 @@ class Connector(ServiceConnector):
             try:
                 answer = self.make_service_request(scopes, url, is_post=post is not None,
                                                    data=json.dumps(post) if post is not None else None,
-                                                   content_type=content_type, accept=accept)
-                return answer["body"]
+                                                   content_type=content_type, accept=accept,
+                                                   case_insensitive_headers=True)
+                # PyLTI1p3 lower-cases the Link header before reading the next page's URL from it, which breaks a
+                # URL with capitals (a paging token): read it here as it came.
+                found = NEXT_LINK.search(answer["headers"].get("Link", "") or "")
+                return {**answer, "next_page_url": found.group(1) if found else None}
             except LtiServiceException as exc:
                 response = exc.response
                 if response.status_code == 401 and attempt == 1:

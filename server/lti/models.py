@@ -88,6 +88,9 @@ class ContextLink(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lti_contexts")
     # The Assignment and Grade Services endpoint of the context, from its launches: where line items live.
     lineitems_url = models.CharField(max_length=500, blank=True)
+    # The Names and Role Provisioning Services endpoint of the context: its roster.
+    memberships_url = models.CharField(max_length=500, blank=True)
+    roster_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

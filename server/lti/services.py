@@ -90,7 +90,8 @@ def course_for(platform: Platform, body: dict, role: str) -> Course:
 
 def enrol(course: Course, user, role: str) -> Enrolment:
     """The user's enrolment in the course, with the role the LMS gives now (an LMS is where roles change)."""
-    enrolment, _ = Enrolment.objects.update_or_create(course=course, user=user, defaults={"role": role})
+    enrolment, _ = Enrolment.objects.update_or_create(course=course, user=user, defaults={"role": role,
+                                                                                       "active": True})
     return enrolment
 
 

@@ -1,6 +1,7 @@
 """Celery tasks of the grade passback (queue ``lti``): thin wrappers over server.lti.grades."""
 from server.celery import app
-from server.lti import grades
+from server.lti import grades, roster
+from server.lti.models import ContextLink
 
 
 @app.task(acks_late=True, ignore_result=True)
@@ -14,3 +15,16 @@ def grades_sweep() -> dict:
     checks revealed, settings changed), then whatever is due is sent (retries, rows whose worker vanished)."""
     grades.reconcile()
     return grades.send_due()
+
+
+@app.task(acks_late=True, ignore_result=True)
+def roster_sync(link_id: int) -> dict:
+    """An instructor's launch: the LMS course's roster, now."""
+    link = ContextLink.objects.select_related("platform", "course").filter(pk=link_id).first()
+    return roster.sync(link) if link is not None else {}
+
+
+@app.task(acks_late=True, ignore_result=True)
+def roster_sweep() -> int:
+    """Beat, every six hours: every linked LMS course's roster."""
+    return roster.sync_all()

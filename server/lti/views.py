@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from server.courses.access import assignment_for
 from server.courses.models import Course, Enrolment
-from server.lti import deep_linking, grades, keys, services
+from server.lti import deep_linking, grades, keys, roster, services
 from server.lti.launch import CLAIM, STATE_COOKIE, STATE_MAX_AGE_S, Launch, LaunchRefused, state_cookie, url_allowed
 from server.lti.models import LineItem, Platform
 
@@ -96,6 +96,7 @@ def launch(request):
             raise LaunchRefused("Only the course's instructors add Bellman's assignments to the LMS.", status=403)
         services.enrol(course, user, role)
         grades.on_launch(checked.platform, body, course, role)
+        roster.on_launch(checked.platform, body, role)
     except LaunchRefused as exc:
         return refused(request, exc)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")

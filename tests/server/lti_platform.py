@@ -21,6 +21,8 @@ CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 INSTRUCTOR, LEARNER = ROLE + "Instructor", ROLE + "Learner"
 
@@ -50,6 +52,8 @@ class TestPlatform:
         self.score_posts = 0
         self.faults: list[tuple[int, dict]] = []  # the next answers of the grade service: (status, headers)
         self.requests: list[tuple[str, str]] = []
+        self.members: list[dict] = []  # the roster its Names and Role service gives, page_size at a time
+        self.page_size = 2
 
     # -- its keys ---------------------------------------------------------------------------------------------------
     def add_key(self, *, publish: bool = True) -> str:
@@ -82,6 +86,18 @@ class TestPlatform:
                     return self._json(200, platform.jwks())
                 if self._fault():
                     return None
+                if self.path.startswith("/memberships"):
+                    if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_NRPS):
+                        return self._json(401, {"error": "invalid token"})
+                    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+                    page = int(query.get("Page", "1"))
+                    size = platform.page_size
+                    members = platform.members[(page - 1) * size:page * size]
+                    headers = {}
+                    if page * size < len(platform.members):  # a paging token with capitals, as real ones have
+                        headers["Link"] = f'<{platform.base}/memberships?Page={page + 1}&Token=AbC>; rel="next"'
+                    return self._json(200, {"id": platform.base + "/memberships",
+                                            "context": {"id": "course-101"}, "members": members}, headers)
                 if self.path.startswith("/lineitems"):
                     if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_LINEITEM):
                         return self._json(401, {"error": "invalid token"})
@@ -143,9 +159,11 @@ class TestPlatform:
                 return self._json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600,
                                         "scope": form.get("scope", "")})
 
-            def _json(self, status: int, data):
+            def _json(self, status: int, data, headers=None):
                 body = json.dumps(data).encode()
                 self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -269,3 +287,11 @@ class TestPlatform:
         assert claims[CLAIM + "deployment_id"] == (deployment or self.deployment)
         assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == "opaque-platform-data"
         return claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+
+    # -- its roster (NRPS) ------------------------------------------------------------------------------------------
+    def nrps_claim(self) -> dict:
+        return {NRPS: {"context_memberships_url": self.base + "/memberships", "service_versions": ["2.0"]}}
+
+    def member(self, sub: str, *, roles=(LEARNER,), status="Active", email=None) -> dict:
+        return {"user_id": sub, "roles": list(roles), "status": status, "given_name": sub.title(),
+                "family_name": "Student", **({"email": email} if email else {})}

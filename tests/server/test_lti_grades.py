@@ -10,13 +10,13 @@ from django.test import Client
 from django.utils import timezone
 
 from grader.report import Report, ScoredCheck
-from server.courses.models import Assignment
+from server.courses.models import Assignment, Enrolment
 from server.courses.signals import score_changed
-from server.lti import grades
+from server.lti import grades, roster
 from server.lti.models import ContextLink, GradeSend, Identity, LineItem
 from server.reviews.models import Publication
 from server.submissions.grading import claim, report_persist
-from tests.server.factories import graded
+from tests.server.factories import graded, student
 from tests.server.lti_platform import INSTRUCTOR, LEARNER, TestPlatform
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -289,3 +289,47 @@ def test_written_answers_go_as_pending_manual_grading_until_published(lms, cours
     assert before["gradingProgress"] == "PendingManual"
     assert "scoreGiven" not in before
     assert lms.scores[(item.url, "ada")]["scoreGiven"] == 64.0
+
+
+
+# -- the roster (NRPS) ----------------------------------------------------------------------------------------------
+def enrolment(course, sub):
+    return Enrolment.objects.filter(course=course, user__lti_identities__subject=sub).first()
+
+
+def test_the_roster_sync_enrols_the_members_of_every_page(lms, course):
+    lms.members = [lms.member("teacher-1", roles=[INSTRUCTOR]), lms.member("ada"), lms.member("grace"),
+                   lms.member("alan"), lms.member("old-student", status="Inactive")]
+    ContextLink.objects.update(memberships_url=lms.base + "/memberships")
+    counts = roster.sync(ContextLink.objects.get())
+    assert counts["members"] == 5
+    assert enrolment(course, "alan").role == Enrolment.STUDENT  # on the second page, behind a paging token with capitals
+    assert enrolment(course, "old-student") is None
+
+
+def test_a_member_who_left_is_deactivated_never_deleted(lms, course, ada):
+    lms.members = [lms.member("teacher-1", roles=[INSTRUCTOR]), lms.member("ada")]
+    ContextLink.objects.update(memberships_url=lms.base + "/memberships")
+    roster.sync(ContextLink.objects.get())
+    grade(course.assignments.get(), ada, 50.0)
+    lms.members = [lms.member("teacher-1", roles=[INSTRUCTOR])]
+    roster.sync(ContextLink.objects.get())
+    assert enrolment(course, "ada").active is False
+    assert course.role_of(ada) is None
+    assert ada.submissions.count() == 1
+
+
+def test_an_instructor_s_launch_offers_the_roster_and_the_beat_syncs_it(lms, course):
+    lms.members = [lms.member("teacher-1", roles=[INSTRUCTOR]), lms.member("grace")]
+    lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.nrps_claim())
+    assert roster.sync_all() == 1
+    assert enrolment(course, "grace").role == Enrolment.STUDENT
+
+
+def test_an_account_of_the_csv_import_is_left_alone(lms, course):
+    csv_student = student(course, "ada-from-csv", email="ada@example.edu")
+    lms.members = [lms.member("teacher-1", roles=[INSTRUCTOR]), lms.member("ada", email="ada@example.edu")]
+    ContextLink.objects.update(memberships_url=lms.base + "/memberships")
+    roster.sync(ContextLink.objects.get())
+    assert course.role_of(csv_student) == Enrolment.STUDENT
+    assert Identity.objects.get(subject="ada").user != csv_student

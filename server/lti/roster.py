@@ -1,0 +1,93 @@
+"""The LMS course's roster (LTI Names and Role Provisioning Services): synced at an instructor's launch and by the
+beat, following the service's pages. Members become accounts (issuer, subject) enrolled with their role; members
+who left (absent, or Inactive or Deleted) are deactivated, never deleted: their work and scores stay. Accounts
+made by the CSV import are left alone (no e-mail match: docs/lti.md)."""
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from server.celery import send
+from server.courses.models import Enrolment
+from server.lti import grades, launch, services
+from server.lti.models import ContextLink, Identity
+
+log = logging.getLogger(__name__)
+
+CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+MEMBERSHIPS = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+MAX_PAGES = 200
+
+
+def on_launch(platform, body: dict, role: str) -> None:
+    """Remember the context's roster endpoint; an instructor's launch syncs the roster (on the queue lti)."""
+    claim = body.get(CLAIM) or {}
+    url = claim.get("context_memberships_url") if isinstance(claim, dict) else None
+    context_id = str((body.get(launch.CLAIM + "context") or {}).get("id") or "")
+    link = ContextLink.objects.filter(platform=platform, context_id=context_id).first()
+    if link is None or not url:
+        return
+    if link.memberships_url != url:
+        link.memberships_url = str(url)[:500]
+        link.save(update_fields=["memberships_url"])
+    if role == Enrolment.INSTRUCTOR:
+        link_id = link.pk
+        transaction.on_commit(lambda: _queue(link_id))
+
+
+def _queue(link_id: int) -> None:
+    try:
+        send("server.lti.tasks.roster_sync", (link_id,), retry=False)
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the beat's sync comes later
+        log.warning("roster sync not queued (the beat's sync will run): %s", exc)
+
+
+def fetch(link: ContextLink) -> list[dict]:
+    """Every member of the LMS course, every page of the service's answer."""
+    connector = grades.Connector(link.platform)
+    members, url, pages = [], link.memberships_url, 0
+    while url and pages < MAX_PAGES:
+        if not launch.url_allowed(url):
+            raise grades.GradeServiceError(f"the roster service's URL is not HTTPS: {url}")
+        answer = connector.page([SCOPE], url, accept=MEMBERSHIPS)
+        body = answer["body"] or {}
+        members += [m for m in body.get("members", []) if isinstance(m, dict) and m.get("user_id")]
+        url, pages = answer["next_page_url"], pages + 1
+    return members
+
+
+@transaction.atomic
+def sync(link: ContextLink) -> dict:
+    """Bring the course's LMS members up to date; returns counts (members, enrolled, deactivated)."""
+    members = fetch(link)
+    present = set()
+    counts = {"members": len(members), "enrolled": 0, "deactivated": 0}
+    for member in members:
+        role = services.role_of(member.get("roles") or [])
+        if role is None or member.get("status", "Active") != "Active":
+            continue
+        user = services.account(link.platform, {"sub": member["user_id"], "email": member.get("email"),
+                                                "given_name": member.get("given_name"),
+                                                "family_name": member.get("family_name")})
+        services.enrol(link.course, user, role)
+        present.add(user.pk)
+        counts["enrolled"] += 1
+    from_lms = Identity.objects.filter(issuer=link.platform.issuer).values("user")
+    counts["deactivated"] = (Enrolment.objects.filter(course=link.course, user__in=from_lms, active=True)
+                             .exclude(user__in=present).update(active=False))
+    link.roster_synced_at = timezone.now()
+    link.save(update_fields=["roster_synced_at"])
+    return counts
+
+
+def sync_all() -> int:
+    """The beat's job: every linked LMS course that offers its roster."""
+    synced = 0
+    for link in ContextLink.objects.exclude(memberships_url="").select_related("platform", "course"):
+        try:
+            sync(link)
+            synced += 1
+        except grades.GradeServiceError as exc:
+            log.warning("roster of %s not synced: %s", link.course, exc)
+    return synced
