@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from server.courses.access import assignment_for
 from server.courses.models import Course, Enrolment
-from server.lti import deep_linking, grades, keys, roster, services
+from server.lti import deep_linking, grades, keys, registration, roster, services
 from server.lti.launch import CLAIM, STATE_COOKIE, STATE_MAX_AGE_S, Launch, LaunchRefused, state_cookie, url_allowed
 from server.lti.models import LineItem, Platform
 
@@ -170,3 +170,23 @@ def lms_grades(request, course_slug, slug):
         grades.reconcile_line_item(line_item)
         messages.success(request, f"Grades are now sent: {line_item.get_policy_display().lower()}.")
     return redirect("dashboard", course_slug, slug)
+
+
+@csrf_exempt  # the LMS's administrator arrives here from the LMS; nothing is approved without Bellman's staff
+@never_cache
+@require_GET
+def register(request):
+    """LTI Dynamic Registration, opened by the LMS in a window: Bellman registers itself there; the platform waits
+    for a Bellman administrator's approval."""
+    try:
+        platform = registration.register(request, request.GET.get("openid_configuration", ""),
+                                         request.GET.get("registration_token", ""))
+    except LaunchRefused as exc:
+        return refused(request, exc)
+    return render(request, "lti/registered.html", {"platform": platform})
+
+
+@require_GET
+def canvas_json(request):
+    """Canvas's developer-key configuration of Bellman."""
+    return JsonResponse(registration.canvas_configuration(request))

@@ -52,6 +52,8 @@ class TestPlatform:
         self.score_posts = 0
         self.faults: list[tuple[int, dict]] = []  # the next answers of the grade service: (status, headers)
         self.requests: list[tuple[str, str]] = []
+        self.registration_token = secrets.token_urlsafe(12)
+        self.registrations: list[dict] = []
         self.members: list[dict] = []  # the roster its Names and Role service gives, page_size at a time
         self.page_size = 2
 
@@ -86,6 +88,13 @@ class TestPlatform:
                     return self._json(200, platform.jwks())
                 if self._fault():
                     return None
+                if self.path == "/.well-known/openid-configuration":
+                    return self._json(200, {
+                        "issuer": platform.issuer, "authorization_endpoint": platform.base + "/auth",
+                        "token_endpoint": platform.base + "/token", "jwks_uri": platform.base + "/jwks",
+                        "registration_endpoint": platform.base + "/register",
+                        "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                            "product_family_code": "test-lms", "version": "1.0"}})
                 if self.path.startswith("/memberships"):
                     if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_NRPS):
                         return self._json(401, {"error": "invalid token"})
@@ -113,6 +122,13 @@ class TestPlatform:
                 platform.requests.append(("POST", self.path))
                 if self.path == "/token":
                     return self._token(dict(urllib.parse.parse_qsl(raw)))
+                if self.path == "/register":
+                    if self.headers.get("Authorization") != f"Bearer {platform.registration_token}":
+                        return self._json(401, {"error": "invalid registration token"})
+                    platform.registrations.append(json.loads(raw))
+                    return self._json(200, {"client_id": platform.client_id, **json.loads(raw),
+                                            "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                                                "deployment_id": platform.deployment}})
                 if self._fault():
                     return None
                 if self.path == "/lineitems":

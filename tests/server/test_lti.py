@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from server.courses.models import Assignment, Enrolment
 from server.lti.launch import STATE_COOKIE
-from server.lti.models import ContextLink, Identity, ToolKey
+from server.lti.models import ContextLink, Identity, Platform, ToolKey
 from tests.server.lti_platform import INSTRUCTOR, LEARNER, TestPlatform
 
 pytestmark = pytest.mark.django_db
@@ -360,3 +360,71 @@ def test_a_picker_of_another_instructor_s_session_is_not_found(lms, linked):
     other = Client()
     lms.launch(other, sub="teacher-1", roles=[INSTRUCTOR])
     assert other.get(picker["Location"]).status_code == 404
+
+
+# -- dynamic registration and Canvas's configuration ---------------------------------------------------------------
+@pytest.fixture
+def new_lms(settings):
+    settings.BELLMAN_LTI_ALLOW_INSECURE = True
+    platform = TestPlatform().start()
+    platform.issuer = platform.base  # the issuer's own host serves its OpenID configuration
+    yield platform
+    platform.stop()
+
+
+def register(platform):
+    """The LMS administrator's window on /lti/register/."""
+    return Client().get("/lti/register/", {"openid_configuration": platform.base + "/.well-known/openid-configuration",
+                                           "registration_token": platform.registration_token})
+
+
+def test_dynamic_registration_registers_bellman_pending_approval(new_lms):
+    response = register(new_lms)
+    platform = Platform.objects.get(issuer=new_lms.issuer)
+    (sent,) = new_lms.registrations
+    assert response.status_code == 200
+    assert platform.approved is False
+    assert platform.client_id == new_lms.client_id
+    assert platform.deployments.get().deployment_id == new_lms.deployment
+    assert sent["jwks_uri"] == "http://testserver/lti/jwks/"
+    assert sent["https://purl.imsglobal.org/spec/lti-tool-configuration"]["target_link_uri"] == \
+        "http://testserver/lti/launch/"
+
+
+def test_a_registered_platform_launches_once_approved(new_lms):
+    register(new_lms)
+    refused_before = Client().get("/lti/login/", {"iss": new_lms.issuer, "login_hint": "x"}).status_code
+    Platform.objects.update(approved=True)
+    _, response = launched(new_lms, sub="teacher-1", roles=[INSTRUCTOR])
+    assert refused_before == 400
+    assert response.status_code == 302
+
+
+def test_an_openid_configuration_from_another_host_than_its_issuer_is_refused(new_lms):
+    new_lms.issuer = "https://lms.example.edu"
+    response = register(new_lms)
+    assert response.status_code == 400
+    assert not Platform.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.7/.well-known/openid-configuration",
+                                 "https://169.254.169.254/latest/meta-data/", "ftp://lms.example.edu/config"])
+def test_a_configuration_url_that_is_not_public_https_is_never_fetched(settings, url):
+    settings.BELLMAN_LTI_ALLOW_INSECURE = False
+    response = Client().get("/lti/register/", {"openid_configuration": url, "registration_token": "t"})
+    assert response.status_code == 400
+
+
+def test_loopback_is_refused_without_the_insecure_setting(new_lms, settings):
+    settings.BELLMAN_LTI_ALLOW_INSECURE = False
+    response = register(new_lms)
+    assert response.status_code == 400
+    assert new_lms.registrations == []
+
+
+def test_the_canvas_configuration_names_bellman_s_urls():
+    config = Client().get("/lti/canvas.json").json()
+    assert config["oidc_initiation_url"] == "http://testserver/lti/login/"
+    assert config["public_jwk_url"] == "http://testserver/lti/jwks/"
+    assert {p["placement"] for p in config["extensions"][0]["settings"]["placements"]} >= {"link_selection",
+                                                                                            "assignment_selection"}

@@ -303,7 +303,8 @@ def test_the_roster_sync_enrols_the_members_of_every_page(lms, course):
     ContextLink.objects.update(memberships_url=lms.base + "/memberships")
     counts = roster.sync(ContextLink.objects.get())
     assert counts["members"] == 5
-    assert enrolment(course, "alan").role == Enrolment.STUDENT  # on the second page, behind a paging token with capitals
+    # alan is on the second page, behind a paging token with capitals
+    assert enrolment(course, "alan").role == Enrolment.STUDENT
     assert enrolment(course, "old-student") is None
 
 
