@@ -49,12 +49,16 @@ MIDDLEWARE = [
     # Static files (WhiteNoise), right after SecurityMiddleware as it asks: served with DEBUG off too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before the session and CSRF middleware, so that it sees their cookies (server/lti/embedding.py).
+    "server.lti.embedding.EmbeddableCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the two above, so that it answers first: the LMS that launched a session frames its pages.
+    "server.lti.embedding.LmsFramingMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -130,6 +134,9 @@ BELLMAN_BEHIND_PROXY = env_bool("BELLMAN_BEHIND_PROXY", False)
 # LTI 1.3: a platform's URLs must be HTTPS; this lets them be plain HTTP on a loopback address (tests and local
 # development only: everything else about a launch is checked as in production).
 BELLMAN_LTI_ALLOW_INSECURE = env_bool("BELLMAN_LTI_ALLOW_INSECURE", False)
+# true (HTTPS deployments only): Bellman's pages work inside the LMS's iframe: the session and CSRF cookies are
+# SameSite=None; Secure; Partitioned, as a browser sends them in a third-party frame (server/lti/embedding.py).
+BELLMAN_LTI_EMBED = env_bool("BELLMAN_LTI_EMBED", False)
 if BELLMAN_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # HSTS: browsers that reached the site over HTTPS keep to HTTPS for this long (sent on HTTPS responses

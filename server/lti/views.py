@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from server.courses.access import assignment_for
 from server.courses.models import Course, Enrolment
-from server.lti import deep_linking, grades, keys, registration, roster, services
+from server.lti import deep_linking, embedding, grades, keys, registration, roster, services
 from server.lti.launch import CLAIM, STATE_COOKIE, STATE_MAX_AGE_S, Launch, LaunchRefused, state_cookie, url_allowed
 from server.lti.models import LineItem, Platform
 
@@ -100,6 +100,7 @@ def launch(request):
     except LaunchRefused as exc:
         return refused(request, exc)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    embedding.remember_origin(request)
     if message == DEEP_LINKING:
         key = secrets.token_urlsafe(12)
         request.session[f"lti_deep_link:{key}"] = {

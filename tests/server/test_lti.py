@@ -428,3 +428,50 @@ def test_the_canvas_configuration_names_bellman_s_urls():
     assert config["public_jwk_url"] == "http://testserver/lti/jwks/"
     assert {p["placement"] for p in config["extensions"][0]["settings"]["placements"]} >= {"link_selection",
                                                                                             "assignment_selection"}
+
+
+# -- inside the LMS's iframe ----------------------------------------------------------------------------------------
+def framed_launch(lms, client, **claims):
+    auth = lms.login(client)
+    token = lms.sign(lms.claims(nonce=auth["nonce"], **claims))
+    return client.post(auth["redirect_uri"], {"id_token": token, "state": auth["state"]}, HTTP_ORIGIN=lms.base)
+
+
+def frame_ancestors(response) -> list:
+    directives = dict(d.strip().split(" ", 1) for d in response["Content-Security-Policy"].split(";") if d.strip())
+    return directives["frame-ancestors"].split()
+
+
+def test_the_lms_that_launched_may_frame_the_course_page(lms):
+    client = Client()
+    landing = framed_launch(lms, client, sub="teacher-1", roles=[INSTRUCTOR])
+    page = client.get(landing["Location"])
+    assert frame_ancestors(page) == ["'self'", lms.base]
+    assert "X-Frame-Options" not in page
+
+
+def test_pages_an_lms_does_not_embed_stay_unframeable(lms):
+    client = Client()
+    framed_launch(lms, client, sub="teacher-1", roles=[INSTRUCTOR])
+    page = client.get("/")
+    assert frame_ancestors(page) == ["'none'"]
+    assert page["X-Frame-Options"] == "DENY"
+
+
+def test_a_visitor_who_did_not_launch_cannot_be_framed(lms):
+    client = Client()
+    framed_launch(lms, client, sub="teacher-1", roles=[INSTRUCTOR])
+    course = ContextLink.objects.get().course
+    stranger = Client()
+    lms.launch(stranger, sub="student-1", roles=[LEARNER])  # no Origin: a launch in a window of its own
+    page = stranger.get(f"/c/{course.slug}/")
+    assert frame_ancestors(page) == ["'none'"]
+
+
+def test_embedded_the_session_cookie_is_sent_in_a_third_party_frame(lms, settings):
+    settings.BELLMAN_LTI_EMBED = True
+    response = framed_launch(lms, Client(), sub="teacher-1", roles=[INSTRUCTOR])
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME].OutputString()
+    assert "SameSite=None" in cookie
+    assert "Secure" in cookie
+    assert cookie.endswith("; Partitioned")
