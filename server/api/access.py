@@ -18,7 +18,7 @@ def course_for(user, slug: str, *, instructor: bool = False) -> tuple[Course, st
     role = course.role_of(user) if course else None
     if role is None:
         raise ApiError("forbidden", NOT_A_MEMBER)
-    if instructor and role != Enrolment.INSTRUCTOR:
+    if instructor and role not in Enrolment.STAFF:
         raise ApiError("forbidden", INSTRUCTORS_ONLY)
     return course, role
 
@@ -39,7 +39,7 @@ def submission_for(user, pk: int) -> tuple[Submission, str | None]:
     submission = (Submission.objects.select_related("assignment__course", "student", "publication")
                   .filter(pk=pk).first())
     role = submission.assignment.course.role_of(user) if submission else None
-    if submission is None or (submission.student_id != user.pk and role != Enrolment.INSTRUCTOR):
+    if submission is None or (submission.student_id != user.pk and role not in Enrolment.STAFF):
         raise ApiError("not_found", f"There is no submission {pk} of yours.")
     return submission, role
 

@@ -94,7 +94,7 @@ def submission_list(request, course: str, slug: str, student: str = Query("", de
     assignment, role = assignment_for(request.auth, course, slug)
     folder, now = assignment.folder(), timezone.now()
     submissions = assignment.submissions.select_related("student", "publication")
-    if role != Enrolment.INSTRUCTOR:
+    if role not in Enrolment.STAFF:
         submissions = submissions.filter(student=request.auth)
     elif student:
         submissions = submissions.filter(student__username=student)

@@ -74,7 +74,7 @@ def course_assignments(course, *, user, role, folders: dict, now, only=None) -> 
         latest[sub.assignment_id] = sub
     out = []
     for a in assignments:
-        due = a.due_for(extensions.get((a.pk, user.pk))) if role != Enrolment.INSTRUCTOR else a.due_at
+        due = a.due_for(extensions.get((a.pk, user.pk))) if role not in Enrolment.STAFF else a.due_at
         out.append(assignment_data(a, user=user, role=role, folder=folders.get(a.slug), due=due,
                                    latest=latest.get(a.pk), standing=standing.get((a.pk, user.pk)),
                                    acceptance=grades.acceptance(a, user, now=now, role=role), now=now))
@@ -88,7 +88,7 @@ def visible_score(submission, *, role, folder, hide) -> dict:
         publication = getattr(submission, "publication", None)
         if publication is not None:
             return {"score": publication.score, "max_score": publication.max_score, "hidden_points": 0.0}
-        if role == Enrolment.INSTRUCTOR and submission.status == Submission.GRADED:
+        if role in Enrolment.STAFF and submission.status == Submission.GRADED:
             return {"score": submission.score, "max_score": submission.max_score, "hidden_points": 0.0}
         return {"score": None, "max_score": None, "hidden_points": 0.0}
     if submission.status != Submission.GRADED:
@@ -131,12 +131,12 @@ def report_for(submission, *, role, folder, hide) -> dict | None:
     if not submission.report:
         return None
     shown = student_report(submission.report, hidden=set(submission.assignment.hidden_checks), hide=hide,
-                           staff=role == Enrolment.INSTRUCTOR)
+                           staff=role in Enrolment.STAFF)
     shown = {k: v for k, v in shown.items() if k in REPORT_KEYS}
     if folder is not None and folder.kind.reviewed:
         publication = getattr(submission, "publication", None)
         shown["published"] = publication is not None
-        if publication is None and role != Enrolment.INSTRUCTOR:
+        if publication is None and role not in Enrolment.STAFF:
             shown.update(score=None, max_score=None, checks=[])
         elif publication is not None:
             shown.update(score=publication.score, max_score=publication.max_score, checks=[

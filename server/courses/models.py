@@ -38,7 +38,7 @@ class Course(models.Model):
         return now + timedelta(days=self.token_days)
 
     def role_of(self, user) -> str | None:
-        """'student', 'instructor' or None for someone not enrolled."""
+        """'student', 'instructor', 'ta' or None for someone not enrolled (or no longer: Enrolment.active)."""
         if not user.is_authenticated:
             return None
         enrolment = self.enrolments.filter(user=user, active=True).first()
@@ -46,14 +46,19 @@ class Course(models.Model):
 
 
 class Enrolment(models.Model):
-    STUDENT, INSTRUCTOR = "student", "instructor"
-    ROLES = [(STUDENT, "Student"), (INSTRUCTOR, "Instructor")]
+    STUDENT, INSTRUCTOR, TA = "student", "instructor", "ta"
+    ROLES = [(STUDENT, "Student"), (INSTRUCTOR, "Instructor"), (TA, "Teaching assistant")]
+    # Who sees every student's work, the dashboards, the gradebook and the review queue. The course's settings,
+    # roster, regrades and the LMS's grade passback are the instructors' alone.
+    STAFF = (INSTRUCTOR, TA)
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolments")
     role = models.CharField(max_length=20, choices=ROLES, default=STUDENT)
     # False: the member left the LMS course (the roster sync saw it): no access, their work kept, never deleted.
     active = models.BooleanField(default=True)
+    # The LMS's test student (its "student view"): a student in every way, never counted in statistics or grades.
+    preview = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["course", "user"], name="one_enrolment_per_course")]

@@ -71,8 +71,9 @@ def _percentiles(seconds) -> dict:
 
 
 def roster(course) -> list[dict]:
-    """The course's students: ``[{id, username, name, email}]``, ordered by username."""
-    rows = (course.enrolments.filter(role=Enrolment.STUDENT).order_by("user__username")
+    """The course's students: ``[{id, username, name, email}]``, ordered by username; the LMS's test student (a
+    preview enrolment) is not one of them."""
+    rows = (course.enrolments.filter(role=Enrolment.STUDENT, preview=False).order_by("user__username")
             .values_list("user_id", "user__username", "user__first_name", "user__last_name", "user__email"))
     return [{"id": pk, "username": u, "first_name": f, "last_name": la, "email": e,
              "name": f"{f} {la}".strip()} for pk, u, f, la, e in rows]
@@ -232,8 +233,9 @@ def regrades(assignment, limit: int = 5) -> list[dict]:
 def course_overview(course, *, folders: dict) -> list[dict]:
     """One line per assignment: submitted / enrolled, graded, late, mean and median, queued, errors."""
     assignments = list(course.assignments.all())
-    enrolled = course.enrolments.filter(role=Enrolment.STUDENT).count()
-    student_ids = set(course.enrolments.filter(role=Enrolment.STUDENT).values_list("user_id", flat=True))
+    counted = course.enrolments.filter(role=Enrolment.STUDENT, preview=False)
+    enrolled = counted.count()
+    student_ids = set(counted.values_list("user_id", flat=True))
     standing = grades.standings(assignments)
     states = defaultdict(Counter)
     for assignment_id, status, n in (Submission.objects.filter(assignment__course=course)

@@ -32,18 +32,24 @@ from server.submissions.uploads import SizeLimitHandler
 from server.submissions.visibility import hides_for, student_report
 
 NOT_ALLOWED = "Only the course's instructors can see this page."
+STAFF_ONLY = "Only the course's instructors and teaching assistants can see this page."
+MEMBER, STAFF, INSTRUCTOR = "member", "staff", "instructor"  # who may open a page
 
 
-def _course(request, course_slug, *, instructor: bool) -> tuple[Course, str]:
+def _course(request, course_slug, *, need: str) -> tuple[Course, str]:
     course = Course.objects.filter(slug=course_slug).first()
     role = course.role_of(request.user) if course else None
-    if role is None or (instructor and role != Enrolment.INSTRUCTOR):
-        raise PermissionDenied(NOT_ALLOWED if role else "You are not a member of this course.")
+    if role is None:
+        raise PermissionDenied("You are not a member of this course.")
+    if need == INSTRUCTOR and role != Enrolment.INSTRUCTOR:
+        raise PermissionDenied(NOT_ALLOWED)
+    if need == STAFF and role not in Enrolment.STAFF:
+        raise PermissionDenied(STAFF_ONLY)
     return course, role
 
 
-def _assignment(request, course_slug, slug) -> Assignment:
-    course, _ = _course(request, course_slug, instructor=True)
+def _assignment(request, course_slug, slug, *, need: str = INSTRUCTOR) -> Assignment:
+    course, _ = _course(request, course_slug, need=need)
     assignment = course.assignments.filter(slug=slug).first()
     if assignment is None:
         raise PermissionDenied("This course has no such assignment.")
@@ -58,10 +64,10 @@ def _folders(course) -> dict:
 
 @login_required
 def course_page(request, course_slug):
-    course, role = _course(request, course_slug, instructor=False)
+    course, role = _course(request, course_slug, need=MEMBER)
     found = _folders(course)
     context = {"course": course, "role": role}
-    if role == Enrolment.INSTRUCTOR:
+    if role in Enrolment.STAFF:
         context["overview"] = stats.course_overview(course, folders=found)
     else:
         context["mine"] = _student_lines(course, request.user, found)
@@ -96,12 +102,13 @@ def _student_lines(course, student, found) -> list[dict]:
 
 @login_required
 def dashboard(request, course_slug, slug):
-    assignment = _assignment(request, course_slug, slug)
+    assignment = _assignment(request, course_slug, slug, need=STAFF)
     folder = assignment.folder()
     data = stats.assignment_dashboard(assignment, folder=folder)
     return render(request, "dashboard/dashboard.html", {
         "assignment": assignment, "course": assignment.course, "folder": folder, "data": data,
-        "charts": _charts(data), "lms": lti_grades.summary(assignment), "lms_policies": LineItem.POLICIES})
+        "charts": _charts(data), "lms": lti_grades.summary(assignment), "lms_policies": LineItem.POLICIES,
+        "role": assignment.course.role_of(request.user)})
 
 
 def _charts(data) -> dict:
@@ -122,7 +129,7 @@ def _charts(data) -> dict:
 
 @login_required
 def gradebook(request, course_slug):
-    course, _ = _course(request, course_slug, instructor=True)
+    course, _ = _course(request, course_slug, need=STAFF)
     response = HttpResponse(gradebook_csv(course, folders=_folders(course)), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{course.slug}-gradebook-{stamp}.csv"'
@@ -172,7 +179,7 @@ def roster(request, course_slug):
 
 @csrf_protect
 def _roster(request, course_slug):
-    course, _ = _course(request, course_slug, instructor=True)
+    course, _ = _course(request, course_slug, need=INSTRUCTOR)
     form, result, problems = RosterUploadForm(), None, []
     if request.method == "POST" and request.POST.get("action") == "member":
         member = MemberForm(request.POST)

@@ -16,18 +16,30 @@ ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 INSTRUCTOR_ROLES = {ROLE + "Instructor", ROLE + "Administrator", ROLE + "ContentDeveloper",
                     "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"}
 LEARNER_ROLES = {ROLE + "Learner"}
+# A teaching assistant: the specification's sub-role of Instructor, or the context role some LMSs send.
+TA_ROLES = {"http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant",
+            ROLE + "TeachingAssistant"}
+# The LMS's test student ("Student view" in Canvas): a preview student, never counted.
+TEST_USER = "http://purl.imsglobal.org/vocab/lti/system/person#TestUser"
 
 
 def role_of(roles: list) -> str | None:
-    """Bellman's role for the LMS's roles in the context: instructor, student, or None (no role Bellman has)."""
+    """Bellman's role for the LMS's roles in the context: instructor, ta, student, or None (no role Bellman
+    has). A teaching assistant is a TA even when the LMS also sends Instructor (the sub-role names it)."""
     given = set(roles or [])
     # Short role names ("Instructor") are allowed by the specification for context roles.
     given |= {ROLE + r for r in roles or [] if isinstance(r, str) and "#" not in r and "/" not in r}
+    if given & TA_ROLES:
+        return Enrolment.TA
     if given & INSTRUCTOR_ROLES:
         return Enrolment.INSTRUCTOR
     if given & LEARNER_ROLES:
         return Enrolment.STUDENT
     return None
+
+
+def is_test_user(roles: list) -> bool:
+    return TEST_USER in set(roles or [])
 
 
 @transaction.atomic
@@ -88,10 +100,11 @@ def course_for(platform: Platform, body: dict, role: str) -> Course:
     return course
 
 
-def enrol(course: Course, user, role: str) -> Enrolment:
-    """The user's enrolment in the course, with the role the LMS gives now (an LMS is where roles change)."""
-    enrolment, _ = Enrolment.objects.update_or_create(course=course, user=user, defaults={"role": role,
-                                                                                       "active": True})
+def enrol(course: Course, user, role: str, *, preview: bool = False) -> Enrolment:
+    """The user's enrolment in the course, with the role the LMS gives now (an LMS is where roles change);
+    ``preview``: the LMS's test student, a student never counted in statistics or the gradebook."""
+    enrolment, _ = Enrolment.objects.update_or_create(course=course, user=user, defaults={
+        "role": role, "active": True, "preview": preview and role == Enrolment.STUDENT})
     return enrolment
 
 

@@ -20,11 +20,12 @@ def result_page(request, submission, role, report, folder):
     """A reviewed submission's page: its scores once published (instructors: always)."""
     publication = getattr(submission, "publication", None)
     titles = {c.id: c.title for c in folder.checks}
-    rows = services.final_checks(submission) if (publication or role == Enrolment.INSTRUCTOR) else []
+    rows = services.final_checks(submission) if (publication or role in Enrolment.STAFF) else []
     for row in rows:
         row["title"] = titles.get(row["check"].check_id, "")
     return render(request, "reviews/result.html", {
-        "submission": submission, "report": report, "role": role, "publication": publication, "rows": rows})
+        "submission": submission, "report": report, "role": role, "staff": role in Enrolment.STAFF,
+        "publication": publication, "rows": rows})
 
 
 def answers_page(request, assignment, role, folder):
@@ -60,20 +61,21 @@ def answers_page(request, assignment, role, folder):
             else:
                 return redirect(submission)
     submissions = assignment.submissions.select_related("student", "publication")
-    if role != Enrolment.INSTRUCTOR:
+    if role not in Enrolment.STAFF:
         submissions = submissions.filter(student=request.user)
     items = [{"id": i, "item": rubric.item(i), "answer": answers.get(i, ""), "essay": i in rubric.essays}
              for i in rubric.ids]
     return render(request, "reviews/answers.html", {
-        "assignment": assignment, "role": role, "folder": folder, "items": items, "upload": upload,
+        "assignment": assignment, "role": role, "staff": role in Enrolment.STAFF, "folder": folder, "items": items,
+        "upload": upload,
         "submissions": submissions[:50], "spec": folder.spec.written,
         "templates": [p.name for p in folder.templates()]})
 
 
 def _instructor_assignment(request, course_slug, slug):
     assignment, role = assignment_for(request, course_slug, slug)
-    if role != Enrolment.INSTRUCTOR:
-        raise PermissionDenied("Only the course's instructors review answers.")
+    if role not in Enrolment.STAFF:
+        raise PermissionDenied("Only the course's instructors and teaching assistants review answers.")
     return assignment
 
 
@@ -93,8 +95,8 @@ def review_queue(request, course_slug, slug):
 @login_required
 def review_submission(request, pk):
     submission = get_object_or_404(Submission.objects.select_related("assignment__course", "student"), pk=pk)
-    if submission.assignment.course.role_of(request.user) != Enrolment.INSTRUCTOR:
-        raise PermissionDenied("Only the course's instructors review answers.")
+    if submission.assignment.course.role_of(request.user) not in Enrolment.STAFF:
+        raise PermissionDenied("Only the course's instructors and teaching assistants review answers.")
     folder = submission.assignment.folder()
     if folder is None or not folder.kind.reviewed:
         raise Http404("Only written answers are reviewed here.")

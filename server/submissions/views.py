@@ -90,17 +90,18 @@ def _history(request, assignment, role) -> dict:
     ``?student=``), the rules that apply to this viewer now, and scores as this viewer may see them."""
     now = timezone.now()
     submissions = assignment.submissions.select_related("student")
-    student = request.GET.get("student", "") if role == Enrolment.INSTRUCTOR else ""
-    if role != Enrolment.INSTRUCTOR:
+    staff = role in Enrolment.STAFF
+    student = request.GET.get("student", "") if staff else ""
+    if not staff:
         submissions = submissions.filter(student=request.user)
     elif student:
         submissions = submissions.filter(student__username=student)
-    due = grades.personal_due(assignment, request.user) if role != Enrolment.INSTRUCTOR else assignment.due_at
+    due = grades.personal_due(assignment, request.user) if not staff else assignment.due_at
     hide = hides_for(assignment, role=role, now=now, due=due)
     rows = list(submissions[:50])
     for row in rows:
         row.shown = student_report(row.report, hidden=set(assignment.hidden_checks), hide=hide)
-        row.late_now = assignment.is_late(row.created_at, due if role != Enrolment.INSTRUCTOR else None)
+        row.late_now = assignment.is_late(row.created_at, due if not staff else None)
     return {"submissions": rows, "student_filter": student, "due": due, "hide": hide,
             "acceptance": grades.acceptance(assignment, request.user, now=now, role=role)}
 
@@ -121,7 +122,7 @@ def submission_page(request, pk):
     # page does not tell which ids exist.
     submission = get_object_or_404(Submission.objects.select_related("assignment__course", "student"), pk=pk)
     role = submission.assignment.course.role_of(request.user)
-    if submission.student_id != request.user.pk and role != Enrolment.INSTRUCTOR:
+    if submission.student_id != request.user.pk and role not in Enrolment.STAFF:
         raise Http404("No such submission.")
     report = submission.report or {}
     folder = submission.assignment.folder()
@@ -131,7 +132,7 @@ def submission_page(request, pk):
     due = grades.personal_due(assignment, submission.student)
     hide = hides_for(assignment, role=role, now=timezone.now(), due=due)
     report = student_report(report, hidden=set(assignment.hidden_checks), hide=hide,
-                            staff=role == Enrolment.INSTRUCTOR)
+                            staff=role in Enrolment.STAFF)
     curve_check = next((c for c in report.get("checks", []) if c.get("id") == "learning_curve"), None)
     partial = submission.status == Submission.RUNNING and submission.phase in (Submission.TRAINING_QUEUED,
                                                                                 Submission.TRAINING)

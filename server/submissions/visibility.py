@@ -7,6 +7,8 @@ never shown.
 """
 import copy
 
+from server.courses.models import Enrolment
+
 HIDDEN_FEEDBACK = "This check's result is shown after the due date."
 
 
@@ -40,5 +42,5 @@ learning earned a curve) are staff-only: telling a student which heuristic fired
 
 
 def hides_for(assignment, *, role: str | None, now, due) -> bool:
-    """Whether ``assignment``'s hidden checks are hidden from this viewer now (never from instructors)."""
-    return role != "instructor" and assignment.hides_results(now, due)
+    """Whether ``assignment``'s hidden checks are hidden from this viewer now (never from the course's staff)."""
+    return role not in Enrolment.STAFF and assignment.hides_results(now, due)

@@ -475,3 +475,33 @@ def test_embedded_the_session_cookie_is_sent_in_a_third_party_frame(lms, setting
     assert "SameSite=None" in cookie
     assert "Secure" in cookie
     assert cookie.endswith("; Partitioned")
+
+
+# -- teaching assistants and the LMS's test student ------------------------------------------------------------------
+TA = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"
+TEST_USER = "http://purl.imsglobal.org/vocab/lti/system/person#TestUser"
+
+
+def test_a_teaching_assistant_sees_dashboards_but_not_settings_or_roster(lms):
+    _, teacher = launched(lms, sub="teacher-1", roles=[INSTRUCTOR])
+    course = ContextLink.objects.get().course
+    Assignment.objects.create(course=course, slug="qlearning-cliffwalking", title="Q-learning")
+    ta, _ = launched(lms, sub="ta-1", roles=[TA, INSTRUCTOR])
+    assert Enrolment.objects.get(user__lti_identities__subject="ta-1").role == Enrolment.TA
+    assert ta.get(f"/c/{course.slug}/qlearning-cliffwalking/dashboard/").status_code == 200
+    assert ta.get(f"/c/{course.slug}/gradebook.csv").status_code == 200
+    assert ta.get(f"/c/{course.slug}/qlearning-cliffwalking/settings/").status_code == 403
+    assert ta.get(f"/c/{course.slug}/roster/").status_code == 403
+
+
+def test_the_lms_s_test_student_is_never_counted(lms):
+    teacher, _ = launched(lms, sub="teacher-1", roles=[INSTRUCTOR])
+    course = ContextLink.objects.get().course
+    launched(lms, sub="preview-1", roles=[LEARNER, TEST_USER])
+    launched(lms, sub="student-1", roles=[LEARNER])
+    gradebook = teacher.get(f"/c/{course.slug}/gradebook.csv").content.decode()
+    preview = Identity.objects.get(subject="preview-1").user
+    assert Enrolment.objects.get(user=preview).preview is True
+    assert course.role_of(preview) == Enrolment.STUDENT
+    assert preview.username not in gradebook
+    assert Identity.objects.get(subject="student-1").user.username in gradebook

@@ -63,7 +63,7 @@ def test_re_importing_updates_an_email_and_a_role(course):
 @pytest.mark.parametrize("bad_line, message", [
     ("sam,other@uni.example,S,O,student", "Line 5: username 'sam' is already on line 2."),
     ("zed,not-an-email,Z,Z,student", "Line 5: e-mail 'not-an-email' is not a valid address."),
-    ("zed,zed@uni.example,Z,Z,professor", "Line 5: role 'professor' is not one of student, instructor."),
+    ("zed,zed@uni.example,Z,Z,professor", "Line 5: role 'professor' is not one of student, instructor, ta."),
     ("zed zed,zed@uni.example,Z,Z,student", "Line 5: username 'zed zed' is not valid"),
     ("zed,zed@uni.example,Z,Z,student,extra", "Line 5: more cells than the header has columns."),
 ])

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('courses', '0005_enrolment_active'),
+        ('courses', '0005_enrolment_active_preview'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
