@@ -50,6 +50,7 @@ class TestPlatform:
         self.line_items: dict[str, dict] = {}
         self.scores: dict[tuple[str, str], dict] = {}
         self.score_posts = 0
+        self.score_delay = 0.0
         self.faults: list[tuple[int, dict]] = []  # the next answers of the grade service: (status, headers)
         self.requests: list[tuple[str, str]] = []
         self.registration_token = secrets.token_urlsafe(12)
@@ -150,6 +151,7 @@ class TestPlatform:
                     # AGS: a score older than the one on record does not replace it.
                     if kept is None or score["timestamp"] >= kept["timestamp"]:
                         platform.scores[(line_item, score["userId"])] = score
+                    time.sleep(platform.score_delay)  # kept, but the answer is slow: a sender may die waiting
                     return self._json(200, {})
                 return self.send_error(404)
 

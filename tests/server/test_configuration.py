@@ -33,3 +33,11 @@ def test_the_variable_wins_over_the_file(tmp_path):
     result = manage("shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)",
                     env={"BELLMAN_VAR_DIR": str(tmp_path), "DJANGO_SECRET_KEY": "from-the-env"})
     assert result.stdout.strip().splitlines()[-1] == "from-the-env", result.stderr
+
+
+def test_every_task_the_beat_schedules_is_one_a_worker_registers(settings):
+    from server.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start: the apps' tasks modules
+    missing = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values() if entry["task"] not in app.tasks]
+    assert missing == []

@@ -2,6 +2,8 @@
 endpoint checks Bellman's client assertion against Bellman's published key set (a live server), its line items
 and scores follow the specification's rules, and its faults are injected (401, 422, 429 with Retry-After, 500,
 a refused connection)."""
+import signal
+import time
 from datetime import timedelta
 
 import pytest
@@ -334,3 +336,29 @@ def test_an_account_of_the_csv_import_is_left_alone(lms, course):
     roster.sync(ContextLink.objects.get())
     assert course.role_of(csv_student) == Enrolment.STUDENT
     assert Identity.objects.get(subject="ada").user != csv_student
+
+
+# -- faults of the machine -------------------------------------------------------------------------------------------
+@pytest.fixture
+def worker_env(monkeypatch):
+    monkeypatch.setenv("BELLMAN_LTI_ALLOW_INSECURE", "true")  # the worker process's platform URLs are loopback
+
+
+@pytest.mark.services
+def test_a_worker_killed_mid_send_leaves_the_grade_to_be_sent_again_with_its_timestamp(lms, course, ada, worker_env,
+                                                                                   celery_worker):
+    lms.score_delay = 8.0
+    grade(course.assignments.get(), ada, 55.0)  # queued to the worker on the queue lti
+    deadline = time.monotonic() + 60
+    while lms.score_posts == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    celery_worker.send_signal(signal.SIGKILL)  # mid-send: the LMS has the score, Bellman has no answer
+    celery_worker.wait(timeout=10)
+    row = GradeSend.objects.get()
+    lms.score_delay = 0.0
+    grades.send_due(now=timezone.now() + grades.STUCK_AFTER + timedelta(seconds=1))
+    assert row.state == GradeSend.SENDING
+    assert GradeSend.objects.get().state == GradeSend.SENT
+    assert lms.score_posts == 2
+    assert lms_score(lms)["timestamp"] == row.changed_at.isoformat()  # the same score again, not a newer one
+
