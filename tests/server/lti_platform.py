@@ -79,118 +79,8 @@ class TestPlatform:
 
     # -- its HTTP side ----------------------------------------------------------------------------------------------
     def start(self) -> "TestPlatform":
-        platform = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
-                platform.requests.append(("GET", self.path))
-                if self.path.startswith("/jwks"):
-                    platform.jwks_requests += 1
-                    return self._json(200, platform.jwks())
-                if self._fault():
-                    return None
-                if self.path == "/.well-known/openid-configuration":
-                    return self._json(200, {
-                        "issuer": platform.issuer, "authorization_endpoint": platform.base + "/auth",
-                        "token_endpoint": platform.base + "/token", "jwks_uri": platform.base + "/jwks",
-                        "registration_endpoint": platform.base + "/register",
-                        "https://purl.imsglobal.org/spec/lti-platform-configuration": {
-                            "product_family_code": "test-lms", "version": "1.0"}})
-                if self.path.startswith("/memberships"):
-                    if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_NRPS):
-                        return self._json(401, {"error": "invalid token"})
-                    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
-                    page = int(query.get("Page", "1"))
-                    size = platform.page_size
-                    members = platform.members[(page - 1) * size:page * size]
-                    headers = {}
-                    if page * size < len(platform.members):  # a paging token with capitals, as real ones have
-                        headers["Link"] = f'<{platform.base}/memberships?Page={page + 1}&Token=AbC>; rel="next"'
-                    return self._json(200, {"id": platform.base + "/memberships",
-                                            "context": {"id": "course-101"}, "members": members}, headers)
-                if self.path.startswith("/lineitems"):
-                    if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_LINEITEM):
-                        return self._json(401, {"error": "invalid token"})
-                    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
-                    items = [i for i in platform.line_items.values()
-                             if "resource_id" not in query or i.get("resourceId") == query["resource_id"]]
-                    return self._json(200, items)
-                return self.send_error(404)
-
-            def do_POST(self):  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode()
-                platform.requests.append(("POST", self.path))
-                if self.path == "/token":
-                    return self._token(dict(urllib.parse.parse_qsl(raw)))
-                if self.path == "/register":
-                    if self.headers.get("Authorization") != f"Bearer {platform.registration_token}":
-                        return self._json(401, {"error": "invalid registration token"})
-                    platform.registrations.append(json.loads(raw))
-                    return self._json(200, {"client_id": platform.client_id, **json.loads(raw),
-                                            "https://purl.imsglobal.org/spec/lti-tool-configuration": {
-                                                "deployment_id": platform.deployment}})
-                if self._fault():
-                    return None
-                if self.path == "/lineitems":
-                    if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_LINEITEM):
-                        return self._json(401, {"error": "invalid token"})
-                    item = json.loads(raw)
-                    item["id"] = f"{platform.base}/lineitems/{len(platform.line_items) + 1}"
-                    platform.line_items[item["id"]] = item
-                    return self._json(201, item)
-                if self.path.startswith("/lineitems/") and self.path.endswith("/scores"):
-                    if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_SCORE):
-                        return self._json(401, {"error": "invalid token"})
-                    line_item = platform.base + self.path[:-len("/scores")]
-                    if line_item not in platform.line_items:
-                        return self._json(404, {"error": "no such line item"})
-                    score = json.loads(raw)
-                    platform.score_posts += 1
-                    kept = platform.scores.get((line_item, score["userId"]))
-                    # AGS: a score older than the one on record does not replace it.
-                    if kept is None or score["timestamp"] >= kept["timestamp"]:
-                        platform.scores[(line_item, score["userId"])] = score
-                    time.sleep(platform.score_delay)  # kept, but the answer is slow: a sender may die waiting
-                    return self._json(200, {})
-                return self.send_error(404)
-
-            def _fault(self) -> bool:
-                if not platform.faults:
-                    return False
-                status, headers = platform.faults.pop(0)
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return True
-
-            def _token(self, form: dict):
-                try:
-                    platform.check_assertion(form)
-                except Exception as exc:  # noqa: BLE001 - the token endpoint answers any bad assertion with 401
-                    return self._json(401, {"error": "invalid_client", "error_description": str(exc)})
-                token = secrets.token_urlsafe(16)
-                platform.tokens[token] = set(form.get("scope", "").split())
-                platform.tokens_issued += 1
-                return self._json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600,
-                                        "scope": form.get("scope", "")})
-
-            def _json(self, status: int, data, headers=None):
-                body = json.dumps(data).encode()
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.platform = self  # type: ignore[attr-defined]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -313,3 +203,120 @@ class TestPlatform:
     def member(self, sub: str, *, roles=(LEARNER,), status="Active", email=None) -> dict:
         return {"user_id": sub, "roles": list(roles), "status": status, "given_name": sub.title(),
                 "family_name": "Student", **({"email": email} if email else {})}
+
+
+class Handler(BaseHTTPRequestHandler):
+    """The platform's HTTP side: its key set, OpenID configuration, registration, token, line items, scores and
+    roster endpoints, and the faults a test injects."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        platform = self.server.platform  # type: ignore[attr-defined]
+        platform.requests.append(("GET", self.path))
+        if self.path.startswith("/jwks"):
+            platform.jwks_requests += 1
+            return self._json(200, platform.jwks())
+        if self._fault():
+            return None
+        if self.path == "/.well-known/openid-configuration":
+            return self._json(200, {
+                "issuer": platform.issuer, "authorization_endpoint": platform.base + "/auth",
+                "token_endpoint": platform.base + "/token", "jwks_uri": platform.base + "/jwks",
+                "registration_endpoint": platform.base + "/register",
+                "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                    "product_family_code": "test-lms", "version": "1.0"}})
+        if self.path.startswith("/memberships"):
+            if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_NRPS):
+                return self._json(401, {"error": "invalid token"})
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+            page = int(query.get("Page", "1"))
+            size = platform.page_size
+            members = platform.members[(page - 1) * size:page * size]
+            headers = {}
+            if page * size < len(platform.members):  # a paging token with capitals, as real ones have
+                headers["Link"] = f'<{platform.base}/memberships?Page={page + 1}&Token=AbC>; rel="next"'
+            return self._json(200, {"id": platform.base + "/memberships",
+                                    "context": {"id": "course-101"}, "members": members}, headers)
+        if self.path.startswith("/lineitems"):
+            if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_LINEITEM):
+                return self._json(401, {"error": "invalid token"})
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+            items = [i for i in platform.line_items.values()
+                     if "resource_id" not in query or i.get("resourceId") == query["resource_id"]]
+            return self._json(200, items)
+        return self.send_error(404)
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        platform = self.server.platform  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode()
+        platform.requests.append(("POST", self.path))
+        if self.path == "/token":
+            return self._token(dict(urllib.parse.parse_qsl(raw)))
+        if self.path == "/register":
+            if self.headers.get("Authorization") != f"Bearer {platform.registration_token}":
+                return self._json(401, {"error": "invalid registration token"})
+            platform.registrations.append(json.loads(raw))
+            return self._json(200, {"client_id": platform.client_id, **json.loads(raw),
+                                    "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                                        "deployment_id": platform.deployment}})
+        if self._fault():
+            return None
+        if self.path == "/lineitems":
+            if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_LINEITEM):
+                return self._json(401, {"error": "invalid token"})
+            item = json.loads(raw)
+            item["id"] = f"{platform.base}/lineitems/{len(platform.line_items) + 1}"
+            platform.line_items[item["id"]] = item
+            return self._json(201, item)
+        if self.path.startswith("/lineitems/") and self.path.endswith("/scores"):
+            if not platform.token_ok(self.headers.get("Authorization", ""), SCOPE_SCORE):
+                return self._json(401, {"error": "invalid token"})
+            line_item = platform.base + self.path[:-len("/scores")]
+            if line_item not in platform.line_items:
+                return self._json(404, {"error": "no such line item"})
+            score = json.loads(raw)
+            platform.score_posts += 1
+            kept = platform.scores.get((line_item, score["userId"]))
+            # AGS: a score older than the one on record does not replace it.
+            if kept is None or score["timestamp"] >= kept["timestamp"]:
+                platform.scores[(line_item, score["userId"])] = score
+            time.sleep(platform.score_delay)  # kept, but the answer is slow: a sender may die waiting
+            return self._json(200, {})
+        return self.send_error(404)
+
+    def _fault(self) -> bool:
+        platform = self.server.platform  # type: ignore[attr-defined]
+        if not platform.faults:
+            return False
+        status, headers = platform.faults.pop(0)
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return True
+
+    def _token(self, form: dict):
+        platform = self.server.platform  # type: ignore[attr-defined]
+        try:
+            platform.check_assertion(form)
+        except Exception as exc:  # noqa: BLE001 - the token endpoint answers any bad assertion with 401
+            return self._json(401, {"error": "invalid_client", "error_description": str(exc)})
+        token = secrets.token_urlsafe(16)
+        platform.tokens[token] = set(form.get("scope", "").split())
+        platform.tokens_issued += 1
+        return self._json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600,
+                                "scope": form.get("scope", "")})
+
+    def _json(self, status: int, data, headers=None):
+        body = json.dumps(data).encode()
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
