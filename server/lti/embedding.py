@@ -52,7 +52,7 @@ class LmsFramingMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         origin = getattr(request, "session", None) and request.session.get(SESSION_KEY)
-        if origin and request.method == "GET" and request.path.startswith(EMBEDDED_PATHS):
+        if origin and request.path.startswith(EMBEDDED_PATHS):
             response._csp_replace = {"frame-ancestors": ["'self'", origin]}  # django-csp
             response.xframe_options_exempt = True
         return response

@@ -70,6 +70,8 @@ def login_initiation(request):
     # The launch is a cross-site POST (from the LMS, often inside its iframe): the cookie must be sent with it.
     response.set_cookie(STATE_COOKIE, state_cookie(state, nonce, platform), max_age=STATE_MAX_AGE_S, httponly=True,
                         secure=request.is_secure(), samesite="None" if request.is_secure() else "Lax")
+    if request.is_secure():  # inside the LMS's iframe too: a partitioned cookie is one a browser keeps there
+        dict.__setitem__(response.cookies, STATE_COOKIE, embedding.partitioned(response.cookies[STATE_COOKIE]))
     return response
 
 

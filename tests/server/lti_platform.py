@@ -44,6 +44,7 @@ class TestPlatform:
         self.jwks_requests = 0
         self._server: ThreadingHTTPServer | None = None
         self.tool_jwks_url = ""  # Bellman's /lti/jwks/, where the token endpoint checks its assertions
+        self.tls_client = None  # an ssl.SSLContext that trusts Bellman's certificate, over HTTPS
         self.tokens: dict[str, set] = {}
         self.tokens_issued = 0
         self.assertions_seen: set[str] = set()
@@ -51,6 +52,13 @@ class TestPlatform:
         self.scores: dict[tuple[str, str], dict] = {}
         self.score_posts = 0
         self.score_delay = 0.0
+        self.scheme = "http"
+        # A browser's side of the LMS (the test on two host names): its course page frames ``tool_login_url``;
+        # its authorisation endpoint signs a launch for the user the login hint names, with these roles and claims.
+        self.tool_login_url = ""
+        self.people: dict[str, list] = {}
+        self.launch_claims: dict = {}
+        self.deep_link_responses: list[str] = []
         self.faults: list[tuple[int, dict]] = []  # the next answers of the grade service: (status, headers)
         self.requests: list[tuple[str, str]] = []
         self.registration_token = secrets.token_urlsafe(12)
@@ -78,8 +86,12 @@ class TestPlatform:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     # -- its HTTP side ----------------------------------------------------------------------------------------------
-    def start(self) -> "TestPlatform":
+    def start(self, tls=None) -> "TestPlatform":
+        """Serve on a loopback port; ``tls``: an ssl.SSLContext, for HTTPS."""
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._server.platform = self  # type: ignore[attr-defined]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -91,7 +103,8 @@ class TestPlatform:
         assert form.get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
         assertion = form["client_assertion"]
         kid = jwt.get_unverified_header(assertion)["kid"]
-        keys = {k["kid"]: k for k in json.load(urllib.request.urlopen(self.tool_jwks_url, timeout=10))["keys"]}
+        keys = {k["kid"]: k for k in json.load(urllib.request.urlopen(self.tool_jwks_url, timeout=10,
+                                                                     context=self.tls_client))["keys"]}
         key = jwt.PyJWK(keys[kid], algorithm="RS256").key
         claims = jwt.decode(assertion, key, algorithms=["RS256"], audience=self.base + "/token")
         assert claims["iss"] == claims["sub"] == self.client_id
@@ -111,9 +124,13 @@ class TestPlatform:
             self._server.server_close()
 
     @property
-    def base(self) -> str:
+    def port(self) -> int:
         assert self._server is not None, "start() first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.server_address[1]
+
+    @property
+    def base(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def register(self, *, approved: bool = True):
         """Registered with Bellman as an administrator does it: ``manage.py lti_platform add``."""
@@ -217,6 +234,23 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, platform.jwks())
         if self._fault():
             return None
+        if self.path.startswith("/course"):  # the LMS's course page, Bellman in its iframe
+            hint = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)).get("as", "")
+            query = urllib.parse.urlencode({"iss": platform.issuer, "client_id": platform.client_id,
+                                            "login_hint": hint, "lti_message_hint": hint,
+                                            "target_link_uri": platform.tool_login_url.replace("/login/", "/launch/")})
+            return self._html(f'<h1>LMS course</h1><iframe id="tool" width="1000" height="1200" '
+                              f'src="{platform.tool_login_url}?{query}"></iframe>')
+        if self.path.startswith("/auth"):  # the authorisation endpoint: the signed launch, posted by the browser
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+            hint = query["login_hint"]
+            claims = platform.claims(nonce=query["nonce"], sub=hint, roles=platform.people[hint],
+                                     **platform.launch_claims.get(hint, {}))
+            token = platform.sign(claims)
+            return self._html(f'<form id="launch" method="post" action="{query["redirect_uri"]}">'
+                              f'<input type="hidden" name="id_token" value="{token}">'
+                              f'<input type="hidden" name="state" value="{query["state"]}"></form>'
+                              '<script>document.getElementById("launch").submit();</script>')
         if self.path == "/.well-known/openid-configuration":
             return self._json(200, {
                 "issuer": platform.issuer, "authorization_endpoint": platform.base + "/auth",
@@ -252,6 +286,9 @@ class Handler(BaseHTTPRequestHandler):
         platform.requests.append(("POST", self.path))
         if self.path == "/token":
             return self._token(dict(urllib.parse.parse_qsl(raw)))
+        if self.path == "/deep-link-return":
+            platform.deep_link_responses.append(dict(urllib.parse.parse_qsl(raw))["JWT"])
+            return self._html('<p id="added">Added to the course.</p>')
         if self.path == "/register":
             if self.headers.get("Authorization") != f"Bearer {platform.registration_token}":
                 return self._json(401, {"error": "invalid registration token"})
@@ -307,6 +344,14 @@ class Handler(BaseHTTPRequestHandler):
         platform.tokens_issued += 1
         return self._json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600,
                                 "scope": form.get("scope", "")})
+
+    def _html(self, body: str):
+        data = f"<!doctype html><html><body>{body}</body></html>".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _json(self, status: int, data, headers=None):
         body = json.dumps(data).encode()
