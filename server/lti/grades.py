@@ -51,8 +51,7 @@ def on_launch(platform: Platform, body: dict, course, role: str) -> None:
     """Remember the context's line items endpoint; the line item an LMS link carries (a deep-linked Bellman
     assignment); on an instructor's launch, a line item for every assignment that has none yet."""
     endpoint = body.get(AGS_CLAIM) or {}
-    context_id = str((body.get(launch.CLAIM + "context") or {}).get("id") or "")
-    link = ContextLink.objects.filter(platform=platform, context_id=context_id).first()
+    link = ContextLink.objects.filter(platform=platform, context_id=launch.context_id(body)).first()
     if link is None or not isinstance(endpoint, dict):
         return
     if endpoint.get("lineitems") and link.lineitems_url != endpoint["lineitems"]:
@@ -64,12 +63,13 @@ def on_launch(platform: Platform, body: dict, course, role: str) -> None:
     if endpoint.get("lineitem") and assignment is not None:
         LineItem.objects.get_or_create(platform=platform, url=str(endpoint["lineitem"])[:500],
                                        defaults={"context": link, "assignment": assignment})
-    scopes = set(endpoint.get("scope") or [])
+    scopes = set(s for s in endpoint.get("scope") or [] if isinstance(s, str)) if isinstance(
+        endpoint.get("scope"), list) else set()
     if role == Enrolment.INSTRUCTOR and link.lineitems_url and SCOPE_LINEITEM in scopes:
         for missing in course.assignments.exclude(lti_line_items__context=link):
             try:
                 line_item_create(link, missing)
-            except GradeServiceError as exc:
+            except Exception as exc:  # noqa: BLE001 - an LMS's odd answer never fails the instructor's launch
                 log.warning("line item for %s not made: %s", missing, exc)
 
 
@@ -122,13 +122,27 @@ def grade_of(assignment: Assignment, student, *, now=None) -> Grade | None:
     hidden = set(assignment.hidden_checks)
     due = course_grades.personal_due(assignment, student)
     if hidden and hides_for(assignment, role=Enrolment.STUDENT, now=now, due=due):
-        # Only what the student may see: the visible checks' points, out of the visible maximum.
-        report = Submission.objects.filter(pk=standing.submission_id).values_list("report", flat=True).first() or {}
-        checks = [c for c in report.get("checks", []) if c.get("id") not in hidden]
-        visible = sum(c.get("score") or 0.0 for c in checks)
-        return Grade(assignment.penalised(round(visible, 2), standing.late_days),
-                     round(sum(c.get("max_score") or 0.0 for c in checks), 2), "FullyGraded")
+        return _visible_grade(assignment, student, hidden, due)
     return Grade(standing.score, standing.max_score or maximum, "FullyGraded")
+
+
+def _visible_grade(assignment: Assignment, student, hidden: set, due) -> Grade | None:
+    """While hidden checks are hidden: the visible checks' points (late penalty applied) out of their maximum, of
+    the submission that counts by those points alone (the best by its full score would tell which one passed
+    the hidden checks)."""
+    candidates = []
+    for created_at, report in (Submission.objects.filter(assignment=assignment, student=student,
+                                                        status=Submission.GRADED)
+                               .order_by("created_at", "id").values_list("created_at", "report")):
+        checks = [c for c in (report or {}).get("checks", []) if c.get("id") not in hidden]
+        visible = assignment.penalised(round(sum(c.get("score") or 0.0 for c in checks), 2),
+                                       assignment.late_days(created_at, due))
+        candidates.append((visible, round(sum(c.get("max_score") or 0.0 for c in checks), 2)))
+    if not candidates:
+        return None
+    score, maximum = (candidates[-1] if assignment.counting == Assignment.COUNT_LATEST
+                      else max(candidates, key=lambda c: c[0]))
+    return Grade(score, maximum, "FullyGraded")
 
 
 def _held(line_item: LineItem, now) -> bool:
@@ -345,7 +359,10 @@ def send_due(*, now=None, limit: int = 500) -> dict:
         try:
             connector.request([SCOPE_SCORE], row.line_item.url.split("?")[0].rstrip("/") + "/scores", post=score,
                               content_type=SCORE_TYPE)
-        except GradeServiceError as exc:
+        except Exception as exc:  # noqa: BLE001 - one row's fault (an LMS's odd answer) never stops the others
+            if not isinstance(exc, GradeServiceError):
+                log.exception("grade %s: unexpected fault while sending", row.pk)
+                exc = GradeServiceError(f"the LMS's answer could not be used: {type(exc).__name__}", retry=True)
             attempts = row.attempts + 1
             if exc.retry:
                 wait = max(backoff(attempts), timedelta(seconds=exc.after or 0))

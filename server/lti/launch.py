@@ -36,7 +36,14 @@ LEEWAY_S = 60  # clocks of platforms and Bellman may differ by this much (expiry
 STATE_COOKIE = "bellman_lti_state"
 STATE_MAX_AGE_S = 600  # from the login's redirect to the launch
 JWKS_CACHE_S = 3600
+REFETCH_EVERY_S = 60
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+def context_id(body: dict) -> str:
+    """The launch's LMS course (its context claim's id), or ''."""
+    context = body.get(CLAIM + "context")
+    return str(context.get("id") or "")[:255] if isinstance(context, dict) else ""
 
 
 class LaunchRefused(Refused):
@@ -140,6 +147,12 @@ class Launch(DjangoMessageLaunch):
             raise
         return self
 
+    def validate_jwt_format(self):
+        super().validate_jwt_format()
+        if not isinstance(self._jwt.get("header"), dict) or not isinstance(self._jwt.get("body"), dict):
+            raise LaunchRefused("The id_token's header and claims must be JSON objects.")
+        return self
+
     def validate_state(self):
         state = self._get_request_param("state")
         login = read_state_cookie(self._request.get_cookie(STATE_COOKIE))
@@ -232,8 +245,11 @@ class Launch(DjangoMessageLaunch):
 
 
 def platform_key(platform: Platform, kid: str):
-    """The platform's public key ``kid``, from its key set (cached; fetched again once for an unknown kid)."""
+    """The platform's public key ``kid``, from its key set (cached; fetched again for an unknown kid, at most once a
+    minute per platform: unsigned tokens with made-up kids must not make Bellman fetch on every request)."""
     for fresh in (False, True):
+        if fresh and not cache.add(f"lti:jwks-refetch:{platform.pk}", True, REFETCH_EVERY_S):
+            break
         keyset = _key_set(platform, fresh=fresh)
         for jwk_data in keyset.get("keys", []):
             if isinstance(jwk_data, dict) and jwk_data.get("kid") == kid:
@@ -255,7 +271,7 @@ def _key_set(platform: Platform, *, fresh: bool) -> dict:
     if not url_allowed(platform.key_set_url):
         raise LaunchRefused("The platform's key set URL must be HTTPS.")
     try:
-        response = requests.get(platform.key_set_url, timeout=10)
+        response = requests.get(platform.key_set_url, timeout=10, allow_redirects=False)
         response.raise_for_status()
         keyset = response.json()
     except (requests.RequestException, ValueError) as exc:

@@ -1,6 +1,7 @@
 """LTI 1.3: the platforms (LMSs) registered with Bellman, their deployments, the tool's own keys, the accounts
 and courses that launches link, and the nonces already used."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -25,6 +26,17 @@ class Platform(models.Model):
 
     def __str__(self):
         return f"{self.name or self.issuer} ({self.client_id})"
+
+    def clean(self):
+        """One issuer, one key set: accounts are (issuer, subject), so a registration of an issuer that signs with
+        other keys than its other registrations could sign in as any of their users."""
+        others = Platform.objects.filter(issuer=self.issuer).exclude(key_set_url=self.key_set_url)
+        if self.pk:
+            others = others.exclude(pk=self.pk)
+        if others.exists():
+            raise ValidationError({"key_set_url": f"The issuer {self.issuer} is registered already with another "
+                                                  "key set: all of one issuer's launches are signed with its one "
+                                                  "key set."})
 
 
 class Deployment(models.Model):

@@ -4,11 +4,15 @@ configuration (over HTTPS, from the issuer's own host, never from a private or l
 itself at the LMS's registration endpoint, and keeps the platform pending until a Bellman administrator approves
 it. /lti/canvas.json is the same configuration as Canvas's developer-key JSON."""
 import ipaddress
+import json
+import os
 import socket
 import urllib.parse
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
@@ -24,36 +28,60 @@ SCOPES = ["https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
 TIMEOUT_S = 10
 
 
+def _addresses(host: str) -> list[str]:
+    try:
+        return sorted({info[4][0].split("%")[0] for info in socket.getaddrinfo(host, None)})
+    except OSError:
+        return []
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return ip.is_global or (ip.is_loopback and settings.BELLMAN_LTI_ALLOW_INSECURE)
+
+
 def public_address(url: str) -> bool:
     """The URL's host resolves only to public addresses (BELLMAN_LTI_ALLOW_INSECURE also lets loopback pass)."""
     host = urllib.parse.urlsplit(url).hostname
-    if not host:
-        return False
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return False
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_loopback and settings.BELLMAN_LTI_ALLOW_INSECURE:
-            continue
-        if not ip.is_global:
-            return False
-    return bool(addresses)
+    addresses = _addresses(host) if host else []
+    return bool(addresses) and all(_public(a) for a in addresses)
 
 
-def _get_json(url: str, **kwargs) -> dict:
-    if not url_allowed(url) or not public_address(url):
-        raise LaunchRefused(f"Bellman reads registration data only over HTTPS from a public address: {url}")
+def _pinned(url: str) -> tuple:
+    """(the URL as urllib3 reads it, the one address it is fetched from): HTTPS (or loopback HTTP in tests), no
+    user information or backslash (which parsers read differently), every address of the host public. The
+    request then goes to that address, so that a second DNS answer cannot point it elsewhere."""
+    parts, split = urllib3.util.parse_url(url), urllib.parse.urlsplit(url)
+    if not url_allowed(url) or "@" in split.netloc or "\\" in url or parts.host != split.hostname:
+        raise LaunchRefused("Bellman reads registration data only from a plain HTTPS URL.")
+    addresses = _addresses(parts.host)
+    if not addresses or not all(_public(a) for a in addresses):
+        raise LaunchRefused("Bellman reads registration data only from a public address.")
+    return parts, addresses[0]
+
+
+def _get_json(url: str, *, method: str = "GET", json_body=None, headers=None) -> dict:
+    parts, address = _pinned(url)
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(address, parts.port or 443, server_hostname=parts.host,
+                                           assert_hostname=parts.host, cert_reqs="CERT_REQUIRED",
+                                           ca_certs=os.environ.get("REQUESTS_CA_BUNDLE") or certifi.where(),
+                                           timeout=TIMEOUT_S, retries=False)
+    else:
+        pool = urllib3.HTTPConnectionPool(address, parts.port or 80, timeout=TIMEOUT_S, retries=False)
+    body = json.dumps(json_body).encode() if json_body is not None else None
     try:
-        response = requests.request(kwargs.pop("method", "GET"), url, timeout=TIMEOUT_S, allow_redirects=False,
-                                    **kwargs)
-        response.raise_for_status()
-        data = response.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise LaunchRefused(f"The LMS's registration service could not be used: {exc}", status=502) from None
+        response = pool.request(method, parts.request_uri, body=body, redirect=False, headers={
+            "Host": parts.netloc, "Accept": "application/json",
+            **({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})})
+        data = json.loads(response.data) if 200 <= response.status < 300 else None
+    except (urllib3.exceptions.HTTPError, ValueError):
+        data = None
+    finally:
+        pool.close()
     if not isinstance(data, dict):
-        raise LaunchRefused("The LMS's registration service did not answer a JSON object.", status=502)
+        raise LaunchRefused("The LMS's registration service did not answer as LTI Dynamic Registration says.",
+                            status=502)
     return data
 
 
@@ -80,30 +108,46 @@ def register(request, configuration_url: str, registration_token: str) -> Platfo
     """Read the LMS's OpenID configuration, register Bellman there, keep the platform pending approval."""
     config = _get_json(configuration_url)
     issuer = str(config.get("issuer") or "")
-    issuer_host = urllib.parse.urlsplit(issuer).netloc
-    if not issuer_host or urllib.parse.urlsplit(configuration_url).netloc != issuer_host:
-        raise LaunchRefused("The LMS's OpenID configuration must come from its issuer's own host.")
+    if not issuer or configuration_url != issuer.rstrip("/") + "/.well-known/openid-configuration":
+        raise LaunchRefused("The LMS's OpenID configuration must be its issuer's own "
+                            "(<issuer>/.well-known/openid-configuration).")
     endpoints = {key: str(config.get(key) or "") for key in ("authorization_endpoint", "token_endpoint", "jwks_uri",
                                                               "registration_endpoint")}
     missing = [key for key, url in endpoints.items() if not url_allowed(url)]
     if missing:
         raise LaunchRefused(f"The LMS's OpenID configuration lacks HTTPS URLs for {', '.join(missing)}.")
+    if urllib.parse.urlsplit(endpoints["registration_endpoint"]).netloc != urllib.parse.urlsplit(issuer).netloc:
+        raise LaunchRefused("The LMS's registration endpoint must be on its issuer's host.")
+    refuse_issuer_conflict(issuer, endpoints["jwks_uri"])
     headers = {"Authorization": f"Bearer {registration_token}"} if registration_token else {}
-    answer = _get_json(endpoints["registration_endpoint"], method="POST", json=tool_configuration(request),
+    answer = _get_json(endpoints["registration_endpoint"], method="POST", json_body=tool_configuration(request),
                        headers=headers)
-    client_id = str(answer.get("client_id") or "")
+    client_id = str(answer.get("client_id") or "")[:255]
     if not client_id:
         raise LaunchRefused("The LMS's registration answer has no client id.", status=502)
-    name = str((config.get(PLATFORM_CONFIGURATION) or {}).get("product_family_code") or issuer)[:200]
-    platform, _ = Platform.objects.update_or_create(
-        issuer=issuer, client_id=client_id,
-        defaults={"name": name, "auth_login_url": endpoints["authorization_endpoint"],
-                  "auth_token_url": endpoints["token_endpoint"], "key_set_url": endpoints["jwks_uri"],
-                  "approved": False})
-    deployment = (answer.get(TOOL_CONFIGURATION) or {}).get("deployment_id")
+    if Platform.objects.filter(issuer=issuer, client_id=client_id).exists():
+        raise LaunchRefused("This LMS registration exists already: a Bellman administrator changes it in the "
+                            "admin.", status=409)
+    platform_config = config.get(PLATFORM_CONFIGURATION)
+    family = platform_config.get("product_family_code") if isinstance(platform_config, dict) else None
+    platform = Platform.objects.create(
+        issuer=issuer, client_id=client_id, name=str(family or issuer)[:200], approved=False,
+        auth_login_url=endpoints["authorization_endpoint"], auth_token_url=endpoints["token_endpoint"],
+        key_set_url=endpoints["jwks_uri"])
+    tool = answer.get(TOOL_CONFIGURATION)
+    deployment = tool.get("deployment_id") if isinstance(tool, dict) else None
     if deployment:
         Deployment.objects.get_or_create(platform=platform, deployment_id=str(deployment)[:255])
     return platform
+
+
+def refuse_issuer_conflict(issuer: str, key_set_url: str, *, exclude=None) -> None:
+    """One issuer, one key set: accounts are (issuer, subject), so a second registration of an issuer that signs
+    with other keys could sign in as any of the first one's users."""
+    try:
+        Platform(issuer=issuer, key_set_url=key_set_url, pk=exclude).clean()
+    except ValidationError as exc:
+        raise LaunchRefused(" ".join(exc.messages), status=409) from None
 
 
 def canvas_configuration(request) -> dict:

@@ -24,8 +24,7 @@ def on_launch(platform, body: dict, role: str) -> None:
     """Remember the context's roster endpoint; an instructor's launch syncs the roster (on the queue lti)."""
     claim = body.get(CLAIM) or {}
     url = claim.get("context_memberships_url") if isinstance(claim, dict) else None
-    context_id = str((body.get(launch.CLAIM + "context") or {}).get("id") or "")
-    link = ContextLink.objects.filter(platform=platform, context_id=context_id).first()
+    link = ContextLink.objects.filter(platform=platform, context_id=launch.context_id(body)).first()
     if link is None or not url:
         return
     if link.memberships_url != url:
@@ -43,8 +42,8 @@ def _queue(link_id: int) -> None:
         log.warning("roster sync not queued (the beat's sync will run): %s", exc)
 
 
-def fetch(link: ContextLink) -> list[dict]:
-    """Every member of the LMS course, every page of the service's answer."""
+def fetch(link: ContextLink) -> tuple[list[dict], bool]:
+    """Every member of the LMS course, every page of the service's answer; and whether the last page was read."""
     connector = grades.Connector(link.platform)
     members, url, pages = [], link.memberships_url, 0
     while url and pages < MAX_PAGES:
@@ -52,15 +51,16 @@ def fetch(link: ContextLink) -> list[dict]:
             raise grades.GradeServiceError(f"the roster service's URL is not HTTPS: {url}")
         answer = connector.page([SCOPE], url, accept=MEMBERSHIPS)
         body = answer["body"] or {}
-        members += [m for m in body.get("members", []) if isinstance(m, dict) and m.get("user_id")]
+        page = body.get("members", []) if isinstance(body, dict) else []
+        members += [m for m in page if isinstance(m, dict) and m.get("user_id")] if isinstance(page, list) else []
         url, pages = answer["next_page_url"], pages + 1
-    return members
+    return members, not url
 
 
 @transaction.atomic
 def sync(link: ContextLink) -> dict:
     """Bring the course's LMS members up to date; returns counts (members, enrolled, deactivated)."""
-    members = fetch(link)
+    members, complete = fetch(link)
     present = set()
     counts = {"members": len(members), "enrolled": 0, "deactivated": 0}
     for member in members:
@@ -70,12 +70,13 @@ def sync(link: ContextLink) -> dict:
         user = services.account(link.platform, {"sub": member["user_id"], "email": member.get("email"),
                                                 "given_name": member.get("given_name"),
                                                 "family_name": member.get("family_name")})
-        services.enrol(link.course, user, role)
+        services.enrol(link.course, user, role, preview=services.is_test_user(member.get("roles")))
         present.add(user.pk)
         counts["enrolled"] += 1
-    from_lms = Identity.objects.filter(issuer=link.platform.issuer).values("user")
-    counts["deactivated"] = (Enrolment.objects.filter(course=link.course, user__in=from_lms, active=True)
-                             .exclude(user__in=present).update(active=False))
+    if complete and present:  # an empty or cut-short roster says nothing of who left
+        from_lms = Identity.objects.filter(issuer=link.platform.issuer).values("user")
+        counts["deactivated"] = (Enrolment.objects.filter(course=link.course, user__in=from_lms, active=True)
+                                 .exclude(user__in=present).update(active=False))
     link.roster_synced_at = timezone.now()
     link.save(update_fields=["roster_synced_at"])
     return counts

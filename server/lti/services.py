@@ -13,8 +13,8 @@ from server.lti.launch import CLAIM, LaunchRefused
 from server.lti.models import ContextLink, Identity, Platform
 
 ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
-INSTRUCTOR_ROLES = {ROLE + "Instructor", ROLE + "Administrator", ROLE + "ContentDeveloper",
-                    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"}
+# Context (membership) roles only: a role at the institution (a site administrator) says nothing of this course.
+INSTRUCTOR_ROLES = {ROLE + "Instructor", ROLE + "Administrator", ROLE + "ContentDeveloper"}
 LEARNER_ROLES = {ROLE + "Learner"}
 # A teaching assistant: the specification's sub-role of Instructor, or the context role some LMSs send.
 TA_ROLES = {"http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant",
@@ -26,7 +26,8 @@ TEST_USER = "http://purl.imsglobal.org/vocab/lti/system/person#TestUser"
 def role_of(roles: list) -> str | None:
     """Bellman's role for the LMS's roles in the context: instructor, ta, student, or None (no role Bellman
     has). A teaching assistant is a TA even when the LMS also sends Instructor (the sub-role names it)."""
-    given = set(roles or [])
+    roles = [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else []
+    given = set(roles)
     # Short role names ("Instructor") are allowed by the specification for context roles.
     given |= {ROLE + r for r in roles or [] if isinstance(r, str) and "#" not in r and "/" not in r}
     if given & TA_ROLES:
@@ -38,8 +39,8 @@ def role_of(roles: list) -> str | None:
     return None
 
 
-def is_test_user(roles: list) -> bool:
-    return TEST_USER in set(roles or [])
+def is_test_user(roles) -> bool:
+    return isinstance(roles, list) and TEST_USER in roles
 
 
 @transaction.atomic
@@ -84,8 +85,9 @@ def _new_course_slug(title: str) -> str:
 def course_for(platform: Platform, body: dict, role: str) -> Course:
     """The Bellman course linked to the launch's context. The first instructor to launch from a context links
     it (to a new course named after it); a student launching from a context not linked yet is told to wait."""
-    context = body.get(CLAIM + "context") or {}
-    context_id = str(context.get("id") or "")
+    context = body.get(CLAIM + "context")
+    context = context if isinstance(context, dict) else {}
+    context_id = str(context.get("id") or "")[:255]
     if not context_id:
         raise LaunchRefused("The launch has no course context: open Bellman from a course in the LMS.")
     link = ContextLink.objects.select_related("course").filter(platform=platform, context_id=context_id).first()

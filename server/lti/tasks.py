@@ -1,7 +1,11 @@
 """Celery tasks of the grade passback (queue ``lti``): thin wrappers over server.lti.grades."""
+from datetime import timedelta
+
+from django.utils import timezone
+
 from server.celery import app
 from server.lti import grades, roster
-from server.lti.models import ContextLink
+from server.lti.models import ContextLink, UsedNonce
 
 
 @app.task(acks_late=True, ignore_result=True)
@@ -14,6 +18,7 @@ def grades_sweep() -> dict:
     """Beat, every two minutes: every student's grade recorded again where it changed (due dates passed, hidden
     checks revealed, settings changed), then whatever is due is sent (retries, rows whose worker vanished)."""
     grades.reconcile()
+    UsedNonce.objects.filter(used_at__lt=timezone.now() - timedelta(days=1)).delete()  # their tokens have expired
     return grades.send_due()
 
 

@@ -7,7 +7,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -163,7 +163,10 @@ def lms_grades(request, course_slug, slug):
     assignment, role = assignment_for(request, course_slug, slug)
     if role != Enrolment.INSTRUCTOR:
         raise PermissionDenied("Only the course's instructors send grades to the LMS.")
-    line_item = get_object_or_404(LineItem, pk=request.POST.get("line_item"), assignment=assignment)
+    line_item_id = request.POST.get("line_item", "")
+    if not line_item_id.isdigit():
+        raise Http404("No such gradebook column.")
+    line_item = get_object_or_404(LineItem, pk=int(line_item_id), assignment=assignment)
     if request.POST.get("action") == "send":
         count = grades.send_now(line_item)
         messages.success(request, f"{count} grade{'s' if count != 1 else ''} on their way to the LMS.")

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -90,8 +90,24 @@ def test_an_instructor_of_another_context_is_a_student_in_this_one(lms):
 
 
 def test_a_role_bellman_does_not_have_is_refused(lms):
+    launched(lms, sub="teacher-1", roles=[INSTRUCTOR])  # the course is linked: only the role can refuse
     _, response = launched(lms, roles=["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"])
     assert response.status_code == 403
+    assert b"gives no access" in response.content
+
+
+def test_an_institution_administrator_is_what_the_course_says(lms):
+    launched(lms, sub="teacher-1", roles=[INSTRUCTOR])
+    launched(lms, sub="admin-1", roles=[LEARNER,
+                                        "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"])
+    assert Enrolment.objects.get(user__lti_identities__subject="admin-1").role == Enrolment.STUDENT
+
+
+def test_claims_of_the_wrong_type_are_a_4xx_page_not_a_500(lms):
+    launched(lms, sub="teacher-1", roles=[INSTRUCTOR])
+    _, response = launched(lms, sub="student-1", roles="Learner",
+                           **{"https://purl.imsglobal.org/spec/lti/claim/context": ["course-101"]})
+    assert response.status_code in (400, 403)
 
 
 # -- the holes PyLTI1p3 leaves -----------------------------------------------------------------------------------------
@@ -417,9 +433,35 @@ def test_a_configuration_url_that_is_not_public_https_is_never_fetched(settings,
 
 def test_loopback_is_refused_without_the_insecure_setting(new_lms, settings):
     settings.BELLMAN_LTI_ALLOW_INSECURE = False
-    response = register(new_lms)
+    url = f"https://127.0.0.1:{new_lms.port}/.well-known/openid-configuration"  # HTTPS: only the address refuses
+    response = Client().get("/lti/register/", {"openid_configuration": url, "registration_token": "t"})
     assert response.status_code == 400
-    assert new_lms.registrations == []
+    assert b"public address" in response.content
+    assert new_lms.requests == []
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1\\@lms.example.edu/.well-known/openid-configuration",
+                                 "https://user@lms.example.edu/.well-known/openid-configuration"])
+def test_a_url_that_parsers_read_differently_is_refused(settings, url):
+    settings.BELLMAN_LTI_ALLOW_INSECURE = True
+    response = Client().get("/lti/register/", {"openid_configuration": url, "registration_token": "t"})
+    assert response.status_code == 400
+    assert b"plain HTTPS URL" in response.content
+
+
+def test_a_registration_is_never_replaced_by_another(new_lms):
+    register(new_lms)
+    Platform.objects.update(approved=True)
+    response = register(new_lms)
+    assert response.status_code == 409
+    assert Platform.objects.get().approved is True
+
+
+def test_a_second_registration_of_an_issuer_with_other_keys_is_refused(lms, settings):
+    with pytest.raises(CommandError, match="another key set"):
+        call_command("lti_platform", "add", "--issuer", lms.issuer, "--client-id", "rogue-client",
+                     "--auth-url", lms.base + "/auth", "--token-url", lms.base + "/token",
+                     "--jwks-url", lms.base + "/rogue-jwks", "--deployment", "d")
 
 
 def test_the_canvas_configuration_names_bellman_s_urls():

@@ -138,6 +138,19 @@ def test_hidden_checks_stay_hidden_until_the_due_date(lms, course, ada):
     assert (lms_score(lms)["scoreGiven"], lms_score(lms)["scoreMaximum"]) == (100.0, 100.0)
 
 
+def test_the_best_submission_while_checks_are_hidden_is_chosen_by_what_the_student_sees(lms, course, ada):
+    assignment = course.assignments.get()
+    Assignment.objects.filter(pk=assignment.pk).update(hidden_checks=["learning_curve"],
+                                                       counting=Assignment.COUNT_BEST)
+    assignment.refresh_from_db()
+    grade(assignment, ada, 60.0, checks=[("q_update", "passed", 60.0, 60.0, {}),
+                                         ("learning_curve", "failed", 0.0, 40.0, {})])
+    grade(assignment, ada, 80.0, checks=[("q_update", "failed", 40.0, 60.0, {}),
+                                         ("learning_curve", "passed", 40.0, 40.0, {})])
+    grades.send_due()
+    assert lms_score(lms)["scoreGiven"] == 60.0  # not 40: that would say the second one passed a hidden check
+
+
 def test_a_score_that_changes_while_it_is_sent_goes_out_again(lms, course, ada):
     assignment = course.assignments.get()
     grade(assignment, ada, 50.0)
@@ -320,6 +333,13 @@ def test_a_member_who_left_is_deactivated_never_deleted(lms, course, ada):
     assert enrolment(course, "ada").active is False
     assert course.role_of(ada) is None
     assert ada.submissions.count() == 1
+
+
+def test_an_empty_roster_deactivates_nobody(lms, course, ada):
+    lms.members = []
+    ContextLink.objects.update(memberships_url=lms.base + "/memberships")
+    roster.sync(ContextLink.objects.get())
+    assert enrolment(course, "ada").active is True
 
 
 def test_an_instructor_s_launch_offers_the_roster_and_the_beat_syncs_it(lms, course):

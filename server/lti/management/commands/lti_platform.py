@@ -1,5 +1,6 @@
 """manage.py lti_platform add --issuer ISS --client-id ID --auth-url URL --token-url URL --jwks-url URL
 --deployment DEP [--deployment DEP2] [--name NAME]: register an LMS without the admin, approved."""
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -29,6 +30,12 @@ class Command(BaseCommand):
         if bad:
             raise CommandError(f"not HTTPS: {', '.join(bad)} (plain http is allowed only on loopback with "
                                "BELLMAN_LTI_ALLOW_INSECURE=true)")
+        existing = Platform.objects.filter(issuer=options["issuer"], client_id=options["client_id"]).first()
+        try:
+            Platform(issuer=options["issuer"], key_set_url=urls["key_set_url"],
+                     pk=existing.pk if existing else None).clean()
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
         platform, created = Platform.objects.update_or_create(
             issuer=options["issuer"], client_id=options["client_id"],
             defaults={**urls, "approved": True, **({"name": options["name"]} if options["name"] else {})})
