@@ -273,11 +273,11 @@ def test_publishing_written_scores_emails_them_with_the_comment(smtp, course, al
                                                                 django_capture_on_commit_callbacks):
     from server.reviews import services as written
     from server.reviews.models import ManualGrade
-    from server.submissions.models import ScoredCheck
+    from server.submissions.models import CheckResult
 
     synthesis = Assignment.objects.create(course=course, slug="synthesis-unit6", title="Synthesis")
     submission = graded(synthesis, alice, score=8, at=timezone.now())
-    ScoredCheck.objects.create(submission=submission, check_id="s1", status="passed", score=4, max_score=5)
+    CheckResult.objects.create(submission=submission, check_id="s1", status="passed", score=4, max_score=5)
     ManualGrade.objects.create(submission=submission, check_id="s1", score=5, suggested=4, grader=irene,
                                comment="Well argued <b>indeed</b>")
     with django_capture_on_commit_callbacks():
