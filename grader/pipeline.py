@@ -80,15 +80,19 @@ class Job:
     def checks(self):
         return [c for c in self.assignment.checks if not self.only or c.id in self.only]
 
+    def refuse(self, error: str) -> None:
+        """The file cannot be graded as it is: the report is an error that says why, and grading stops here."""
+        self.report.status = ERROR
+        self.report.error = error
+        self.done = True
+
 
 # -- steps ---------------------------------------------------------------------------------------
 def normalise(job: Job):
     try:
         job.source, notices = to_source(job.filename, job.data, max_bytes=job.config.max_upload_bytes)
     except SubmissionRejected as exc:
-        job.report.status = ERROR
-        job.report.error = str(exc)
-        job.done = True
+        job.refuse(str(exc))
         return
     job.report.notices.extend(notices)
 

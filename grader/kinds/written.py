@@ -6,7 +6,6 @@ from pathlib import Path
 from grader import embeddings
 from grader.errors import AssignmentError, InfrastructureError, SubmissionRejected
 from grader.kinds import Kind, register
-from grader.report import ERROR
 from grader.spec import CheckSpec, Spec, WrittenSpec
 from grader.written import answers, suggestions
 from grader.written.rubric import load_rubric
@@ -27,9 +26,7 @@ def read_answers(job):
             job.filename, job.data, [c.id for c in job.assignment.checks],
             _written(job.assignment.spec, job.assignment.slug), max_bytes=job.config.max_upload_bytes)
     except SubmissionRejected as exc:
-        job.report.status = ERROR
-        job.report.error = str(exc)
-        job.done = True
+        job.refuse(str(exc))
         return
     job.report.notices.extend(notices)
 

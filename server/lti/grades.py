@@ -104,19 +104,21 @@ class Grade:
     progress: str  # AGS gradingProgress: FullyGraded, PendingManual
 
 
-def grade_of(assignment: Assignment, student, *, now=None) -> Grade | None:
-    """The grade the LMS should show ``student`` for ``assignment`` now; None when there is none yet."""
+def grade_of(assignment: Assignment, student, *, now=None, standings: dict | None = None) -> Grade | None:
+    """The grade the LMS should show ``student`` for ``assignment`` now; None when there is none yet.
+    ``standings``: the assignment's (courses.grades.standings), when the caller has them for every student."""
     now = now or timezone.now()
+    standings = course_grades.standings([assignment]) if standings is None else standings
     folder = assignment.folder()
     maximum = folder.max_score if folder else 100.0
     if assignment.reviewed:
-        standing = course_grades.standings([assignment]).get((assignment.pk, student.pk))
+        standing = standings.get((assignment.pk, student.pk))
         if standing is None:
             return None
         if standing.submission_id is None:
             return Grade(None, maximum, "PendingManual") if standing.submitted else None
         return Grade(standing.score, standing.max_score or maximum, "FullyGraded")
-    standing = course_grades.standings([assignment]).get((assignment.pk, student.pk))
+    standing = standings.get((assignment.pk, student.pk))
     if standing is None or standing.submission_id is None:
         return None
     hidden = set(assignment.hidden_checks)
@@ -153,14 +155,14 @@ def _held(line_item: LineItem, now) -> bool:
 
 
 @transaction.atomic
-def record(assignment: Assignment, student, *, now=None) -> int:
+def record(assignment: Assignment, student, *, now=None, standings: dict | None = None) -> int:
     """Bring the outbox up to date for one student of ``assignment``; returns the rows that changed."""
     now = now or timezone.now()
     changed = 0
     line_items = list(LineItem.objects.filter(assignment=assignment).select_related("platform", "assignment"))
     if not line_items:
         return 0
-    grade = grade_of(assignment, student, now=now)
+    grade = grade_of(assignment, student, now=now, standings=standings)
     for line_item in line_items:
         identity = Identity.objects.filter(user=student, issuer=line_item.platform.issuer).first()
         if identity is None or grade is None:
@@ -201,7 +203,8 @@ def reconcile_line_item(line_item: LineItem, *, now=None) -> int:
     now = now or timezone.now()
     students = line_item.assignment.course.members.filter(enrolments__role=Enrolment.STUDENT,
                                                           lti_identities__issuer=line_item.platform.issuer)
-    return sum(record(line_item.assignment, student, now=now) for student in students.distinct())
+    standings = course_grades.standings([line_item.assignment])  # once for the class, not once per student
+    return sum(record(line_item.assignment, student, now=now, standings=standings) for student in students.distinct())
 
 
 def send_now(line_item: LineItem, *, failed_too: bool = True) -> int:
