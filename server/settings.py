@@ -244,12 +244,13 @@ BELLMAN_BASE_URL = env_str("BELLMAN_BASE_URL", "http://127.0.0.1:8000")
 BELLMAN_MAIL_RATE = float(env_str("BELLMAN_MAIL_RATE", "10"))  # messages per second, per sending worker
 BELLMAN_MAIL_RETRY_FOR = timedelta(hours=env_int("BELLMAN_MAIL_RETRY_HOURS", 26))
 
-# Periodic work (celery beat).
+# Periodic work (celery beat). The grade passback's sweep: LMS columns made, grades recorded again, retries sent.
+BELLMAN_LTI_SWEEP_SECONDS = float(env_str("BELLMAN_LTI_SWEEP_SECONDS", "120"))
 CELERY_BEAT_SCHEDULE = {
     "submissions-sweep": {"task": "server.submissions.tasks.submissions_sweep", "schedule": BELLMAN_SWEEP_SECONDS},
     "mail-sweep": {"task": "server.notifications.tasks.mail_sweep", "schedule": 60.0},
     "deadline-reminders": {"task": "server.notifications.tasks.reminders_send", "schedule": 15 * 60.0},
-    "lti-grades": {"task": "server.lti.tasks.grades_sweep", "schedule": 120.0},
+    "lti-grades": {"task": "server.lti.tasks.grades_sweep", "schedule": BELLMAN_LTI_SWEEP_SECONDS},
     "lti-rosters": {"task": "server.lti.tasks.roster_sweep", "schedule": 6 * 3600.0},
     "instructor-digests": {"task": "server.notifications.tasks.digests_send",
                            "schedule": crontab(hour=env_int("BELLMAN_DIGEST_HOUR", 7), minute=0)},

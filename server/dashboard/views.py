@@ -22,7 +22,7 @@ from server.courses.models import Assignment, Course, Enrolment
 from server.dashboard import stats
 from server.dashboard.forms import AssignmentSettingsForm, ExtensionForm, MemberForm, RosterUploadForm
 from server.dashboard.gradebook import gradebook_csv
-from server.lti import grades as lti_grades
+from server.lti import grades as lti_grades, services as lti_services
 from server.lti.models import LineItem
 from server.notifications.models import Suppression
 from server.security import posted_id
@@ -195,6 +195,20 @@ def _roster(request, course_slug):
             else:
                 messages.success(request, f"{user.get_username()}: {'removed' if role == 'remove' else role}.")
             return redirect("roster", course_slug)
+    elif request.method == "POST" and request.POST.get("action") == "merge":
+        users = get_user_model().objects
+        lms_user = users.filter(username=request.POST.get("lms_user", "")).first()
+        csv_user = users.filter(username=request.POST.get("csv_user", "")).first()
+        try:
+            if lms_user is None or csv_user is None:
+                raise lti_services.MergeRefused("No such user.")
+            lti_services.merge(course, lms_user, csv_user)
+        except lti_services.MergeRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{lms_user.get_username()} merged into {csv_user.get_username()}: LMS "
+                                      f"launches now sign in as {csv_user.get_username()}.")
+        return redirect("roster", course_slug)
     elif request.method == "POST":
         form = RosterUploadForm(request.POST, request.FILES, too_large=getattr(request, "upload_too_large", False))
         if form.is_valid():
@@ -211,7 +225,8 @@ def _roster(request, course_slug):
         member.mail_refused = refused.get(member.user.email.lower(), "")
     return render(request, "dashboard/roster.html", {
         "course": course, "form": form, "result": result, "problems": problems, "links": links,
-        "members": members, "roles": Enrolment.ROLES, "refused_count": len(refused)})
+        "members": members, "roles": Enrolment.ROLES, "refused_count": len(refused),
+        "merges": lti_services.merge_candidates(course) if course.lti_contexts.exists() else []})
 
 
 @login_required

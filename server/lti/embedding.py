@@ -12,7 +12,8 @@ from http.cookies import Morsel
 
 from django.conf import settings
 
-from server.lti.launch import url_allowed
+from server.lti import storage
+from server.lti.launch import same_origin, url_allowed
 
 SESSION_KEY = "lti_frame_origin"
 EMBEDDED_PATHS = ("/c/", "/submissions/", "/lti/deep-link/")
@@ -22,6 +23,8 @@ PARTITIONED_COOKIES = (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
 def remember_origin(request) -> None:
     """At a valid launch: the origin of the LMS page that posted it, when it is one a platform may have."""
     origin = request.headers.get("Origin", "")
+    if same_origin(request):  # the second step of a launch through the LMS's storage: its first step's origin
+        origin = storage.frame_origin(request)
     parts = urllib.parse.urlsplit(origin)
     if origin and url_allowed(origin) and not parts.path.strip("/") and parts.netloc:
         request.session[SESSION_KEY] = f"{parts.scheme}://{parts.netloc}"

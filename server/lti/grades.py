@@ -65,12 +65,33 @@ def on_launch(platform: Platform, body: dict, course, role: str) -> None:
                                        defaults={"context": link, "assignment": assignment})
     scopes = set(s for s in endpoint.get("scope") or [] if isinstance(s, str)) if isinstance(
         endpoint.get("scope"), list) else set()
-    if role == Enrolment.INSTRUCTOR and link.lineitems_url and SCOPE_LINEITEM in scopes:
-        for missing in course.assignments.exclude(lti_line_items__context=link):
-            try:
-                line_item_create(link, missing)
-            except Exception as exc:  # noqa: BLE001 - an LMS's odd answer never fails the instructor's launch
-                log.warning("line item for %s not made: %s", missing, exc)
+    if (SCOPE_LINEITEM in scopes) != link.may_make_columns:
+        link.may_make_columns = SCOPE_LINEITEM in scopes
+        link.save(update_fields=["may_make_columns"])
+    if role == Enrolment.INSTRUCTOR and link.lineitems_url and link.may_make_columns:
+        link_id = link.pk  # the LMS's answers never hold up the instructor's launch: a task makes the columns
+        transaction.on_commit(lambda: queue("server.lti.tasks.line_items_make", (link_id,)))
+
+
+def line_items_make(link: ContextLink) -> int:
+    """A line item for every assignment of the linked course that has none yet in this LMS course; returns how many
+    were made. An LMS's odd answer fails one assignment's column, not the others'."""
+    made = 0
+    if not link.lineitems_url or not link.may_make_columns:
+        return made
+    for missing in link.course.assignments.exclude(lti_line_items__context=link):
+        try:
+            line_item_create(link, missing)
+            made += 1
+        except GradeServiceError as exc:
+            log.warning("line item for %s not made: %s", missing, exc)
+    return made
+
+
+def line_items_sweep() -> int:
+    """The beat's job: the columns of assignments added since the last instructor's launch."""
+    return sum(line_items_make(link) for link in ContextLink.objects.filter(may_make_columns=True)
+               .exclude(lineitems_url="").select_related("platform", "course"))
 
 
 def line_item_create(link: ContextLink, assignment: Assignment) -> LineItem:
@@ -186,10 +207,14 @@ def record(assignment: Assignment, student, *, now=None, standings: dict | None 
 
 
 def _send_soon():
+    queue("server.lti.tasks.grades_send")
+
+
+def queue(task: str, args: tuple = ()) -> None:
     try:
-        send("server.lti.tasks.grades_send", retry=False)
-    except Exception as exc:  # noqa: BLE001 - the broker is down: the beat's sweep sends them later
-        log.warning("grades not queued (the beat's sweep will send them): %s", exc)
+        send(task, args, retry=False)
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the beat's sweep does it later
+        log.warning("%s not queued (the beat's sweep will do it): %s", task, exc)
 
 
 def reconcile(*, now=None) -> int:

@@ -123,6 +123,14 @@ def read_state_cookie(value: str | None) -> dict | None:
         return None
 
 
+def same_origin(request) -> bool:
+    """Whether a POST came from Bellman's own page (its Origin header): the second step of a launch whose state the
+    LMS's storage frame kept. Another site cannot post a state of its choosing there (a login forced on a
+    victim's browser)."""
+    own = urllib.parse.urlsplit(request.build_absolute_uri("/"))
+    return request.headers.get("Origin") == f"{own.scheme}://{own.netloc}"
+
+
 # -- the launch ------------------------------------------------------------------------------------------------------
 class Launch(DjangoMessageLaunch):
     """One launch (a POST of an id_token and a state to /lti/launch/), validated by ``check()``."""
@@ -153,9 +161,22 @@ class Launch(DjangoMessageLaunch):
             raise LaunchRefused("The id_token's header and claims must be JSON objects.")
         return self
 
+    def validate_message(self):
+        body = self._jwt.get("body", {})
+        settings_claim = body.get("https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings")
+        if settings_claim is not None and not isinstance(settings_claim, dict):
+            raise LaunchRefused("The deep linking settings claim (deep_linking_settings) must be a JSON object.")
+        try:
+            return super().validate_message()
+        except (AttributeError, TypeError, KeyError):  # PyLTI1p3's validators read claims as the types they expect
+            raise LaunchRefused("A claim of the launch is not of the type LTI 1.3 gives it (an object where an "
+                                "object is expected, a string where a string is).") from None
+
     def validate_state(self):
         state = self._get_request_param("state")
         login = read_state_cookie(self._request.get_cookie(STATE_COOKIE))
+        if login is None and same_origin(self._request._request):  # the state the LMS's storage frame kept (storage.py)
+            login = read_state_cookie(self._get_request_param("lti_storage_state"))
         if not state or login is None or login.get("state") != state:
             raise LaunchRefused(
                 "This launch did not start in this browser, or its login is more than ten minutes old: open "

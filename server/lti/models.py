@@ -102,6 +102,8 @@ class ContextLink(models.Model):
     lineitems_url = models.CharField(max_length=500, blank=True)
     # The Names and Role Provisioning Services endpoint of the context: its roster.
     memberships_url = models.CharField(max_length=500, blank=True)
+    # Whether the platform grants the line item scope: Bellman makes a gradebook column for each assignment.
+    may_make_columns = models.BooleanField(default=False)
     roster_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -7,7 +7,6 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from server.celery import send
 from server.courses.models import Enrolment
 from server.lti import grades, launch, services
 from server.lti.models import ContextLink, Identity
@@ -32,14 +31,7 @@ def on_launch(platform, body: dict, role: str) -> None:
         link.save(update_fields=["memberships_url"])
     if role == Enrolment.INSTRUCTOR:
         link_id = link.pk
-        transaction.on_commit(lambda: _queue(link_id))
-
-
-def _queue(link_id: int) -> None:
-    try:
-        send("server.lti.tasks.roster_sync", (link_id,), retry=False)
-    except Exception as exc:  # noqa: BLE001 - the broker is down: the beat's sync comes later
-        log.warning("roster sync not queued (the beat's sync will run): %s", exc)
+        transaction.on_commit(lambda: grades.queue("server.lti.tasks.roster_sync", (link_id,)))
 
 
 def fetch(link: ContextLink) -> tuple[list[dict], bool]:

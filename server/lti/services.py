@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from server.courses.models import Course, Enrolment
+from server.errors import Refused
 from server.lti.launch import CLAIM, LaunchRefused
 from server.lti.models import ContextLink, Identity, Platform
 
@@ -121,3 +122,50 @@ def landing(course: Course, body: dict) -> str:
     if ASSIGNMENT_PARAM.match(slug) and course.assignments.filter(slug=slug).exists():
         return reverse("assignment", args=[course.slug, slug])
     return course.get_absolute_url()
+
+
+# -- an account of the CSV import and the same student's LMS account ------------------------------------------------
+class MergeRefused(Refused):
+    """A merge the instructor asked for that would lose or mix someone's work."""
+
+
+def merge_candidates(course: Course) -> list[tuple]:
+    """Pairs (LMS account, CSV account) of the course's members that share an e-mail address: offered to the
+    instructor, never merged by themselves (an address can change hands: docs/lti.md)."""
+    members = list(course.members.filter(enrolments__course=course).distinct())
+    from_lms = set(Identity.objects.filter(user__in=members).values_list("user", flat=True))
+    csv_by_email = {}
+    for user in members:
+        if user.pk not in from_lms and user.email:
+            csv_by_email.setdefault(user.email.lower(), []).append(user)
+    pairs = []
+    for user in members:
+        if user.pk in from_lms and user.email and len(csv_by_email.get(user.email.lower(), [])) == 1:
+            pairs.append((user, csv_by_email[user.email.lower()][0]))
+    return pairs
+
+
+@transaction.atomic
+def merge(course: Course, lms_user, csv_user) -> None:
+    """The instructor's merge: the LMS account's identities move to the CSV account (LMS launches sign in as it,
+    with its history), and the LMS account, which has no work of its own, is closed."""
+    from server.submissions.models import Submission
+
+    if course.role_of(lms_user) is None or course.role_of(csv_user) is None:
+        raise MergeRefused("Both accounts must be members of this course.")
+    if not Identity.objects.filter(user=lms_user).exists():
+        raise MergeRefused(f"{lms_user.get_username()} did not come from the LMS.")
+    if Identity.objects.filter(user=csv_user).exists():
+        raise MergeRefused(f"{csv_user.get_username()} already has an LMS account: nothing is merged.")
+    if Submission.objects.filter(student=lms_user).exists():
+        raise MergeRefused(f"{lms_user.get_username()} has submissions of its own: nothing is merged, so that no "
+                           "work is mixed up (the student keeps using one of the two accounts).")
+    Identity.objects.filter(user=lms_user).update(user=csv_user)
+    for enrolment in Enrolment.objects.filter(user=lms_user):
+        if not Enrolment.objects.filter(user=csv_user, course=enrolment.course).exists():
+            Enrolment.objects.create(user=csv_user, course=enrolment.course, role=enrolment.role,
+                                     preview=enrolment.preview)
+    Enrolment.objects.filter(user=lms_user).delete()
+    Enrolment.objects.filter(user=csv_user, course=course).update(active=True)
+    lms_user.is_active = False
+    lms_user.save(update_fields=["is_active"])

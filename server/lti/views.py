@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from server.courses.access import assignment_for
 from server.courses.models import Course, Enrolment
-from server.lti import deep_linking, embedding, grades, keys, registration, roster, services
+from server.lti import deep_linking, embedding, grades, keys, registration, roster, services, storage
 from server.lti.launch import CLAIM, STATE_COOKIE, STATE_MAX_AGE_S, Launch, LaunchRefused, state_cookie, url_allowed
 from server.lti.models import LineItem, Platform
 
@@ -66,9 +66,11 @@ def login_initiation(request):
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
-    response = HttpResponseRedirect(platform.auth_login_url + separator + urllib.parse.urlencode(query))
+    auth_url = platform.auth_login_url + separator + urllib.parse.urlencode(query)
+    blob = state_cookie(state, nonce, platform)
+    response = storage.login_page(request, params, platform, state, blob, auth_url)
     # The launch is a cross-site POST (from the LMS, often inside its iframe): the cookie must be sent with it.
-    response.set_cookie(STATE_COOKIE, state_cookie(state, nonce, platform), max_age=STATE_MAX_AGE_S, httponly=True,
+    response.set_cookie(STATE_COOKIE, blob, max_age=STATE_MAX_AGE_S, httponly=True,
                         secure=request.is_secure(), samesite="None" if request.is_secure() else "Lax")
     if request.is_secure():  # inside the LMS's iframe too: a partitioned cookie is one a browser keeps there
         dict.__setitem__(response.cookies, STATE_COOKIE, embedding.partitioned(response.cookies[STATE_COOKIE]))
@@ -81,6 +83,9 @@ def login_initiation(request):
 def launch(request):
     """The redirect URI: a resource link launch signs the user in and opens the course (or the assignment that
     the LMS link names)."""
+    waiting = storage.launch_page(request)  # no state cookie: first the state from the LMS's storage frame
+    if waiting is not None:
+        return waiting
     try:
         checked = Launch(request).check()
         body = checked.body
@@ -96,6 +101,11 @@ def launch(request):
         course = services.course_for(checked.platform, body, role)
         if message == DEEP_LINKING and role != Enrolment.INSTRUCTOR:
             raise LaunchRefused("Only the course's instructors add Bellman's assignments to the LMS.", status=403)
+        link_settings = body.get(DEEP_LINK_SETTINGS)
+        if message == DEEP_LINKING and not (isinstance(link_settings, dict)
+                                            and isinstance(link_settings.get("deep_link_return_url"), str)):
+            raise LaunchRefused("The deep-linking launch carries no deep_linking_settings with a "
+                                "deep_link_return_url: the LMS must say where the chosen assignments go back to.")
         services.enrol(course, user, role, preview=services.is_test_user(body.get(CLAIM + "roles") or []))
         grades.on_launch(checked.platform, body, course, role)
         roster.on_launch(checked.platform, body, role)
@@ -106,7 +116,7 @@ def launch(request):
     if message == DEEP_LINKING:
         key = secrets.token_urlsafe(12)
         request.session[f"lti_deep_link:{key}"] = {
-            "platform": checked.platform.pk, "course": course.pk, "settings": body.get(DEEP_LINK_SETTINGS) or {},
+            "platform": checked.platform.pk, "course": course.pk, "settings": link_settings,
             "deployment_id": body.get(CLAIM + "deployment_id")}
         response = HttpResponseRedirect(reverse("lti_deep_link", args=[key]))
     else:

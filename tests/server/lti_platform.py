@@ -59,6 +59,8 @@ class TestPlatform:
         self.people: dict[str, list] = {}
         self.launch_claims: dict = {}
         self.deep_link_responses: list[str] = []
+        self.storage = False  # offers its storage frame (lti_storage_target) to the tool's login
+        self.hold_launch = False  # its launch form waits for a click (a test drops cookies meanwhile)
         self.faults: list[tuple[int, dict]] = []  # the next answers of the grade service: (status, headers)
         self.requests: list[tuple[str, str]] = []
         self.registration_token = secrets.token_urlsafe(12)
@@ -184,9 +186,9 @@ class TestPlatform:
         response.auth, response.token = auth, token
         return response
 
-    def ags_claim(self, *, lineitem: str | None = None) -> dict:
+    def ags_claim(self, *, lineitem: str | None = None, scope=(SCOPE_LINEITEM, SCOPE_SCORE)) -> dict:
         """The grade service's claim of a launch: the context's line items, the scopes Bellman is given."""
-        claim = {"scope": [SCOPE_LINEITEM, SCOPE_SCORE], "lineitems": self.base + "/lineitems"}
+        claim = {"scope": list(scope), "lineitems": self.base + "/lineitems"}
         if lineitem:
             claim["lineitem"] = lineitem
         return {AGS: claim}
@@ -239,18 +241,37 @@ class Handler(BaseHTTPRequestHandler):
             query = urllib.parse.urlencode({"iss": platform.issuer, "client_id": platform.client_id,
                                             "login_hint": hint, "lti_message_hint": hint,
                                             "target_link_uri": platform.tool_login_url.replace("/login/", "/launch/")})
-            return self._html(f'<h1>LMS course</h1><iframe id="tool" width="1000" height="1200" '
+            storage = ""
+            if platform.storage:  # the LTI client-side postMessage storage: a frame of the LMS's own origin
+                query += "&lti_storage_target=post_message_forwarding"
+                storage = '<iframe name="post_message_forwarding" src="/storage" hidden></iframe>'
+            return self._html(f'<h1>LMS course</h1>{storage}<iframe id="tool" width="1000" height="1200" '
                               f'src="{platform.tool_login_url}?{query}"></iframe>')
+        if self.path == "/storage":  # keeps values per origin, answers only the origin that put them
+            return self._html("""<script>
+var kept = {};
+window.addEventListener("message", function (event) {
+  var m = event.data, box = kept[event.origin] = kept[event.origin] || {};
+  if (m.subject === "lti.put_data") { box[m.key] = m.value; }
+  if (m.subject !== "lti.put_data" && m.subject !== "lti.get_data") { return; }
+  window.storage_requests = (window.storage_requests || 0) + 1;
+  event.source.postMessage({subject: m.subject + ".response", message_id: m.message_id, key: m.key,
+                            value: box[m.key]}, event.origin);
+});
+</script>""")
         if self.path.startswith("/auth"):  # the authorisation endpoint: the signed launch, posted by the browser
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
             hint = query["login_hint"]
             claims = platform.claims(nonce=query["nonce"], sub=hint, roles=platform.people[hint],
                                      **platform.launch_claims.get(hint, {}))
             token = platform.sign(claims)
+            storage = '<input type="hidden" name="lti_storage_target" value="post_message_forwarding">'
+            go = ('<button id="continue">Continue</button>' if platform.hold_launch
+                  else '<script>document.getElementById("launch").submit();</script>')
             return self._html(f'<form id="launch" method="post" action="{query["redirect_uri"]}">'
                               f'<input type="hidden" name="id_token" value="{token}">'
-                              f'<input type="hidden" name="state" value="{query["state"]}"></form>'
-                              '<script>document.getElementById("launch").submit();</script>')
+                              f'{storage if platform.storage else ""}'
+                              f'<input type="hidden" name="state" value="{query["state"]}">{go}</form>')
         if self.path == "/.well-known/openid-configuration":
             return self._json(200, {
                 "issuer": platform.issuer, "authorization_endpoint": platform.base + "/auth",

@@ -4,6 +4,7 @@ must be refused, each a 4xx page that says what to fix. The holes PyLTI1p3 2.0.0
 launch from another browser, no issued-at leeway, `aud` lists without `azp`, 500s) are tested here."""
 import re
 import time
+import urllib.parse
 from datetime import timedelta
 
 import pytest
@@ -358,6 +359,18 @@ def test_the_answer_page_may_post_to_the_lms_and_nowhere_else(lms, linked):
     assert directives["form-action"].split() == ["'self'", lms.base]
 
 
+@pytest.mark.parametrize("broken", ["absent", "a list", "no return URL", "a number as return URL"])
+def test_a_deep_linking_launch_without_usable_settings_is_a_400_that_says_so(lms, linked, broken):
+    name = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+    claims = lms.deep_linking_claims()
+    good = claims[name]
+    claims[name] = {"absent": None, "a list": [good], "no return URL": {**good, "deep_link_return_url": None},
+                    "a number as return URL": {**good, "deep_link_return_url": 42}}[broken]
+    response = lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **claims)
+    assert response.status_code == 400
+    assert "deep link" in response.content.decode().lower().replace("_", " ")
+
+
 def test_a_learner_cannot_deep_link(lms, linked):
     response = lms.launch(Client(), sub="student-1", roles=[LEARNER], **lms.deep_linking_claims())
     assert response.status_code == 403
@@ -517,6 +530,84 @@ def test_embedded_the_session_cookie_is_sent_in_a_third_party_frame(lms, setting
     assert "SameSite=None" in cookie
     assert "Secure" in cookie
     assert cookie.endswith("; Partitioned")
+
+
+def storage_data(response) -> dict:
+    """The data the storage page gives its script (its json_script block)."""
+    import json
+
+    found = re.search(r'<script id="lti-storage" type="application/json">(.*?)</script>', response.content.decode(),
+                      re.S)
+    assert found, response.content[:500]
+    return json.loads(found.group(1))
+
+
+def stored_login(lms, client):
+    """A login where the LMS offers its storage frame: what the page keeps there, and where it goes next."""
+    response = client.get("/lti/login/", {"iss": lms.issuer, "client_id": lms.client_id, "login_hint": "teacher-1",
+                                          "target_link_uri": "http://testserver/lti/launch/",
+                                          "lti_storage_target": "post_message_forwarding"})
+    assert response.status_code == 200
+    data = storage_data(response)
+    auth = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(data["next"]).query))
+    return data, auth
+
+
+def test_a_login_with_the_lms_s_storage_keeps_the_state_there_for_the_lms_s_origin_alone(lms):
+    data, auth = stored_login(lms, Client())
+    assert data["mode"] == "put"
+    assert data["target"] == "post_message_forwarding"
+    assert data["origin"] == lms.base
+    assert data["key"] == "state_" + auth["state"]
+
+
+def test_a_launch_without_the_cookie_reads_the_state_back_from_the_lms_s_storage(lms):
+    browser = Client()
+    data, auth = stored_login(lms, browser)
+    browser.cookies.pop(STATE_COOKIE)  # a browser that keeps no cookie for Bellman in the iframe
+    token = lms.sign(lms.claims(nonce=auth["nonce"], sub="teacher-1", roles=[INSTRUCTOR]))
+    page = browser.post("/lti/launch/", {"id_token": token, "state": auth["state"],
+                                         "lti_storage_target": "post_message_forwarding"})
+    assert storage_data(page) == {"mode": "get", "target": "post_message_forwarding", "origin": lms.base,
+                                  "key": "state_" + auth["state"]}
+    response = browser.post("/lti/launch/", {"id_token": token, "state": auth["state"], "lti_storage_state":
+                                             data["value"], "lti_storage_target": "post_message_forwarding"},
+                            headers={"Origin": "http://testserver"})
+    assert response.status_code == 302
+    assert Identity.objects.filter(subject="teacher-1").exists()
+
+
+def test_a_stored_state_posted_from_another_site_is_refused(lms):
+    browser = Client()
+    data, auth = stored_login(lms, browser)
+    browser.cookies.pop(STATE_COOKIE)
+    token = lms.sign(lms.claims(nonce=auth["nonce"], sub="teacher-1", roles=[INSTRUCTOR]))
+    response = browser.post("/lti/launch/", {"id_token": token, "state": auth["state"], "lti_storage_state":
+                                             data["value"]}, headers={"Origin": "https://attacker.example"})
+    assert response.status_code == 403
+    assert not Identity.objects.exists()
+
+
+def test_a_stored_state_of_another_login_is_refused(lms):
+    other, _ = stored_login(lms, Client())
+    browser = Client()
+    _, auth = stored_login(lms, browser)
+    browser.cookies.pop(STATE_COOKIE)
+    token = lms.sign(lms.claims(nonce=auth["nonce"], sub="teacher-1", roles=[INSTRUCTOR]))
+    response = browser.post("/lti/launch/", {"id_token": token, "state": auth["state"], "lti_storage_state":
+                                             other["value"]}, headers={"Origin": "http://testserver"})
+    assert response.status_code == 403
+
+
+def test_a_login_in_a_frame_without_storage_offers_a_new_tab(lms):
+    response = Client().get("/lti/login/", {"iss": lms.issuer, "client_id": lms.client_id, "login_hint": "ada",
+                                            "lti_message_hint": "m-1"}, headers={"Sec-Fetch-Dest": "iframe"})
+    data = storage_data(response)
+    new_tab = re.search(r'href="([^"]*)"[^>]*id="open-new-tab"', response.content.decode())
+    assert data["mode"] == "check"
+    assert new_tab is not None
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(new_tab.group(1).replace("&amp;", "&")).query))
+    assert query == {"iss": lms.issuer, "client_id": lms.client_id, "login_hint": "ada", "lti_message_hint": "m-1"}
 
 
 # -- teaching assistants and the LMS's test student ------------------------------------------------------------------

@@ -149,3 +149,23 @@ def test_an_instructor_adds_an_assignment_through_the_deep_linking_picker_in_the
     (token,) = lms.deep_link_responses
     items = lms.deep_linking_response(token, Client().get("/lti/jwks/").json())
     assert [(i["custom"]["assignment"], i["lineItem"]["resourceId"]) for i in items] == [(SLUG, SLUG)]
+
+
+def test_a_browser_that_drops_bellman_s_cookies_in_the_frame_launches_through_the_lms_s_storage(chromium, sites):
+    bellman, lms = sites
+    lms.people["ada"] = [LEARNER]
+    lms.launch_claims["ada"] = {"https://purl.imsglobal.org/spec/lti/claim/custom": {"assignment": SLUG}}
+    lms.storage = lms.hold_launch = True
+    chromium.delete_all_cookies()
+    try:
+        in_the_lms(chromium, lms, "ada")
+        WebDriverWait(chromium, 30).until(lambda b: b.find_elements(By.ID, "continue"))
+        chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})  # the login's state cookie is gone
+        chromium.find_element(By.ID, "continue").click()
+        WebDriverWait(chromium, 30).until(lambda b: b.find_elements(By.ID, "id_file"))
+        chromium.switch_to.default_content()
+        chromium.switch_to.frame(chromium.find_element(By.NAME, "post_message_forwarding"))
+        asked = chromium.execute_script("return window.storage_requests")
+    finally:
+        chromium.switch_to.default_content()
+    assert asked == 2  # the state put at the login, read back at the launch

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
@@ -18,8 +19,10 @@ from server.lti import grades, roster
 from server.lti.models import ContextLink, GradeSend, Identity, LineItem
 from server.reviews.models import Publication
 from server.submissions.grading import claim, report_persist
+from tests.conftest import broker_use
 from tests.server.factories import graded, student
 from tests.server.lti_platform import INSTRUCTOR, LEARNER, TestPlatform
+from tests.server.services import RedisServer, Services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,6 +46,7 @@ def course(lms):
     Assignment.objects.create(course=course, slug="qlearning-cliffwalking", title="Q-learning",
                               due_at=timezone.now() + timedelta(days=3))
     lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    grades.line_items_sweep()  # what the task the launch queued does (a worker's test below)
     return course
 
 
@@ -73,6 +77,7 @@ def test_an_instructor_s_launch_makes_the_assignment_s_gradebook_column(lms, cou
 
 def test_launching_again_makes_no_second_column(lms, course):
     lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    assert grades.line_items_sweep() == 0
     assert len(lms.line_items) == 1
     assert LineItem.objects.count() == 1
 
@@ -80,8 +85,23 @@ def test_launching_again_makes_no_second_column(lms, course):
 def test_a_column_the_lms_already_has_is_reused_after_a_course_copy(lms, course):
     LineItem.objects.all().delete()  # a copied LMS course: Bellman's side starts afresh, the LMS has the column
     lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    grades.line_items_sweep()
     assert len(lms.line_items) == 1
     assert LineItem.objects.count() == 1
+
+
+def test_a_platform_that_withholds_the_line_item_scope_gets_no_columns(lms, course):
+    LineItem.objects.all().delete()
+    lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim(scope=[grades.SCOPE_SCORE]))
+    assert grades.line_items_sweep() == 0
+
+
+def test_an_lms_refusing_a_column_fails_that_column_only(lms, course):
+    Assignment.objects.create(course=course, slug="reinforce-cartpole", title="REINFORCE")
+    LineItem.objects.all().delete()
+    lms.faults = [(500, {})]
+    assert grades.line_items_sweep() == 1
+    assert grades.line_items_sweep() == 1
 
 
 # -- scores ------------------------------------------------------------------------------------------------------------
@@ -291,7 +311,8 @@ def test_a_student_cannot_send_grades(lms, course, ada):
 
 def test_written_answers_go_as_pending_manual_grading_until_published(lms, course, ada):
     written = Assignment.objects.create(course=course, slug="synthesis-unit6", title="Synthesis")
-    lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())  # its column
+    lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    grades.line_items_sweep()  # its column
     submission = graded(written, ada, score=70.0, at=timezone.now())
     score_changed.send(Assignment, assignment=written, student=ada)
     grades.send_due()
@@ -358,6 +379,47 @@ def test_an_account_of_the_csv_import_is_left_alone(lms, course):
     assert Identity.objects.get(subject="ada").user != csv_student
 
 
+def test_the_instructor_merges_a_csv_account_with_the_same_student_s_lms_account(lms, course):
+    csv_student = student(course, "ada-from-csv", email="ada@example.edu")
+    ada = lms.launch(Client(), sub="ada", roles=[LEARNER], email="ada@example.edu")
+    teacher = Client()
+    lms.launch(teacher, sub="teacher-1", roles=[INSTRUCTOR])
+    lms_account = Identity.objects.get(subject="ada").user
+    offered = teacher.get(f"/c/{course.slug}/roster/").content.decode()
+    answer = teacher.post(f"/c/{course.slug}/roster/", {"action": "merge", "lms_user": lms_account.username,
+                                                        "csv_user": csv_student.username})
+    again = Client()
+    lms.launch(again, sub="ada", roles=[LEARNER])
+    assert ada.status_code == 302
+    assert "Merge into ada-from-csv" in offered
+    assert answer.status_code == 302
+    assert int(again.session["_auth_user_id"]) == csv_student.pk
+    assert get_user_model().objects.get(pk=lms_account.pk).is_active is False
+
+
+def test_an_lms_account_with_work_of_its_own_is_not_merged(lms, course):
+    csv_student = student(course, "ada-from-csv", email="ada@example.edu")
+    lms.launch(Client(), sub="ada", roles=[LEARNER], email="ada@example.edu")
+    lms_account = Identity.objects.get(subject="ada").user
+    graded(course.assignments.get(), lms_account, score=50.0, at=timezone.now())
+    teacher = Client()
+    lms.launch(teacher, sub="teacher-1", roles=[INSTRUCTOR])
+    teacher.post(f"/c/{course.slug}/roster/", {"action": "merge", "lms_user": lms_account.username,
+                                               "csv_user": csv_student.username})
+    assert Identity.objects.get(subject="ada").user == lms_account
+
+
+def test_a_student_cannot_merge_accounts(lms, course):
+    csv_student = student(course, "ada-from-csv", email="ada@example.edu")
+    ada = Client()
+    lms.launch(ada, sub="ada", roles=[LEARNER], email="ada@example.edu")
+    lms_account = Identity.objects.get(subject="ada").user
+    answer = ada.post(f"/c/{course.slug}/roster/", {"action": "merge", "lms_user": lms_account.username,
+                                                    "csv_user": csv_student.username})
+    assert answer.status_code == 403
+    assert Identity.objects.get(subject="ada").user == lms_account
+
+
 # -- faults of the machine -------------------------------------------------------------------------------------------
 @pytest.fixture
 def worker_env(monkeypatch):
@@ -382,3 +444,57 @@ def test_a_worker_killed_mid_send_leaves_the_grade_to_be_sent_again_with_its_tim
     assert lms.score_posts == 2
     assert lms_score(lms)["timestamp"] == row.changed_at.isoformat()  # the same score again, not a newer one
 
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def lti_services(redis_server, settings, tmp_path):
+    """A worker of the queue lti and a beat whose grade sweep runs every two seconds, on a Redis of the test's."""
+    previous = broker_use(redis_server.url, settings)
+    found = Services(redis_server.url, tmp_path)
+    found.env.update(BELLMAN_LTI_ALLOW_INSECURE="true", BELLMAN_LTI_SWEEP_SECONDS="2")
+    yield found
+    found.stop()
+    broker_use(previous, settings)
+
+
+def wait_for(condition, timeout, message):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(message + " (see var/test/fault-*.log)")
+
+
+@pytest.mark.services
+def test_a_worker_makes_the_columns_of_an_instructor_s_launch(lms, course, lti_services):
+    Assignment.objects.create(course=course, slug="reinforce-cartpole", title="REINFORCE")
+    lti_services.worker("lti", queues="lti")
+    lms.launch(Client(), sub="teacher-1", roles=[INSTRUCTOR], **lms.ags_claim())
+    wait_for(lambda: LineItem.objects.count() == 2, 60, "the launch's columns were not made")
+    assert sorted(i["resourceId"] for i in lms.line_items.values()) == ["qlearning-cliffwalking", "reinforce-cartpole"]
+
+
+@pytest.mark.services
+def test_a_grade_whose_send_redis_lost_is_sent_once_by_the_sweep(lms, course, ada, redis_server, lti_services):
+    import redis
+
+    grade(course.assignments.get(), ada, 55.0)  # queued to the queue lti: no worker yet
+    assert redis.Redis.from_url(redis_server.url).llen("lti") == 1
+    redis_server.stop()
+    redis_server.start()  # empty: the queued send is lost
+    assert redis.Redis.from_url(redis_server.url).llen("lti") == 0
+    lti_services.worker("lti", queues="lti")
+    lti_services.beat()
+    wait_for(lambda: GradeSend.objects.filter(state=GradeSend.SENT).exists(), 90, "the lost send was never made")
+    time.sleep(5)  # two more sweeps: nothing is sent again
+    assert lms.score_posts == 1
+    assert lms_score(lms)["scoreGiven"] == 55.0
