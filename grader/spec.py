@@ -125,6 +125,10 @@ class Spec(Table):
     title: str = ""
     kind: str = "code"  # a kind registered in grader.kinds: "code" or "written"
     check_seed: int = 0  # seeds the unit checks' inputs; never sent into the sandbox
+    # What the similarity comparison does (docs/courses.md): "code" ranks pairs and flags them; "exact" only
+    # reports whole files that are the same, as information, for fill-ins whose right answers are the same few
+    # lines; "off" compares nothing.
+    similarity: Literal["code", "exact", "off"] = "code"
     checks: tuple[CheckSpec, ...] = Field(default=(), strict=False)
     limits: LimitsSpec = LimitsSpec()
     learning_curve: LearningCurveSpec | None = None

@@ -13,7 +13,7 @@ from sandbox import SandboxError, get_backend
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 app = Celery("bellman")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["server.submissions", "server.notifications", "server.lti"])
+app.autodiscover_tasks(["server.submissions", "server.notifications", "server.lti", "server.similarity"])
 log = logging.getLogger(__name__)
 
 

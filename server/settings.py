@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "server.courses",
     "server.submissions",
     "server.reviews",
+    "server.similarity",
     "server.lti",
     "server.dashboard",
     "server.notifications",
@@ -252,12 +253,14 @@ CELERY_BEAT_SCHEDULE = {
     "deadline-reminders": {"task": "server.notifications.tasks.reminders_send", "schedule": 15 * 60.0},
     "lti-grades": {"task": "server.lti.tasks.grades_sweep", "schedule": BELLMAN_LTI_SWEEP_SECONDS},
     "lti-rosters": {"task": "server.lti.tasks.roster_sweep", "schedule": 6 * 3600.0},
+    "similarity": {"task": "server.similarity.tasks.similarity_sweep", "schedule": 15 * 60.0},
     "instructor-digests": {"task": "server.notifications.tasks.digests_send",
                            "schedule": crontab(hour=env_int("BELLMAN_DIGEST_HOUR", 7), minute=0)},
 }
 # Queues: "celery" (unit checks, seconds), "training" (learning curves, minutes), "mail", "lti" (grades to LMSs).
 CELERY_TASK_ROUTES = {"server.notifications.tasks.*": {"queue": "mail"}, "server.lti.tasks.*": {"queue": "lti"},
-                      "server.submissions.tasks.train_submission": {"queue": "training"}}
+                      "server.submissions.tasks.train_submission": {"queue": "training"},
+                      "server.similarity.tasks.*": {"queue": "training"}}  # CPU work, on the training hosts
 
 LOGGING = {
     "version": 1,

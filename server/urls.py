@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("server.submissions.urls")),
     path("", include("server.reviews.urls")),
     path("", include("server.lti.urls")),
+    path("", include("server.similarity.urls")),
 ]
 
 # A provider's bounce webhooks suppress addresses: served only when a provider is configured and the

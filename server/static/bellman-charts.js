@@ -1,5 +1,5 @@
 /* Draws every <canvas data-chart="ID"> from the JSON in <script id="ID"> with Chart.js.
-   Kinds: histogram, hourly, band (IQM with a 95% band), curves (runs, their mean, a threshold). */
+   Kinds: histogram (bars from mark_from on in red), hourly, band (IQM with a 95% band), curves (runs, their mean, a threshold). */
 (function () {
   "use strict";
   const blue = "#1d4fa8", light = "rgba(122,162,227,.55)", red = "#b3261e";
@@ -12,9 +12,12 @@
   }
 
   function histogram(spec) {
+    // spec.mark_from (optional): the first bar at or above a threshold, drawn in red from there on
+    const marked = (i) => spec.mark_from !== undefined && spec.mark_from !== null && i >= spec.mark_from;
+    const fill = spec.counts.map((_, i) => (marked(i) ? red : light));
     return {
       type: "bar",
-      data: {labels: spec.labels, datasets: [{label: spec.y, data: spec.counts, backgroundColor: light, borderColor: blue, borderWidth: 1}]},
+      data: {labels: spec.labels, datasets: [{label: spec.y, data: spec.counts, backgroundColor: fill, borderColor: blue, borderWidth: 1}]},
       options: {scales: axes(spec), plugins: {legend: {display: false}}},
     };
   }
