@@ -224,3 +224,18 @@ def test_a_reference_upload_that_is_not_text_is_refused_with_a_message(reinforce
         follow=True)
     assert "neither UTF-8 Python nor a Jupyter notebook" in response.content.decode()
     assert not Reference.objects.exists()
+
+
+def test_a_written_assignment_s_duplicate_answers_show_on_the_same_page(reinforce, staff):
+    from server.reviews.models import DuplicateFlag
+
+    written = Assignment.objects.create(course=reinforce.course, slug="synthesis-unit6", title="Synthesis")
+    ann, bob = student(reinforce.course, "ann"), student(reinforce.course, "bob")
+    first = graded(written, ann, score=50.0, at=timezone.now())
+    second = graded(written, bob, score=50.0, at=timezone.now())
+    DuplicateFlag.objects.create(assignment=written, item_id="q1", submission=second, other=first, similarity=0.83)
+    client = Client()
+    client.force_login(staff["theo"])
+    page = client.get("/c/rl/synthesis-unit6/similarity/").content.decode()
+    section = page[page.index('id="written-pairs"'):]
+    assert "<td>bob</td><td>ann</td><td>0.83</td>" in section
