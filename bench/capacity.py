@@ -2,57 +2,27 @@
 upload to result (p50, p95, and p95 of the last ten minutes' spike), so that a course can size its
 grading hosts (docs/deploy.md).
 
-The surge: each student submits one to three times; 15% of the uploads spread over the last three
-days, 60% in the last hours (exponential, mean 3 h before the deadline), 25% in a spike over the last
-ten minutes. Each upload is one of the course's code assignments, with its measured grading time
-(``--seconds``, defaults from bench/grading.py on this machine, +-20% per grading). A grading takes
-``--cores-per-grading`` cores (GRADER_PARALLEL_RUNS training runs at once), one grading per worker slot,
-first come first served, new submissions before regrades (none here).
+The surge (server/submissions/sizing.py, which `manage.py sizing` uses too): each student submits one
+to three times; 15% of the uploads spread over the last three days, 60% in the last hours (exponential,
+mean 3 h before the deadline), 25% in a spike over the last ten minutes. Each upload is one of the
+course's code assignments, with its measured grading time (``--seconds``, defaults from bench/grading.py
+on this machine, +-20% per grading). A grading takes ``--cores-per-grading`` cores (GRADER_PARALLEL_RUNS
+training runs at once), one grading per worker slot, first come first served, new submissions before
+regrades (none here).
 
     .venv/bin/python bench/capacity.py [--students 400] [--cores 2 4 8 16 32] [--seconds dqn=80 ...]
 """
 import argparse
-import heapq
+import os
 import random
 import statistics
+import sys
+from pathlib import Path
 
-# Whole gradings on this 2-core machine (bench/grading.py --compare-only, runs stopped when their verdict is
-# known): the mean of each assignment's reference and its typical broken submission.
-DEFAULT_SECONDS = {"qlearning-cliffwalking": 1.7, "dqn-cartpole": 12.0, "reinforce-cartpole": 11.2}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 
-
-def arrivals(students: int, rng: random.Random) -> list[float]:
-    """Upload times in seconds before the deadline (negative), sorted."""
-    times = []
-    for _ in range(students):
-        for _ in range(rng.choice((1, 1, 2, 3))):
-            kind = rng.random()
-            if kind < 0.15:
-                times.append(-rng.uniform(0, 72 * 3600))
-            elif kind < 0.75:
-                times.append(-min(72 * 3600, rng.expovariate(1 / (3 * 3600))))
-            else:
-                times.append(-rng.uniform(0, 600))
-    return sorted(times)
-
-
-def simulate(times: list[float], seconds: dict, slots: int, rng: random.Random) -> list[tuple[float, float]]:
-    """(arrival, upload-to-result seconds) of each upload, graded FIFO by ``slots`` workers."""
-    free = [times[0]] * slots
-    heapq.heapify(free)
-    out = []
-    names = list(seconds)
-    for arrival in times:
-        duration = seconds[rng.choice(names)] * rng.uniform(0.8, 1.2)
-        start = max(arrival, heapq.heappop(free))
-        heapq.heappush(free, start + duration)
-        out.append((arrival, start + duration - arrival))
-    return out
-
-
-def percentile(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q / 100 * len(values)))]
+from server.submissions.sizing import DEFAULT_SECONDS, arrivals, percentile, simulate  # noqa: E402
 
 
 def minutes(s: float) -> str:

@@ -71,7 +71,7 @@ class BwrapBackend:
                 "says which limit was missing)")
         return BwrapSandbox(self, stage_dir, limits, missing=missing)
 
-    def sweep(self, older_than_s: float) -> int:
+    def sweep(self, older_than_s: float, *, live_hosts: set[str] | None = None) -> int:
         cgroups.sweep()  # --die-with-parent: no process outlives the worker, only empty groups
         return 0
 

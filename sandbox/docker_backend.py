@@ -78,9 +78,10 @@ class DockerBackend:
     def start(self, stage_dir, limits: Limits) -> "DockerSandbox":
         return DockerSandbox(self, stage_dir, limits)
 
-    def sweep(self, older_than_s: float) -> int:
+    def sweep(self, older_than_s: float, *, live_hosts: set[str] | None = None) -> int:
         """Remove sandboxes left by a worker that was killed: those of a process of this host that is
-        gone, at once, and any older than a grading can last."""
+        gone, at once; those of another host that is not in ``live_hosts`` (the hosts whose workers are
+        heart-beating, when the caller knows any) once a minute old; and any older than a grading can last."""
         import datetime
 
         now = datetime.datetime.now(datetime.UTC)
@@ -88,8 +89,12 @@ class DockerBackend:
         for container in self.client.containers.list(all=True, filters={"label": LABEL}):
             labels = container.labels or {}
             created = datetime.datetime.fromisoformat(container.attrs["Created"][:26].rstrip("Z") + "+00:00")
-            orphan = labels.get(HOST_LABEL) == socket.gethostname() and not _alive(labels.get(PID_LABEL, ""))
-            if orphan or (now - created).total_seconds() > older_than_s:
+            age = (now - created).total_seconds()
+            host = labels.get(HOST_LABEL)
+            orphan = host == socket.gethostname() and not _alive(labels.get(PID_LABEL, ""))
+            host_gone = (live_hosts is not None and bool(live_hosts) and host != socket.gethostname()
+                         and host not in live_hosts and age > 60)
+            if orphan or host_gone or age > older_than_s:
                 container.remove(force=True)
                 removed += 1
         return removed

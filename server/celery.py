@@ -31,6 +31,14 @@ def send(name: str, args: tuple = (), **options) -> None:
 
 
 @signals.worker_ready.connect
+def beat_for_metrics(sender=None, **kwargs):
+    """The worker's heartbeat, which /metrics counts (server/metrics.py)."""
+    from server.metrics import worker_beat
+
+    worker_beat(getattr(sender, "hostname", None) or "worker")
+
+
+@signals.worker_ready.connect
 def sweep_sandboxes(**kwargs):
     """A worker killed mid-grading leaves its containers behind: each worker removes them when it
     starts, then every minute (those of a dead process of this host at once, any at all once older
@@ -46,13 +54,22 @@ def _sweep_every(seconds: float):
         sweep_once()
 
 
+def live_hosts() -> set[str] | None:
+    """The hosts whose workers are heart-beating (server/metrics.py), or None when Redis cannot say: another
+    host's sandboxes are then left to the age rule."""
+    from server.metrics import live_workers
+
+    workers = live_workers()
+    return None if workers is None else {name.rsplit("@", 1)[-1] for name in workers}
+
+
 def sweep_once():
     # Django's settings are read when the worker runs, never when this module is imported.
     from django.conf import settings
 
     try:
         backend = get_backend(settings.SANDBOX_BACKEND, image=settings.SANDBOX_IMAGE, rootfs=settings.SANDBOX_ROOTFS)
-        removed = backend.sweep(older_than_s=settings.CELERY_TASK_TIME_LIMIT + 60)
+        removed = backend.sweep(older_than_s=settings.CELERY_TASK_TIME_LIMIT + 60, live_hosts=live_hosts())
     except (SandboxError, OSError) as exc:
         log.warning("no sandbox sweep this time: %s", exc)
         return

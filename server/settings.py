@@ -245,6 +245,9 @@ BELLMAN_BASE_URL = env_str("BELLMAN_BASE_URL", "http://127.0.0.1:8000")
 BELLMAN_MAIL_RATE = float(env_str("BELLMAN_MAIL_RATE", "10"))  # messages per second, per sending worker
 BELLMAN_MAIL_RETRY_FOR = timedelta(hours=env_int("BELLMAN_MAIL_RETRY_HOURS", 26))
 
+# /metrics (server/metrics.py, docs/deploy.md): Prometheus scrapes it with this bearer token; staff sessions too.
+BELLMAN_METRICS_TOKEN = env_str("BELLMAN_METRICS_TOKEN", "")
+
 # Periodic work (celery beat). The grade passback's sweep: LMS columns made, grades recorded again, retries sent.
 BELLMAN_LTI_SWEEP_SECONDS = float(env_str("BELLMAN_LTI_SWEEP_SECONDS", "120"))
 CELERY_BEAT_SCHEDULE = {

@@ -4,12 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from server.api.api import api
+from server.metrics import metrics_view
 
 handler400 = "server.security.bad_request"  # the message of a form field that should have held an id
 
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus (docs/deploy.md): staff or the metrics token
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(post_reset_login=False),

@@ -24,6 +24,8 @@ from grader import pipeline
 from grader.errors import AssignmentError, InfrastructureError
 from grader.progress import Progress
 from grader.report import ERROR, Report, merge
+from sandbox import SandboxError
+from server import metrics
 from server.courses.signals import score_changed
 from server.notifications import events
 from server.reviews import services as reviews
@@ -105,6 +107,8 @@ def _status(submission_id: int) -> str:
 
 
 def _failed(submission, run, exc: Exception, final_attempt: bool, *, phase: str = "") -> str:
+    if isinstance(exc, InfrastructureError) and isinstance(exc.__cause__, SandboxError):
+        metrics.count("sandbox_start_failures")
     if isinstance(exc, InfrastructureError):
         return grading_failed(submission, run, str(exc), final=final_attempt, retry_phase=phase)
     if isinstance(exc, AssignmentError):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from server import metrics
 from server.submissions.grading import stale_after
 from server.submissions.models import Submission, transition
 from server.submissions.services import GRADE_TASK, PRIORITY_NEW, PRIORITY_REGRADE, TRAIN_TASK, task_send, train_send
@@ -29,14 +30,6 @@ class SweepResult:
     resent: list = field(default_factory=list)
     revived: list = field(default_factory=list)  # running, with a worker that stopped heart-beating
     broker_down: bool = False
-
-
-def _queue_keys(client) -> list:
-    keys = []
-    for name in ("celery", "training"):
-        keys.append(name)
-        keys += [f"{name}{settings.CELERY_BROKER_TRANSPORT_OPTIONS['sep']}{p}" for p in range(1, 10)]
-    return [k for k in keys if client.type(k) == b"list"]
 
 
 def _task_and_submission(raw: bytes) -> tuple[str, int] | None:
@@ -59,7 +52,8 @@ def broker_submission_ids() -> dict | None:
     None when the broker cannot be read."""
     try:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=5, socket_connect_timeout=5)
-        raws = [raw for key in _queue_keys(client) for raw in client.lrange(key, 0, -1)]
+        lists = [k for keys in metrics.queue_keys(client, ("celery", "training")).values() for k in keys]
+        raws = [raw for key in lists for raw in client.lrange(key, 0, -1)]
         raws += list(client.hvals("unacked"))
     except redis.RedisError as exc:
         log.warning("the sweeper cannot read the broker: %s", exc)
@@ -99,4 +93,8 @@ def submissions_sweep(*, now=None) -> SweepResult:
         regrading = Submission.objects.filter(pk=pk, regrade_items__finished_at=None).exists()
         if task_send(pk, priority=PRIORITY_REGRADE if regrading else PRIORITY_NEW):
             result.resent.append(pk)
+    if result.resent:
+        metrics.count("sweeper_resends", len(result.resent))
+    if result.revived:
+        metrics.count("sweeper_revived", len(result.revived))
     return result

@@ -100,19 +100,63 @@ def rename(source: str, seed: int = 0) -> str:
     return ast.unparse(tree) + "\n"
 
 
+def _after_imports(tree: ast.Module) -> int:
+    """The index just after the module's last top-level import: what comes later may use every import."""
+    return max((i + 1 for i, n in enumerate(tree.body) if isinstance(n, (ast.Import, ast.ImportFrom))), default=0)
+
+
+def _evaluated_when_defined(node) -> list:
+    """The expressions Python evaluates when it runs a def or class statement."""
+    if isinstance(node, ast.ClassDef):
+        return [*node.bases, *(k.value for k in node.keywords), *node.decorator_list]
+    args = node.args
+    every = args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]
+    return [*node.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d),
+            *(a.annotation for a in every if a.annotation), *([node.returns] if node.returns else [])]
+
+
+def _names(nodes) -> set[str]:
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
 # -- reordered functions ----------------------------------------------------------------------------------------------
 def reorder(source: str, seed: int = 0) -> str:
     """The module's functions and classes in another order (imports and other statements stay where they are)."""
     tree = ast.parse(source)
     rng = random.Random(seed)
-    slots = [i for i, node in enumerate(tree.body) if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    after = _after_imports(tree)
+    slots = [i for i, node in enumerate(tree.body) if i >= after and isinstance(node, (ast.FunctionDef, ast.ClassDef))]
     defs = [tree.body[i] for i in slots]
-    shuffled = defs[:]
-    for _ in range(10):
+
+    def defined(node) -> set[str]:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            return {node.name}
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+    module_names = set().union(*(defined(n) for n in tree.body))
+
+    def runs(order) -> bool:
+        """Whether every definition finds what it names when it is defined (a base class, a decorator, a
+        default, an annotation: a def, a class or a constant of this module) defined before it."""
+        body = tree.body[:]
+        for i, node in zip(slots, order, strict=True):
+            body[i] = node
+        seen: set[str] = set()
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                if (_names(_evaluated_when_defined(node)) & module_names) - seen:
+                    return False
+            seen |= defined(node)
+        return True
+
+    chosen = defs
+    for _ in range(50):
+        shuffled = defs[:]
         rng.shuffle(shuffled)
-        if shuffled != defs or len(defs) < 2:
+        if shuffled != defs and runs(shuffled):
+            chosen = shuffled
             break
-    for i, node in zip(slots, shuffled, strict=False):
+    for i, node in zip(slots, chosen, strict=True):
         tree.body[i] = node
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
@@ -149,7 +193,8 @@ def dead_code(source: str, seed: int = 0) -> str:
     n = rng.randrange(1000)
     helper = ast.parse(f"def _helper_{n}(x, y=0):\n    total = 0\n    for v in range(x):\n        total += v * y\n"
                        f"    return total\n").body
-    tree.body[rng.randrange(1, len(tree.body)):0] = helper
+    start = _after_imports(tree)
+    tree.body[rng.randrange(start, len(tree.body) + 1):0] = helper
     return ast.unparse(tree) + "\n"
 
 
