@@ -33,16 +33,11 @@ def arrivals(students: int, rng: random.Random) -> list[float]:
     return sorted(times)
 
 
-def simulate(times: list[float], seconds: dict, slots: int, rng: random.Random,
-             *, backlog: int = 0) -> list[tuple[float, float]]:
-    """(arrival, upload-to-result seconds) of each upload, graded FIFO by ``slots`` workers; ``backlog`` gradings
-    already wait when the first upload arrives."""
+def simulate(times: list[float], seconds: dict, slots: int, rng: random.Random) -> list[tuple[float, float]]:
+    """(arrival, upload-to-result seconds) of each upload, graded FIFO by ``slots`` workers."""
     free = [times[0]] * slots
     heapq.heapify(free)
     names = list(seconds)
-    for _ in range(backlog):
-        start = heapq.heappop(free)
-        heapq.heappush(free, start + seconds[rng.choice(names)])
     out = []
     for arrival in times:
         duration = seconds[rng.choice(names)] * rng.uniform(0.8, 1.2)
@@ -82,17 +77,20 @@ def measured_seconds(assignments, *, days: int = 14) -> dict[str, float]:
 
 def hosts_needed(*, students: int, seconds: dict, p95_s: float, slots_per_host: int, backlog: int = 0,
                  max_hosts: int = 256, seed: int = 0) -> dict:
-    """The fewest hosts whose slots give 95% of a deadline's uploads their result within ``p95_s``; with the
-    p95 and the last upload's wait that count reaches."""
+    """The fewest hosts whose slots give 95% of a deadline's uploads their result within ``p95_s``, and enough to
+    clear the ``backlog`` of gradings waiting now within ``p95_s`` (the figure an autoscaler acts on between
+    deadlines); with the p95 and the last upload's wait that count reaches."""
+    mean_s = statistics.mean(seconds.values())
+    for_backlog = math.ceil(backlog * mean_s / (p95_s * slots_per_host)) if backlog else 0
     times = arrivals(students, random.Random(seed))
-    for hosts in range(1, max_hosts + 1):
-        results = simulate(times, seconds, hosts * slots_per_host, random.Random(seed + 1), backlog=backlog)
+    for hosts in range(max(1, for_backlog), max_hosts + 1):
+        results = simulate(times, seconds, hosts * slots_per_host, random.Random(seed + 1))
         waits = [w for _, w in results]
         p95 = percentile(waits, 95)
         if p95 <= p95_s:
-            return {"hosts": hosts, "p95_s": round(p95, 1), "uploads": len(times),
+            return {"hosts": hosts, "for_backlog": for_backlog, "p95_s": round(p95, 1), "uploads": len(times),
                     "last_result_s": round(max(t + w for t, w in results), 1)}
-    return {"hosts": None, "p95_s": None, "uploads": len(times), "last_result_s": None}
+    return {"hosts": None, "for_backlog": for_backlog, "p95_s": None, "uploads": len(times), "last_result_s": None}
 
 
 def backlog_now(course=None) -> dict:

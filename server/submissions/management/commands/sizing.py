@@ -9,10 +9,10 @@ from server.submissions import sizing
 
 
 class Command(BaseCommand):
-    help = ("How many grading hosts give 95%% of a deadline's uploads their result within --p95 seconds: a "
-            "deadline surge replayed against the course's own median grading times (the last 14 days; measured "
-            "defaults before any grading) and the gradings waiting now. The figure an autoscaler wants "
-            "(docs/deploy.md).")
+    help = ("How many grading hosts give 95%% of a deadline's uploads their result within --p95 seconds (a "
+            "deadline surge replayed against the course's own median grading times: the last 14 days, measured "
+            "defaults before any grading), and clear the gradings waiting now within that time. The figure an "
+            "autoscaler wants (docs/deploy.md).")
 
     def add_arguments(self, parser):
         parser.add_argument("--p95", type=float, required=True, help="seconds from upload to result, for 95%%")
@@ -35,7 +35,8 @@ class Command(BaseCommand):
         slots = sizing.slots_for(cores_per_host, settings.GRADER_PARALLEL_RUNS)
         answer = sizing.hosts_needed(students=students, seconds=seconds, p95_s=p95, slots_per_host=slots,
                                      backlog=now["waiting"] + now["running"])
-        data = {"hosts": answer["hosts"], "p95_target_s": p95, "p95_s": answer["p95_s"], "students": students,
+        data = {"hosts": answer["hosts"], "hosts_for_backlog": answer["for_backlog"], "p95_target_s": p95,
+                "p95_s": answer["p95_s"], "students": students,
                 "uploads": answer["uploads"], "grading_seconds": {k: round(v, 1) for k, v in seconds.items()},
                 "cores_per_host": cores_per_host, "gradings_per_host": slots, **now}
         if json:
@@ -48,7 +49,8 @@ class Command(BaseCommand):
         if answer["hosts"] is None:
             self.stdout.write(f"no number of hosts up to 256 reaches a p95 of {p95:g} s")
         else:
-            self.stdout.write(f"hosts needed: {answer['hosts']} (p95 {answer['p95_s']:g} s, target {p95:g} s)")
+            backlog = f"; {answer['for_backlog']} to clear the gradings waiting now" if answer["for_backlog"] else ""
+            self.stdout.write(f"hosts needed: {answer['hosts']} (p95 {answer['p95_s']:g} s, target {p95:g} s{backlog})")
 
 
 def _dumps(data) -> str:
