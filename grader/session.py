@@ -100,6 +100,8 @@ class Session:
         self.busy_s = 0.0  # waiting for the sandbox's answers: the student's code running (and the round trips)
         self.paused_s = 0.0  # the trusted side's own work while the sandbox waited, credited to the deadlines
         self.last_deadline = float("inf")  # no credit past this (the grading's deadline)
+        if tmp_root:  # a fresh host's SANDBOX_TMP_DIR (a volume mounted empty) is made, not a failed grading
+            Path(tmp_root).mkdir(parents=True, exist_ok=True)
         self.dir = Path(tempfile.mkdtemp(prefix="bellman-", dir=tmp_root))  # 0700 until staged
         self.ended: SessionEnded | None = None
         self.names: list[str] = []
