@@ -1,4 +1,4 @@
-.PHONY: demo test lint setup bench
+.PHONY: demo test lint setup bench cluster-test images-offline
 
 # Sets up what is missing, runs the service with a demo course, grades a demo submission.
 demo:
@@ -17,3 +17,11 @@ setup:
 
 bench:
 	bash scripts/bench.sh
+
+# The deployment on several grading hosts (docker-compose, offline images), a grading host killed mid-batch.
+cluster-test:
+	bash scripts/cluster-test.sh
+
+# Every image docker-compose.offline.yml needs, built without a container registry.
+images-offline:
+	bash -c '. scripts/lib.sh; start_dockerd' && docker/offline-images.sh

@@ -11,19 +11,7 @@ image=${BELLMAN_PROXY_IMAGE:-bellman-proxy:latest}
 stamp=$(sha256sum "$here/proxy-image.sh" | cut -c1-16)
 
 log() { echo "[proxy-image] $*" >&2; }
-
-debian_mirror() {
-    # The machine's own apt source, so the root filesystem comes from wherever apt already reaches.
-    local uri=""
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-        uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-    fi
-    if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-        uri=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
-    fi
-    [ -n "$uri" ] || { log "no Debian mirror found in /etc/apt; set DEBIAN_MIRROR"; exit 1; }
-    echo "${DEBIAN_MIRROR:-$uri}"
-}
+. "$here/../scripts/lib.sh"  # debian_mirror
 
 docker info >/dev/null 2>&1 || { log "Docker Engine does not answer"; exit 1; }
 if [ "$(docker image inspect -f '{{ index .Config.Labels "bellman.stamp" }}' "$image" 2>/dev/null)" = "$stamp" ]; then

@@ -12,6 +12,20 @@ py=$venv/bin/python
 say() { printf '\033[1m[bellman]\033[0m %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
+debian_mirror() {
+    # The machine's own apt source, so a debootstrap'ed root filesystem comes from wherever apt already
+    # reaches (the proxy's and the offline deployment's images; DEBIAN_MIRROR overrides it).
+    local uri=""
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+    fi
+    if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+        uri=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
+    fi
+    [ -n "$uri" ] || die "no Debian mirror found in /etc/apt; set DEBIAN_MIRROR"
+    echo "${DEBIAN_MIRROR:-$uri}"
+}
+
 load_env() {
     # A local .env (see .env.example) wins over the defaults below.
     if [ -f "$top/.env" ]; then set -a; . "$top/.env"; set +a; fi

@@ -21,6 +21,9 @@ if [ $# -eq 0 ]; then
     say "smoke test on SQLite"
     BELLMAN_TEST_POSTGRES_URL= "$py" -m pytest -q tests/server/test_submit.py tests/server/test_services.py \
         tests/server/test_grading.py tests/server/test_demo_course.py "$SQLITE_ONLY" || status=$?
+    # The deployment itself: compose, offline images, several grading hosts, one killed (make cluster-test).
+    say "the cluster test"
+    scripts/cluster-test.sh || status=$?
 else
     "$py" -m pytest "$@" || status=$?
 fi
