@@ -23,18 +23,7 @@ stamp=$( (cat "$here/requirements.txt"; echo "format=$format") | sha256sum | cut
 
 log() { echo "[sandbox-image] $*" >&2; }
 
-debian_mirror() {
-    # The machine's own apt source, so the rootfs comes from wherever apt already reaches.
-    local uri=""
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-        uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-    fi
-    if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-        uri=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
-    fi
-    [ -n "$uri" ] || { log "no Debian mirror found in /etc/apt; set DEBIAN_MIRROR"; exit 1; }
-    echo "${DEBIAN_MIRROR:-$uri}"
-}
+. "$top/scripts/lib.sh"  # debian_mirror (the machine's own apt source)
 
 build_rootfs() {
     if [ -f "$rootfs/.bellman-stamp" ] && [ "$(cat "$rootfs/.bellman-stamp")" = "$stamp" ]; then

@@ -8,6 +8,7 @@ lets one grading win.
 import base64
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -48,13 +49,18 @@ def _task_and_submission(raw: bytes) -> tuple[str, int] | None:
 
 
 def broker_submission_ids() -> dict | None:
-    """``{task name: ids of the submissions whose task is waiting in, or taken from, the broker}``;
+    """``{task name: ids of the submissions whose task is waiting in the broker, or was taken from it lately}``;
     None when the broker cannot be read."""
     try:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=5, socket_connect_timeout=5)
         lists = [k for keys in metrics.queue_keys(client, ("celery", "training")).values() for k in keys]
         raws = [raw for key in lists for raw in client.lrange(key, 0, -1)]
-        raws += list(client.hvals("unacked"))
+        # Taken by a worker: only recently. A worker claims a grading the moment it gets its message; one taken
+        # longer ago than a heartbeat's silence and still unclaimed went to a worker that died holding it (a host
+        # killed outright), and waits for the broker's visibility timeout unless it is sent again (claims make a
+        # second delivery harmless).
+        recent = client.zrangebyscore("unacked_index", time.time() - stale_after().total_seconds(), "+inf")
+        raws += [raw for raw in (client.hmget("unacked", recent) if recent else []) if raw]
     except redis.RedisError as exc:
         log.warning("the sweeper cannot read the broker: %s", exc)
         return None

@@ -3,18 +3,21 @@ tests/cluster/cluster.yml) on one Docker network: the proxy, two web processes, 
 mail worker with an SMTP sink, and three grading hosts, each a container with its own host name running a unit
 worker and a trainer that start sandboxes through this machine's Docker Engine.
 
-It submits a batch through the proxy over HTTP with API tokens (the warm-up, DQN and REINFORCE), kills one
-grading host with `docker kill` once it has graded some and while it grades more, starts a fourth, and checks:
-every submission graded or in an error with its reason, exactly one final report each, every grading host
-graded some, nothing graded twice, no sandbox left on this machine, each feedback e-mail sent once. It prints
-per-host counts, the p50 and p95 from upload to result, the time from the kill to the lost work's re-grading,
-and last the line `cluster: N graded, M hosts, lost 0, twice 0` (DESIGN.md). Exit status 0 when every check
-holds.
+The offline override's demo service makes the demo course and grades a first submission; its instructor logs in
+through the proxy. Then a batch goes through the proxy over HTTP with API tokens (the warm-up, DQN and
+REINFORCE); one grading host is killed with `docker kill` once it has graded some and while it grades more, and a
+fourth is started. Checked: every submission graded or in an error with its reason, exactly one final report
+each, every grading host graded some, nothing graded twice, no sandbox left on this machine, each feedback e-mail
+sent once. It prints per-host counts, the p50 and p95 from upload to result, how soon the killed host's gradings
+were taken back, and last the line `cluster: N graded, M hosts, lost 0, twice 0` (DESIGN.md). Exit status 0 when
+every check holds.
 
     make cluster-test          # builds the offline images first (docker/offline-images.sh)
 """
+import http.cookiejar
 import json
 import os
+import re
 import secrets
 import socket
 import statistics
@@ -22,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import datetime
@@ -113,7 +117,7 @@ def wait_for(what: str, condition, timeout: float, every: float = 1.0):
     raise SystemExit(f"[cluster] {what} did not happen within {timeout:.0f} s")
 
 
-def http(method: str, path: str, *, token: str | None = None, body: bytes | None = None,
+def request(method: str, path: str, *, token: str | None = None, body: bytes | None = None,
          content_type: str | None = None):
     request = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", data=body, method=method)
     if token:
@@ -128,7 +132,7 @@ def upload(token: str, slug: str, filename: str, data: bytes) -> int:
     boundary = uuid.uuid4().hex
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
             f"Content-Type: text/x-python\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    status, answer = http("POST", f"/api/v1/courses/cluster/assignments/{slug}/submissions", token=token,
+    status, answer = request("POST", f"/api/v1/courses/cluster/assignments/{slug}/submissions", token=token,
                           body=body, content_type=f"multipart/form-data; boundary={boundary}")
     assert status == 201, (status, answer[:300])
     return json.loads(answer)["id"]
@@ -165,6 +169,29 @@ for s in Submission.objects.filter(assignment__course__slug="cluster").order_by(
                 "created": s.created_at.isoformat(), "changed": s.status_changed_at.isoformat(), "runs": runs})
 print(json.dumps(out))
 """
+
+
+def demo_served() -> None:
+    """docker-compose.offline.yml's demo service: the demo course and a first grading, once the database is
+    migrated; then its instructor logs in through the proxy and the course page is served."""
+    compose("up", "-d", "--no-build", "demo")
+    log = wait_for("the demo course's first grading", lambda: (lambda text: text if "Graded:" in text else None)(
+        compose("logs", "--no-color", "demo", capture=True)), 600, 3)
+    password = re.search(r"instructor\s+password: (\S+)", log).group(1)
+    jar = http_cookies()
+    page = jar.open(f"http://127.0.0.1:{PORT}/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": "instructor", "password": password,
+                                   "csrfmiddlewaretoken": token}).encode()
+    jar.open(urllib.request.Request(f"http://127.0.0.1:{PORT}/login/", data=form,
+                                    headers={"Referer": f"http://127.0.0.1:{PORT}/login/"}))
+    course = jar.open(f"http://127.0.0.1:{PORT}/c/rl-demo/").read().decode()
+    assert "Reinforcement Learning (demo)" in course, course[:300]
+    say("the demo course is served through the proxy, its first submission graded")
+
+
+def http_cookies():
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
 
 def host_of(worker: str) -> str:
@@ -206,13 +233,14 @@ def run() -> int:
              "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/login/', timeout=5)",
              capture=True, check=True) == "", 300, every=3)
     compose("up", "-d", "--no-build", "web-2", "proxy", "beat", "mailsink", "mail-worker", *HOSTS)
-    wait_for("the proxy answering", lambda: http("GET", "/login/")[0] == 200, 120)
+    wait_for("the proxy answering", lambda: request("GET", "/login/")[0] == 200, 120)
     tokens = django(SETUP)
     def workers():
         found = django("import json; from server.metrics import live_workers; print(json.dumps(live_workers()))")
         return found if len(found) >= 7 else None  # a unit worker and a trainer per host, and the mail worker
 
     say(f"workers alive: {', '.join(sorted(wait_for('every worker heart-beating', workers, 180, 3)))}")
+    demo_served()
     say("submitting the batch through the proxy")
     started = time.monotonic()
     ids = [upload(tokens[student], slug, name, (ROOT / "assignments" / slug / "examples" / name).read_bytes())

@@ -11,18 +11,10 @@ from django.urls import reverse
 
 from server.submissions.models import GradingRun, Submission
 from tests.conftest import EXAMPLES, RUN_TAG, broker_use
-from tests.server.services import RedisServer, Services
+from tests.server.services import Services
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 SLOW_START = "import time as _bellman_t\n_bellman_t.sleep(4)\n"  # a grading long enough to be interrupted
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from server.submissions.grading import claim, report_persist
 from tests.conftest import broker_use
 from tests.server.factories import graded, student
 from tests.server.lti_platform import INSTRUCTOR, LEARNER, TestPlatform
-from tests.server.services import RedisServer, Services
+from tests.server.services import Services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -444,14 +444,6 @@ def test_a_worker_killed_mid_send_leaves_the_grade_to_be_sent_again_with_its_tim
     assert lms.score_posts == 2
     assert lms_score(lms)["timestamp"] == row.changed_at.isoformat()  # the same score again, not a newer one
 
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
