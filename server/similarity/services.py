@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 KEEP_BELOW = 0.10    # pairs less similar than this are not stored (the histogram keeps their counts)
 MAX_PAIRS = 5000     # the most pairs a run stores, most similar first
 HISTOGRAM_BINS = 20
-STALE_AFTER = timedelta(hours=2)  # a run "running" this long lost its worker: another may start
+STALE_AFTER = timedelta(minutes=15)  # a run "running" past its task's time limit lost its worker: another may start
 
 
 def mode(assignment: Assignment) -> str:
