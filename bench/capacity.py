@@ -21,6 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench")  # nothing is signed: the surge model needs Django's models
+import django  # noqa: E402
+
+django.setup()
 
 from server.submissions.sizing import DEFAULT_SECONDS, arrivals, percentile, simulate  # noqa: E402
 

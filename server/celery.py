@@ -9,6 +9,7 @@ import time
 from celery import Celery, signals
 
 from sandbox import SandboxError, get_backend
+from server import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 app = Celery("bellman")
@@ -33,9 +34,7 @@ def send(name: str, args: tuple = (), **options) -> None:
 @signals.worker_ready.connect
 def beat_for_metrics(sender=None, **kwargs):
     """The worker's heartbeat, which /metrics counts (server/metrics.py)."""
-    from server.metrics import worker_beat
-
-    worker_beat(getattr(sender, "hostname", None) or "worker")
+    metrics.worker_beat(getattr(sender, "hostname", None) or "worker")
 
 
 @signals.worker_ready.connect
@@ -57,9 +56,7 @@ def _sweep_every(seconds: float):
 def live_hosts() -> set[str] | None:
     """The hosts whose workers are heart-beating (server/metrics.py), or None when Redis cannot say: another
     host's sandboxes are then left to the age rule."""
-    from server.metrics import live_workers
-
-    workers = live_workers()
+    workers = metrics.live_workers()
     return None if workers is None else {name.rsplit("@", 1)[-1] for name in workers}
 
 

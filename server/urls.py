@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from server.api.api import api
-from server.metrics import metrics_view
+from server.scrape import metrics_view
 
 handler400 = "server.security.bad_request"  # the message of a form field that should have held an id
 

@@ -12,6 +12,7 @@ from server.courses.models import Course, Enrolment
 from server.errors import Refused
 from server.lti.launch import CLAIM, LaunchRefused
 from server.lti.models import ContextLink, Identity, Platform
+from server.submissions.models import Submission
 
 ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 # Context (membership) roles only: a role at the institution (a site administrator) says nothing of this course.
@@ -149,8 +150,6 @@ def merge_candidates(course: Course) -> list[tuple]:
 def merge(course: Course, lms_user, csv_user) -> None:
     """The instructor's merge: the LMS account's identities move to the CSV account (LMS launches sign in as it,
     with its history), and the LMS account, which has no work of its own, is closed."""
-    from server.submissions.models import Submission
-
     if course.role_of(lms_user) is None or course.role_of(csv_user) is None:
         raise MergeRefused("Both accounts must be members of this course.")
     if not Identity.objects.filter(user=lms_user).exists():

@@ -13,6 +13,8 @@ from datetime import timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from server.submissions.models import GradingRun, Submission
+
 # Whole gradings on a 2-core machine (bench/grading.py --compare-only, runs stopped when their verdict is known):
 # the mean of each assignment's reference and its typical broken submission; used where nothing was measured yet.
 DEFAULT_SECONDS = {"qlearning-cliffwalking": 1.7, "dqn-cartpole": 12.0, "reinforce-cartpole": 11.2}
@@ -55,8 +57,6 @@ def percentile(values, q):
 def measured_seconds(assignments, *, days: int = 14) -> dict[str, float]:
     """Each assignment's median grading seconds (all of a submission's runs, both phases), over the last
     ``days``; the defaults where none was graded."""
-    from server.submissions.models import GradingRun, Submission
-
     since = timezone.now() - timedelta(days=days)
     found = {}
     for assignment in assignments:
@@ -95,8 +95,6 @@ def hosts_needed(*, students: int, seconds: dict, p95_s: float, slots_per_host: 
 
 def backlog_now(course=None) -> dict:
     """Gradings waiting and running now (the queue an autoscaler also reads)."""
-    from server.submissions.models import Submission
-
     states = Submission.objects.filter(assignment__course=course) if course is not None else Submission.objects
     counts = states.aggregate(waiting=Count("id", filter=Q(status__in=[Submission.QUEUED, Submission.RECEIVED])),
                               running=Count("id", filter=Q(status=Submission.RUNNING)))
