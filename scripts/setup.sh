@@ -16,6 +16,8 @@ if [ "${1:-}" = "--test" ]; then
     # The browser tests inject axe-core (npm) into the pages they audit.
     want node nodejs
     want npm npm
+    # The metrics test has a real Prometheus scrape /metrics.
+    want prometheus prometheus
     # The server tests run on PostgreSQL (a server of the test run's own, on loopback).
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
 fi

@@ -57,7 +57,7 @@ def live_hosts() -> set[str] | None:
     """The hosts whose workers are heart-beating (server/metrics.py), or None when Redis cannot say: another
     host's sandboxes are then left to the age rule."""
     workers = metrics.live_workers()
-    return None if workers is None else {name.rsplit("@", 1)[-1] for name in workers}
+    return None if workers is None else set(workers.values())
 
 
 def sweep_once():

@@ -7,6 +7,7 @@ sweeper's re-sends) with the workers' own heartbeats (a key per worker that expi
 
 This module imports no models: the Celery app imports it before Django's apps are loaded."""
 import logging
+import socket
 import threading
 import time
 
@@ -15,20 +16,22 @@ from django.conf import settings
 
 log = logging.getLogger(__name__)
 COUNTERS = "bellman:metrics"       # a Redis hash of counters that workers increment
-WORKER_KEY = "bellman:worker:"     # one key per live worker, refreshed every WORKER_BEAT_S, gone when it stops
+WORKER_KEY = "bellman:worker:"     # one key per live worker (its host name), refreshed every WORKER_BEAT_S, gone
+                                   # when it stops
 WORKER_BEAT_S = 10
 QUEUES = ("celery", "training", "mail", "lti")
 BUCKETS_S = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 
 
-def _redis():
+def redis_client() -> redis.Redis:
+    """The broker's Redis, with short timeouts: a metric never holds up a grading or a scrape."""
     return redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=3, socket_connect_timeout=3)
 
 
 def count(name: str, by: int = 1) -> None:
     """Add to a counter that every process shares (never raises: a metric is not worth a grading)."""
     try:
-        _redis().hincrby(COUNTERS, name, by)
+        redis_client().hincrby(COUNTERS, name, by)
     except redis.RedisError as exc:
         log.info("metric %s not counted: %s", name, exc)
 
@@ -49,18 +52,23 @@ def queue_lengths(client) -> dict[str, int]:
     return {name: sum(client.llen(k) for k in keys) for name, keys in queue_keys(client).items()}
 
 
-def beat_once(client, hostname: str, *, ttl_s: int = WORKER_BEAT_S * 3) -> None:
-    """The worker ``hostname`` is alive for ``ttl_s`` more seconds."""
-    client.set(WORKER_KEY + hostname, int(time.time()), ex=ttl_s)
+def beat_once(client, nodename: str, *, host: str | None = None, ttl_s: int = WORKER_BEAT_S * 3) -> None:
+    """The worker ``nodename`` (Celery's worker@name) is alive for ``ttl_s`` more seconds, on the machine ``host``
+    (its socket.gethostname() by default: the name its sandboxes are labelled with, whatever --hostname says)."""
+    client.set(WORKER_KEY + nodename, host or socket.gethostname(), ex=ttl_s)
 
 
-def live_workers() -> list[str] | None:
-    """The names (worker@host) of the workers whose heartbeat is fresh; None when Redis does not answer."""
+def live_workers() -> dict[str, str] | None:
+    """The workers whose heartbeat is fresh, by name (worker@name), each with its machine's host name; None when
+    Redis does not answer."""
     try:
-        client = _redis()
-        return [k.decode()[len(WORKER_KEY):] for k in client.scan_iter(match=WORKER_KEY + "*")]
+        client = redis_client()
+        names = list(client.scan_iter(match=WORKER_KEY + "*"))
+        hosts = client.mget(names) if names else []
     except redis.RedisError:
         return None
+    return {name.decode()[len(WORKER_KEY):]: host.decode() for name, host in zip(names, hosts, strict=True)
+            if host is not None}
 
 
 def worker_beat(hostname: str) -> threading.Thread:
@@ -68,7 +76,7 @@ def worker_beat(hostname: str) -> threading.Thread:
     def beat():
         while True:
             try:
-                beat_once(_redis(), hostname)
+                beat_once(redis_client(), hostname)
             except redis.RedisError as exc:
                 log.info("worker heartbeat not written: %s", exc)
             time.sleep(WORKER_BEAT_S)

@@ -48,14 +48,14 @@ def _duration_rows(runs, start, end):
 class BellmanCollector:
     def collect(self):
         try:
-            client = metrics._redis()
+            client = metrics.redis_client()
             lengths = metrics.queue_lengths(client)
             counters = {k.decode(): int(v) for k, v in client.hgetall(metrics.COUNTERS).items()}
-            workers = metrics.live_workers() or []
+            workers = metrics.live_workers() or {}
             broker_up = 1
         except redis.RedisError as exc:
             log.warning("metrics: the broker cannot be read: %s", exc)
-            lengths, counters, workers, broker_up = {}, {}, [], 0
+            lengths, counters, workers, broker_up = {}, {}, {}, 0
         yield GaugeMetricFamily("bellman_broker_up", "Whether the broker (Redis) answered this scrape.",
                                 value=broker_up)
         queue = GaugeMetricFamily("bellman_queue_length", "Messages waiting in the broker, per queue.",

@@ -1,6 +1,13 @@
-"""/metrics scraped as Prometheus does, on a real Redis: who may read it, the queues, the workers' heartbeats, the
-counters workers keep (a sandbox that cannot start), the grading histograms, and the dashboard's queue health
-agreeing with it."""
+"""/metrics scraped by a real Prometheus (Debian's package) and parsed as Prometheus parses it, on a real Redis:
+who may read it, the queues, the workers' heartbeats, the counters workers keep (a sandbox that cannot start), the
+grading histograms, and the dashboard's queue health agreeing with it."""
+import json
+import socket
+import subprocess
+import textwrap
+import time
+import urllib.parse
+import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -11,11 +18,11 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from grader.errors import InfrastructureError
-from server import metrics
+from server import celery, metrics
 from server.dashboard import stats
 from server.submissions import grading, services
 from server.submissions.models import GradingRun, Submission
-from tests.conftest import EXAMPLES, broker_use
+from tests.conftest import EXAMPLES, broker_use, free_port
 from tests.server.factories import graded
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,6 +81,15 @@ def test_a_worker_s_heartbeat_makes_it_alive_until_it_expires(broker):
     assert scrape()["bellman_workers_alive", ()] == 1
 
 
+def test_a_worker_s_host_is_its_machine_s_name_whatever_its_nodename(broker):
+    """The docker sweep removes the sandboxes of hosts that stopped heart-beating: a live worker named after
+    something else than its machine (``--hostname worker-%h`` makes celery@worker-<host>) must still keep its
+    machine's sandboxes."""
+    metrics.beat_once(broker, f"celery@worker-{socket.gethostname()}")
+    metrics.beat_once(broker, "trainer@grading-host-2", host="grading-host-2")
+    assert celery.live_hosts() == {socket.gethostname(), "grading-host-2"}
+
+
 def test_a_sandbox_that_cannot_start_is_counted(broker, assignment, alice, settings,
                                                 django_capture_on_commit_callbacks):
     settings.SANDBOX_BACKEND = "docker"
@@ -119,3 +135,79 @@ def test_the_dashboard_s_queue_health_and_the_metrics_agree(broker, assignment, 
     assert health["queued"] == submissions("queued") + submissions("received")
     assert health["running"] == submissions("running")
     assert sum(n for _, n in health["errors"]) == submissions("error")
+
+
+@pytest.fixture
+def prometheus(tmp_path):
+    """A Prometheus server of the test's own on loopback (Debian's package), given a scrape config to load."""
+    procs = []
+
+    def start(targets: list[str], token: str):
+        port = free_port()
+        (tmp_path / "prometheus.yml").write_text(textwrap.dedent(f"""\
+            global:
+              scrape_interval: 10s
+              scrape_timeout: 10s
+            scrape_configs:
+              - job_name: bellman
+                metrics_path: /metrics
+                authorization:
+                  credentials: {token}
+                static_configs:
+                  - targets: {json.dumps(targets)}
+            """))
+        log = open(tmp_path / "prometheus.log", "w")
+        procs.append(subprocess.Popen(
+            ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def prometheus_api(base: str, path: str, **params) -> dict:
+    with urllib.request.urlopen(f"{base}/api/v1/{path}?{urllib.parse.urlencode(params)}", timeout=5) as response:
+        return json.load(response)["data"]
+
+
+def scraped_target(base: str) -> dict:
+    """The bellman target once Prometheus has scraped it at least once."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            targets = prometheus_api(base, "targets")["activeTargets"]
+        except OSError:
+            targets = []
+        if targets and targets[0]["health"] != "unknown":
+            return targets[0]
+        time.sleep(0.5)
+    raise AssertionError("Prometheus did not scrape Bellman within 60 s")
+
+
+def test_prometheus_scrapes_the_endpoint_with_the_token(broker, assignment, alice, live_server, prometheus):
+    for _ in range(2):
+        submission = graded(assignment, alice, score=0, at=timezone.now(), status=Submission.QUEUED)
+        assert services.task_send(submission.pk)
+    metrics.beat_once(broker, "units@grading-host-1")
+    base = prometheus([live_server.url.removeprefix("http://")], TOKEN)
+    target = scraped_target(base)
+    assert target["health"] == "up", target["lastError"]
+
+    def value(query: str) -> float:
+        result = prometheus_api(base, "query", query=query)["result"]
+        assert len(result) == 1, (query, result)
+        return float(result[0]["value"][1])
+
+    assert value('bellman_queue_length{job="bellman", queue="celery"}') == 2
+    assert value('bellman_workers_alive{job="bellman"}') == 1
+    assert value('bellman_submissions{job="bellman", status="queued"}') == 2
+
+
+def test_prometheus_without_the_token_is_refused(broker, live_server, prometheus):
+    base = prometheus([live_server.url.removeprefix("http://")], "not-the-token")
+    target = scraped_target(base)
+    assert target["health"] == "down"
+    assert "403" in target["lastError"]
