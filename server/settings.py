@@ -204,9 +204,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Priorities on Redis: one list per step, read in order, so priority 0 (a new submission) is always
 # taken before 6 (a regrade). Redis serves lower numbers first.
+# A message sent while Redis is down fails at once (two connection attempts, not kombu's retries for about six
+# seconds): an upload or an LMS launch is answered without waiting, and the sweeper sends it later. The workers'
+# own connection keeps retrying (broker_connection_max_retries).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 120,
                                    "priority_steps": list(range(10)), "sep": ":",
-                                   "queue_order_strategy": "priority"}
+                                   "queue_order_strategy": "priority",
+                                   "max_retries": 1, "interval_start": 0}
 CELERY_TASK_ALWAYS_EAGER = env_bool("BELLMAN_TASKS_EAGER", False)
 # A grading run records a heartbeat this often; one silent for six beats has lost its worker, and the
 # sweeper (every BELLMAN_SWEEP_SECONDS) queues its submission again, as it does a queued submission

@@ -81,6 +81,48 @@ def test_an_upload_while_redis_is_down_is_kept_and_graded_when_it_is_back(client
     assert_one_final_report_each(submission.pk)
 
 
+class ClosingBroker:
+    """A TCP port that takes each connection and closes it at once, counting them: a broker that is down."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.attempts = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}/0"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.attempts += 1
+            conn.close()
+
+    def close(self):
+        self.listener.close()
+
+
+def test_an_upload_while_the_broker_is_down_is_answered_after_two_attempts_not_kombu_s_retries(
+        client, alice, assignment, settings):
+    """The student's request does not wait out kombu's connection retries (seconds of them): two attempts, then
+    the upload is kept for the sweeper."""
+    broker = ClosingBroker()
+    previous = broker_use(broker.url, settings)
+    try:
+        client.force_login(alice)
+        response = upload(client, assignment, (EXAMPLES / "passes_all.py").read_bytes())
+    finally:
+        broker_use(previous, settings)
+        broker.close()
+    assert response.status_code == 302
+    assert Submission.objects.get().status == Submission.QUEUED
+    assert broker.attempts <= 2
+
+
 def test_submissions_waiting_when_redis_restarts_empty_are_graded(client, alice, bob, assignment, redis_server,
                                                                  services):
     import redis
