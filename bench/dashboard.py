@@ -27,9 +27,10 @@ MISTAKES = {"qlearning-cliffwalking": ("q_update", ["alpha_missing", "min_instea
             "synthesis-unit6": ("s1", [])}
 
 
-def setup(database: Path):
+def setup(database: Path, url: str | None = None):
+    """Django on the SQLite file ``database``, or on the database at ``url`` (PostgreSQL), migrated."""
     database.parent.mkdir(parents=True, exist_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["DATABASE_URL"] = url or f"sqlite:///{database}"
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret")
     os.environ["DJANGO_SETTINGS_MODULE"] = "server.settings"
     import django
