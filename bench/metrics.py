@@ -6,8 +6,9 @@ student x 4 assignments x 10 graded submissions) and a finished grading run for 
     .venv/bin/python bench/metrics.py [--students 400] [--repeat 5] [--database var/bench/metrics.sqlite3]
                                       [--database-url postgres://...]
 
-The database is SQLite (``--database``) unless ``--database-url`` names a PostgreSQL database; Redis is read at REDIS_URL (a broker that
-does not answer makes the scrape report ``bellman_broker_up 0`` and costs a refused connection).
+The database is SQLite (``--database``) unless ``--database-url`` names a PostgreSQL database; Redis is read at
+REDIS_URL (a broker that does not answer makes the scrape report ``bellman_broker_up 0`` and costs a refused
+connection).
 """
 import argparse
 import os
