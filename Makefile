@@ -24,4 +24,4 @@ cluster-test:
 
 # Every image docker-compose.offline.yml needs, built without a container registry.
 images-offline:
-	bash -c '. scripts/lib.sh; start_dockerd' && docker/offline-images.sh
+	bash scripts/images-offline.sh
