@@ -78,26 +78,25 @@ def prepare() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     subprocess.run(["rm", "-rf", str(DATA)], check=True)
     (DATA / "mail").mkdir(parents=True)
-    (WORK / "cluster.env").write_text("\n".join([
-        f"DJANGO_SECRET_KEY={secrets.token_urlsafe(40)}",
-        "DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost,web,web-2,proxy",
-        "DATABASE_URL=postgres://bellman:bellman@db:5432/bellman",
-        "REDIS_URL=redis://redis:6379/0",
-        "BELLMAN_CACHE_URL=redis://redis:6379/1",
-        "SANDBOX_BACKEND=docker",
-        "SANDBOX_TMP_DIR=/var/lib/bellman/tmp",
-        "BELLMAN_VAR_DIR=/var/lib/bellman",
-        "BELLMAN_BEHIND_PROXY=true",
-        f"BELLMAN_BASE_URL=http://127.0.0.1:{PORT}",
-        "EMAIL_HOST=mailsink",
-        "EMAIL_PORT=1025",
-        "DEFAULT_FROM_EMAIL=bellman@cluster.test",
+    # An operator's .env: .env.example with what they would set, and the test's own timings. What the compose
+    # files set for every service (the database, Redis, the sandbox backend, the proxy) is left to them, so that
+    # a service they forget to tell fails here as it would at an operator's `up`.
+    overrides = {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,web,web-2,proxy",
+        "BELLMAN_BASE_URL": f"http://127.0.0.1:{PORT}",
+        "EMAIL_HOST": "mailsink",
+        "EMAIL_PORT": "1025",
+        "DEFAULT_FROM_EMAIL": "bellman@cluster.test",
         # A grading host that dies is noticed after six missed heartbeats: 12 s here, a minute by default.
-        "BELLMAN_HEARTBEAT_SECONDS=2",
-        "BELLMAN_SWEEP_SECONDS=5",
-        "BELLMAN_API_RATE_SUBMIT=100/min",
-        "GRADER_PARALLEL_RUNS=1",
-    ]) + "\n")
+        "BELLMAN_HEARTBEAT_SECONDS": "2",
+        "BELLMAN_SWEEP_SECONDS": "5",
+        "BELLMAN_API_RATE_SUBMIT": "100/min",
+        "GRADER_PARALLEL_RUNS": "1",
+    }
+    lines = [line for line in (ROOT / ".env.example").read_text().splitlines()
+             if line.split("=", 1)[0] not in overrides]
+    (WORK / "cluster.env").write_text("\n".join(lines + [f"{k}={v}" for k, v in overrides.items()]) + "\n")
     conf = (ROOT / "docker" / "nginx.conf").read_text()
     upstream = "server web:8000;"
     assert upstream in conf, "docker/nginx.conf's upstream changed: update tests/cluster/run.py"
