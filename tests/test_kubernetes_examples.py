@@ -14,7 +14,22 @@ from server import metrics
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "docs" / "kubernetes"
 FILES = sorted(FOLDER.glob("*.yaml"))
-DOCUMENTS = [(path.name, doc) for path in FILES for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; Kubernetes refuses them (and a missing ``---`` makes two objects
+    one, with equal keys)."""
+
+    def construct_mapping(self, node, deep=False):
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        duplicates = {key for key in keys if keys.count(key) > 1}
+        if duplicates:
+            raise yaml.constructor.ConstructorError(None, None, f"keys given twice: {sorted(duplicates)}",
+                                                    node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+DOCUMENTS = [(path.name, doc) for path in FILES for doc in yaml.load_all(path.read_text(), StrictLoader) if doc]
 DEPLOYMENTS = {doc["metadata"]["name"]: doc for _, doc in DOCUMENTS if doc["kind"] == "Deployment"}
 SETTINGS = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
 FROM_KUBERNETES = {"NODE_NAME", "POD_NAME"}  # the downward API's, for Celery's --hostname
@@ -37,6 +52,19 @@ def queues(deployment) -> set[str]:
 
 def test_there_are_manifests():
     assert {path.name for path in FILES} == {"bellman.yaml", "keda.yaml", "hpa-prometheus.yaml"}
+
+
+def test_the_migrations_run_once_in_a_job_of_their_own():
+    (job,) = [doc for _, doc in DOCUMENTS if doc["kind"] == "Job"]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert not any("migrate" in " ".join(c["command"]) for d in DEPLOYMENTS.values() for c in containers(d))
+
+
+def test_a_missing_document_separator_is_caught():
+    """Two objects run together are refused, so that the tests above see every object."""
+    with pytest.raises(yaml.constructor.ConstructorError):
+        list(yaml.load_all("kind: Job\nmetadata: {name: a}\nkind: Deployment\nmetadata: {name: b}\n", StrictLoader))
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
