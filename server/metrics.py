@@ -58,11 +58,11 @@ def beat_once(client, nodename: str, *, host: str | None = None, ttl_s: int = WO
     client.set(WORKER_KEY + nodename, host or socket.gethostname(), ex=ttl_s)
 
 
-def live_workers() -> dict[str, str] | None:
+def live_workers(client: redis.Redis | None = None) -> dict[str, str] | None:
     """The workers whose heartbeat is fresh, by name (worker@name), each with its machine's host name; None when
     Redis does not answer."""
     try:
-        client = redis_client()
+        client = client or redis_client()
         names = list(client.scan_iter(match=WORKER_KEY + "*"))
         hosts = client.mget(names) if names else []
     except redis.RedisError:
@@ -74,9 +74,10 @@ def live_workers() -> dict[str, str] | None:
 def worker_beat(hostname: str) -> threading.Thread:
     """A worker's heartbeat for the metrics (started when it is ready, server/celery.py)."""
     def beat():
+        client = redis_client()  # one connection pool for the worker's life (redis-py reconnects by itself)
         while True:
             try:
-                beat_once(redis_client(), hostname)
+                beat_once(client, hostname)
             except redis.RedisError as exc:
                 log.info("worker heartbeat not written: %s", exc)
             time.sleep(WORKER_BEAT_S)

@@ -51,7 +51,7 @@ class BellmanCollector:
             client = metrics.redis_client()
             lengths = metrics.queue_lengths(client)
             counters = {k.decode(): int(v) for k, v in client.hgetall(metrics.COUNTERS).items()}
-            workers = metrics.live_workers() or {}
+            workers = metrics.live_workers(client) or {}
             broker_up = 1
         except redis.RedisError as exc:
             log.warning("metrics: the broker cannot be read: %s", exc)
