@@ -74,9 +74,16 @@ start_dockerd() {
 start_postgres() {
     # A PostgreSQL server of this run's own, on a loopback port, with its data under var/: the tests'
     # database. Exports BELLMAN_TEST_POSTGRES_URL.
-    local bin data port
+    local bin data pglog port
     bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
     data=$BELLMAN_VAR_DIR/test/postgres
+    pglog=$log_dir/postgres.log
+    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$BELLMAN_VAR_DIR"; then
+        # A checkout the postgres user cannot enter (mktemp -d makes 0700 folders): the server's files go to a
+        # folder of its own, one per checkout.
+        data=/var/tmp/bellman-postgres-$(printf '%s' "$top" | sha256sum | cut -c1-12)
+        pglog=$data.log
+    fi
     port=${BELLMAN_TEST_PG_PORT:-$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
     as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
     if [ ! -s "$data/PG_VERSION" ]; then
@@ -85,11 +92,11 @@ start_postgres() {
         as_pg "$bin/initdb" -D "$data" -U bellman -A trust --no-sync >"$log_dir/postgres-init.log" 2>&1 \
             || die "initdb failed (see $log_dir/postgres-init.log)"
     fi
-    [ "$(id -u)" = 0 ] && touch "$log_dir/postgres.log" && chown postgres "$log_dir/postgres.log"
+    [ "$(id -u)" = 0 ] && touch "$pglog" && chown postgres "$pglog"
     say "starting PostgreSQL on 127.0.0.1:$port"
-    as_pg "$bin/pg_ctl" -D "$data" -l "$log_dir/postgres.log" -w \
+    as_pg "$bin/pg_ctl" -D "$data" -l "$pglog" -w \
         -o "-p $port -c listen_addresses=127.0.0.1 -k $data -c fsync=off -c full_page_writes=off" start >/dev/null \
-        || die "PostgreSQL did not start (see $log_dir/postgres.log)"
+        || die "PostgreSQL did not start (see $pglog)"
     echo postgres >> "$run_dir/started"
     echo "$bin/pg_ctl -D $data" > "$run_dir/postgres.ctl"
     export BELLMAN_TEST_POSTGRES_URL="postgres://bellman@127.0.0.1:$port/postgres"
